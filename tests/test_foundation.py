@@ -1,0 +1,141 @@
+import json
+import subprocess
+import sys
+import time
+
+import pytest
+from django.core import mail
+from django.db import connection
+from django.urls import reverse
+
+from tests.conftest import ROOT, free_port, redis_server_binary, wait_for_port
+
+
+@pytest.mark.django_db
+def test_the_database_is_postgresql_with_pgvector():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'")
+        row = cursor.fetchone()
+    assert connection.vendor == "postgresql"
+    assert row is not None, "the vector extension is created by a migration"
+
+
+@pytest.mark.django_db
+def test_healthz_reports_postgres_pgvector_redis_and_llm_mode(client):
+    response = client.get("/healthz")
+    body = response.json()
+    assert response.status_code == 200
+    assert body["database"]["ok"] is True
+    assert body["database"]["engine"].startswith("PostgreSQL")
+    assert body["database"]["pgvector"]
+    assert body["redis"] == {"ok": True}
+    assert set(body["celery"]) >= {"ok", "workers"}
+    assert body["llm"] == {"mode": "offline", "model": None}
+
+
+@pytest.mark.django_db
+def test_healthz_is_503_when_redis_goes_down(client, settings):
+    port = free_port()
+    redis = subprocess.Popen([redis_server_binary(), "--port", str(port), "--bind", "127.0.0.1", "--save", ""],
+                             stdout=subprocess.DEVNULL)
+    try:
+        wait_for_port(port)
+        settings.CACHES = {**settings.CACHES, "default": {**settings.CACHES["default"], "LOCATION": f"redis://127.0.0.1:{port}/0"}}
+        assert client.get("/healthz").json()["redis"]["ok"] is True
+    finally:
+        redis.terminate()
+        redis.wait(timeout=10)
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["redis"]["ok"] is False
+    assert response.json()["database"]["ok"] is True
+
+
+def test_a_real_celery_worker_round_trips_a_task(celery_worker_process):
+    from config.celery_app import ping
+
+    result = ping.delay()
+    assert result.get(timeout=20) == "pong"
+
+
+@pytest.mark.django_db
+def test_healthz_counts_a_running_worker(client, celery_worker_process):
+    body = client.get("/healthz").json()
+    assert body["celery"]["ok"] is True
+    assert body["celery"]["workers"] >= 1
+
+
+@pytest.mark.django_db
+def test_it_signs_up_logs_out_and_logs_back_in(client, django_user_model):
+    response = client.post(reverse("account_signup"), {"email": "new@example.com", "password1": "a-long-passphrase-9", "password2": "a-long-passphrase-9"})
+    assert response.status_code == 302
+    user = django_user_model.objects.get(email="new@example.com")
+    assert user.profile.language == "en"
+    client.post(reverse("account_logout"))
+    assert client.get(reverse("today")).status_code == 302
+    response = client.post(reverse("account_login"), {"login": "new@example.com", "password": "a-long-passphrase-9"})
+    assert response.status_code == 302
+    assert client.get(reverse("today")).status_code == 200
+
+
+@pytest.mark.django_db
+def test_password_reset_sends_a_mail_with_a_link(client, alice):
+    client.post(reverse("account_reset_password"), {"email": alice.email})
+    assert len(mail.outbox) == 1
+    assert "/accounts/password/reset/key/" in mail.outbox[0].body
+
+
+@pytest.mark.django_db
+def test_the_profile_language_and_timezone_take_effect(client, alice):
+    client.force_login(alice)
+    response = client.post(reverse("profile"), {"display_name": "Alice", "language": "zh-hans", "timezone": "Asia/Shanghai"})
+    assert response.status_code == 302
+    alice.profile.refresh_from_db()
+    assert (alice.profile.display_name, alice.profile.language, alice.profile.timezone) == ("Alice", "zh-hans", "Asia/Shanghai")
+    page = client.get(reverse("today")).content.decode()
+    assert "今天" in page and "课程" in page
+
+
+@pytest.mark.django_db
+def test_the_language_switch_translates_the_navigation_for_visitors_and_learners(client, alice):
+    client.post(reverse("language_switch"), {"language": "zh-hans", "next": "/accounts/login/"})
+    assert "登录" in client.get(reverse("account_login")).content.decode()
+    client.force_login(alice)
+    client.post(reverse("language_switch"), {"language": "zh-hans", "next": "/today/"})
+    alice.profile.refresh_from_db()
+    assert alice.profile.language == "zh-hans"
+
+
+@pytest.mark.django_db
+def test_the_language_switch_refuses_to_redirect_off_site(client):
+    response = client.post(reverse("language_switch"), {"language": "en", "next": "https://evil.example/"})
+    assert response["Location"] == "/"
+
+
+def test_production_settings_refuse_a_missing_secret_or_debug():
+    def start(**env):
+        return subprocess.run(
+            [sys.executable, "-c", "import django; django.setup()"],
+            cwd=ROOT, capture_output=True, text=True,
+            env={"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "config.settings.production",
+                 "DATABASE_URL": "postgres://x@localhost/x", "REDIS_URL": "redis://localhost:1/0", **env},
+        )
+
+    missing_secret = start()
+    assert "SECRET_KEY must be set" in missing_secret.stderr
+    debug_on = start(SECRET_KEY="x" * 50, DEBUG="true")
+    assert "DEBUG must be off" in debug_on.stderr
+    fine = start(SECRET_KEY="x" * 50)
+    assert fine.returncode == 0, fine.stderr
+
+
+def test_the_compose_file_runs_every_service_from_one_image_with_vllm_behind_the_gpu_profile():
+    import yaml
+
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    assert set(services) == {"db", "redis", "web", "worker", "beat", "vllm"}
+    assert "pgvector" in services["db"]["image"]
+    assert all(services[name]["build"] == "." for name in ("web", "worker", "beat"))
+    assert services["vllm"]["profiles"] == ["gpu"]
+    assert services["web"]["environment"]["DATABASE_URL"].startswith("postgres://")
