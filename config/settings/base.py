@@ -175,6 +175,14 @@ LLM_MODEL = env.str("LLM_MODEL", default="")
 LLM_TIMEOUT_SECONDS = env.float("LLM_TIMEOUT_SECONDS", default=30.0)
 LLM_CONNECT_TIMEOUT_SECONDS = env.float("LLM_CONNECT_TIMEOUT_SECONDS", default=5.0)
 LLM_ENABLED = bool(LLM_MODEL and (LLM_BASE_URL or LLM_API_KEY))
+# Retries (429/5xx/timeouts only) and the circuit breaker shared by every process through the cache.
+LLM_MAX_ATTEMPTS = env.int("LLM_MAX_ATTEMPTS", default=3)
+LLM_RETRY_BACKOFF_SECONDS = env.float("LLM_RETRY_BACKOFF_SECONDS", default=0.5)
+LLM_BREAKER_THRESHOLD = env.int("LLM_BREAKER_THRESHOLD", default=3)
+LLM_BREAKER_COOLDOWN_SECONDS = env.int("LLM_BREAKER_COOLDOWN_SECONDS", default=60)
+# Tutor cost control, per learner: questions per minute and tokens (prompt + answer) per day.
+TUTOR_QUESTIONS_PER_MINUTE = env.int("TUTOR_QUESTIONS_PER_MINUTE", default=6)
+TUTOR_DAILY_TOKEN_BUDGET = env.int("TUTOR_DAILY_TOKEN_BUDGET", default=60000)
 
 EMBEDDING_BACKEND = env.str("EMBEDDING_BACKEND", default="local")
 EMBEDDING_MODEL = env.str("EMBEDDING_MODEL", default="multilingual-e5-small")

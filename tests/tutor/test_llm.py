@@ -1,0 +1,151 @@
+"""The LLM client layer against a real OpenAI-protocol server on localhost."""
+
+import asyncio
+
+import pytest
+
+from tests.fake_openai import JSONReply, Malformed, Reply, Slow, Status
+from tutor import llm
+
+MESSAGES = [{"role": "user", "content": "What is a token?"}]
+
+
+def stream(messages=MESSAGES):
+    async def collect():
+        return [piece async for piece in llm.astream_chat(messages)]
+
+    return asyncio.run(collect())
+
+
+def test_it_returns_the_models_answer(fake_openai):
+    fake_openai.default = Reply("A token is a piece of text [1].")
+    assert llm.chat(MESSAGES) == "A token is a piece of text [1]."
+    request = fake_openai.chat_requests()[0]
+    assert request["model"] == "fake-model"
+    assert request["messages"] == MESSAGES
+
+
+def test_it_streams_the_answer_piece_by_piece(fake_openai):
+    fake_openai.default = Reply("Attention lets every token look at the others [2].")
+    pieces = stream()
+    assert len(pieces) > 3
+    assert "".join(pieces) == "Attention lets every token look at the others [2]."
+    assert fake_openai.chat_requests()[0]["stream"] is True
+
+
+def test_it_streams_chinese_character_by_character(fake_openai):
+    fake_openai.default = Reply("注意力让每个词元关注其他词元。")
+    pieces = stream()
+    assert "".join(pieces) == "注意力让每个词元关注其他词元。"
+    assert len(pieces) >= 10
+
+
+def test_it_retries_a_429_and_then_succeeds(fake_openai):
+    fake_openai.script(Status(429), Reply("ok"))
+    assert llm.chat(MESSAGES) == "ok"
+    assert len(fake_openai.chat_requests()) == 2
+
+
+def test_it_retries_a_429_before_streaming(fake_openai):
+    fake_openai.script(Status(429), Reply("streamed ok"))
+    assert "".join(stream()) == "streamed ok"
+    assert len(fake_openai.chat_requests()) == 2
+
+
+def test_it_gives_up_after_repeated_500s(fake_openai, settings):
+    fake_openai.script(Status(500), Status(502), Status(503))
+    with pytest.raises(llm.LLMError):
+        llm.chat(MESSAGES)
+    assert len(fake_openai.chat_requests()) == settings.LLM_MAX_ATTEMPTS
+
+
+def test_it_fails_fast_on_a_400(fake_openai):
+    fake_openai.script(Status(400, "bad request"))
+    with pytest.raises(llm.LLMError):
+        llm.chat(MESSAGES)
+    with pytest.raises(llm.LLMError):
+        fake_openai.script(Status(401, "bad key"))
+        stream()
+    assert len(fake_openai.chat_requests()) == 2
+
+
+def test_it_gives_up_on_a_model_slower_than_the_timeout(fake_openai, settings):
+    settings.LLM_TIMEOUT_SECONDS = 0.5
+    fake_openai.default = Slow(5)
+    with pytest.raises(llm.LLMError):
+        stream()
+    with pytest.raises(llm.LLMError):
+        llm.chat(MESSAGES)
+
+
+def test_it_rejects_a_response_that_is_not_json(fake_openai):
+    fake_openai.default = Malformed()
+    with pytest.raises(llm.LLMError):
+        llm.chat(MESSAGES)
+    with pytest.raises(llm.LLMError):
+        stream()
+
+
+def test_the_breaker_opens_after_repeated_failures_and_skips_the_model(fake_openai, settings):
+    settings.LLM_BREAKER_THRESHOLD = 2
+    fake_openai.default = Status(400)
+    for _ in range(2):
+        with pytest.raises(llm.LLMError):
+            llm.chat(MESSAGES)
+    assert llm.breaker_is_open()
+    fake_openai.default = Reply("fine again")
+    with pytest.raises(llm.LLMUnavailable):
+        llm.chat(MESSAGES)
+    with pytest.raises(llm.LLMUnavailable):
+        stream()
+    assert len(fake_openai.chat_requests()) == 2
+    llm.breaker_reset()
+    assert llm.chat(MESSAGES) == "fine again"
+
+
+def test_a_success_resets_the_failure_count(fake_openai, settings):
+    settings.LLM_BREAKER_THRESHOLD = 2
+    fake_openai.script(Status(400), Reply("ok"), Status(400))
+    with pytest.raises(llm.LLMError):
+        llm.chat(MESSAGES)
+    llm.chat(MESSAGES)
+    with pytest.raises(llm.LLMError):
+        llm.chat(MESSAGES)
+    assert not llm.breaker_is_open()
+
+
+SCHEMA = {"type": "object", "additionalProperties": False, "required": ["correct", "feedback"],
+          "properties": {"correct": {"type": "boolean"}, "feedback": {"type": "string"}}}
+
+
+def test_structured_output_sends_the_schema_and_parses_the_answer(fake_openai):
+    fake_openai.default = JSONReply({"correct": True, "feedback": "Yes."})
+    assert llm.structured(MESSAGES, name="grade", schema=SCHEMA) == {"correct": True, "feedback": "Yes."}
+    response_format = fake_openai.chat_requests()[0]["response_format"]
+    assert response_format["type"] == "json_schema"
+    assert response_format["json_schema"]["schema"] == SCHEMA
+    assert response_format["json_schema"]["name"] == "grade"
+
+
+def test_structured_output_of_the_wrong_shape_is_rejected(fake_openai):
+    fake_openai.default = JSONReply({"correct": "maybe"})
+    with pytest.raises(llm.LLMBadResponse):
+        llm.structured(MESSAGES, name="grade", schema=SCHEMA)
+    fake_openai.default = Reply("Sure! Here is the JSON you asked for")
+    with pytest.raises(llm.LLMBadResponse):
+        asyncio.run(llm.astructured(MESSAGES, name="grade", schema=SCHEMA))
+
+
+def test_without_a_configured_model_nothing_is_called(settings):
+    settings.LLM_ENABLED = False
+    assert not llm.llm_enabled()
+    with pytest.raises(llm.LLMUnavailable):
+        llm.chat(MESSAGES)
+
+
+def test_the_fake_server_serves_embeddings_and_models(fake_openai):
+    client = llm.sync_client()
+    assert [m.id for m in client.models.list().data] == ["fake-model"]
+    vectors = client.embeddings.create(model="fake-embed", input=["a", "b", "a"]).data
+    assert len(vectors[0].embedding) == 384
+    assert vectors[0].embedding == vectors[2].embedding != vectors[1].embedding
