@@ -55,10 +55,10 @@ def database_url_for_processes() -> str:
     from django.db import connection
 
     settings = connection.settings_dict
-    host = settings["HOST"]
-    return f"postgres://{settings['USER']}@/{settings['NAME']}?host={host}" if host.startswith("/") else (
-        f"postgres://{settings['USER']}:{settings['PASSWORD']}@{host}:{settings['PORT']}/{settings['NAME']}"
-    )
+    host = settings["HOST"] or settings["OPTIONS"].get("host", "")
+    if host.startswith("/"):
+        return f"postgres://{settings['USER']}@/{settings['NAME']}?host={host}"
+    return f"postgres://{settings['USER']}:{settings['PASSWORD']}@{host}:{settings['PORT']}/{settings['NAME']}"
 
 
 def process_env(**extra) -> dict:
