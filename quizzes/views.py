@@ -1,12 +1,168 @@
+import uuid
+from urllib.parse import urlencode
+
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+from django.core import signing
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from content.models import Course, Lesson
+
+from . import charts, exports, grading, scheduling, selectors, services
+from .forms import FEEDBACK_SALT, AnswerForm, RateForm, ReviewSettingsForm
+from .models import Card, ReviewLog
+
+SHIPPED_COURSE = "llm-basics"
+# Longer than this and the learner walked away: the time says nothing about recall.
+MAX_DURATION_MS = 10 * 60 * 1000
+
+
+def now_ms(now) -> int:
+    return int(now.timestamp() * 1000)
+
+
+def lesson_focus(request) -> int | None:
+    value = request.POST.get("lesson") or request.GET.get("lesson")
+    return int(value) if value and value.isdigit() else None
 
 
 @login_required
+@require_http_methods(["GET", "POST"])
 def today(request):
-    return render(request, "quizzes/today.html", {})
+    """The review session: question → feedback → rating → next question, each step one htmx swap of #session."""
+    now = timezone.now()
+    review_settings = services.review_settings_for(user=request.user)
+    lesson_id = lesson_focus(request)
+    context = {"lesson_id": lesson_id, "feedback": None, "card": None}
+    if request.method == "GET" and lesson_id is not None:
+        lesson = get_object_or_404(Lesson, pk=lesson_id)
+        services.cards_create_for_lesson(user=request.user, lesson=lesson, now=now)
+        context["lesson"] = lesson
+
+    action = request.POST.get("action")
+    if action == "start":
+        course = get_object_or_404(Course, pk=request.POST.get("course"))
+        services.cards_create_for_course(user=request.user, course=course, now=now)
+    elif action == "answer":
+        form = AnswerForm(request.POST)
+        if form.is_valid():
+            card = selectors.card_for_user(user=request.user, card_id=form.cleaned_data["card"])
+            context["feedback"] = feedback_for(card=card, form=form, review_settings=review_settings, now=now,
+                                               lesson_id=lesson_id)
+            context["card"] = card
+    elif action == "rate":
+        form = RateForm(request.POST)
+        if form.is_valid():
+            answered = form.cleaned_data["token"]
+            card = selectors.card_for_user(user=request.user, card_id=answered["card"])
+            services.review_record(
+                card=card, rating=form.cleaned_data["rating"], answered_at=now, duration_ms=answered["ms"],
+                answer=answered["answer"], correct=answered["correct"], idempotency_key=answered["key"],
+            )
+    elif action == "undo":
+        context["card"] = services.review_undo(user=request.user, now=now)
+
+    if request.method == "POST" and not request.htmx and context["feedback"] is None:
+        # Post/redirect/get without JavaScript, so a reload never re-sends the form.
+        return redirect(reverse("today") + (f"?lesson={lesson_id}" if lesson_id else ""))
+
+    session = selectors.session_next(user=request.user, review_settings=review_settings, now=now, lesson_id=lesson_id)
+    if context["card"] is None:
+        context["card"] = session.card
+    context.update(
+        session=session, shown_at=now_ms(now), can_undo=session.reviewed_today + session.new_today > 0,
+        ratings=ReviewLog.Rating.choices,
+    )
+    if context["card"] is None and not session.due_count and not session.new_count:
+        context["has_cards"] = Card.objects.filter(user=request.user).exists()
+        course = Course.objects.filter(slug=SHIPPED_COURSE).first() or Course.objects.first()
+        context["shipped_course"] = course
+        context["shipped_course_title"] = course.title_in(request.LANGUAGE_CODE) if course else ""
+    template = "quizzes/today.html#session" if request.htmx else "quizzes/today.html"
+    return render(request, template, context)
+
+
+def feedback_for(*, card: Card, form: AnswerForm, review_settings, now, lesson_id) -> dict:
+    question = card.question
+    if question.type == question.Type.MCQ:
+        choice = form.cleaned_data.get("choice")
+        answer = question.options[choice] if choice is not None and choice < len(question.options) else ""
+    else:
+        answer = form.cleaned_data.get("answer", "")
+    result = grading.grade(question=question, answer=answer)
+    duration_ms = min(max(now_ms(now) - form.cleaned_data["shown_at"], 0), MAX_DURATION_MS)
+    proposed = scheduling.rating_propose(correct=result.correct, duration_ms=duration_ms, question_type=question.type)
+    intervals = scheduling.interval_previews(card=card, scheduler=scheduling.scheduler_for(review_settings), now=now)
+    token = signing.dumps(
+        {"card": card.pk, "answer": answer, "correct": result.correct, "ms": duration_ms, "key": uuid.uuid4().hex},
+        salt=FEEDBACK_SALT,
+    )
+    return {
+        "answer": answer,
+        "grade": result,
+        "proposed": proposed,
+        "buttons": [
+            {"rating": value, "label": label, "interval": scheduling.interval_label(intervals[value]),
+             "proposed": value == proposed}
+            for value, label in ReviewLog.Rating.choices
+        ],
+        "token": token,
+        "tutor_url": reverse("tutor") + "?" + urlencode({"question": question.pk, "answer": answer}),
+        "duration_s": round(duration_ms / 1000),
+    }
 
 
 @login_required
+@require_http_methods(["GET", "POST"])
 def progress(request):
-    return render(request, "quizzes/progress.html", {})
+    now = timezone.now()
+    review_settings = services.review_settings_for(user=request.user)
+    form = ReviewSettingsForm(request.POST or None, instance=review_settings)
+    if request.method == "POST" and form.is_valid():
+        services.review_settings_update(user=request.user, **form.cleaned_data)
+        return redirect("progress")
+    stats = selectors.progress_for(user=request.user, review_settings=review_settings, now=now)
+    charts = {
+        "reviews": charts.bar_chart(stats["reviews_per_day"]),
+        "forecast": charts.bar_chart(stats["forecast"]),
+    }
+    language = request.LANGUAGE_CODE
+    mastery = [{"term": concept.term_in(language), "value": value, "percent": round(value * 100)}
+               for concept, value in stats["mastery"]]
+    return render(request, "quizzes/progress.html", {"stats": stats, "charts": charts, "mastery": mastery,
+                                                      "form": form})
+
+
+@login_required
+def export_csv(request):
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="primer-cards.csv"'
+    exports.cards_csv(user=request.user, out=response)
+    return response
+
+
+@login_required
+def export_apkg(request):
+    data = exports.cards_apkg(user=request.user)
+    response = HttpResponse(data, content_type="application/octet-stream")
+    response["Content-Disposition"] = 'attachment; filename="primer-cards.apkg"'
+    return response
+
+
+# Mail clients' one-click unsubscribe (RFC 8058) POSTs without a CSRF token; the signed token is the credential.
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def reminders_unsubscribe(request, token: str):
+    """No login: the link in the email is the credential, and it can only turn reminders off."""
+    try:
+        user_id = signing.loads(token, salt=services.UNSUBSCRIBE_SALT)
+    except signing.BadSignature as error:
+        raise Http404 from error
+    if request.method == "POST":
+        services.reminders_disable(user_id=user_id)
+        return render(request, "quizzes/unsubscribed.html", {"done": True})
+    return render(request, "quizzes/unsubscribed.html", {"done": False, "token": token})

@@ -1,0 +1,46 @@
+from django import forms
+from django.core import signing
+from django.utils.translation import gettext_lazy as _
+
+from .models import ReviewLog, ReviewSettings
+
+FEEDBACK_SALT = "quizzes.feedback"
+
+
+class AnswerForm(forms.Form):
+    card = forms.IntegerField(min_value=1)
+    shown_at = forms.IntegerField(min_value=0, help_text="Server time in ms when the question was shown.")
+    answer = forms.CharField(required=False, max_length=2000, strip=True)
+    choice = forms.IntegerField(required=False, min_value=0, max_value=9)
+
+
+class RateForm(forms.Form):
+    """The rating, and the graded answer carried from the feedback step in a signed token (not re-graded)."""
+
+    token = forms.CharField(max_length=4000)
+    rating = forms.TypedChoiceField(choices=ReviewLog.Rating.choices, coerce=int)
+
+    def clean_token(self) -> dict:
+        try:
+            return signing.loads(self.cleaned_data["token"], salt=FEEDBACK_SALT, max_age=60 * 60 * 24)
+        except signing.BadSignature as error:
+            raise forms.ValidationError(_("This answer expired; please answer the card again.")) from error
+
+
+class ReviewSettingsForm(forms.ModelForm):
+    class Meta:
+        model = ReviewSettings
+        fields = ["desired_retention", "new_per_day", "max_reviews_per_day", "reminders_enabled", "reminder_hour"]
+        widgets = {"desired_retention": forms.NumberInput(attrs={"step": "0.01", "min": "0.7", "max": "0.97"})}
+
+    def clean_desired_retention(self) -> float:
+        value = self.cleaned_data["desired_retention"]
+        if not 0.7 <= value <= 0.97:
+            raise forms.ValidationError(_("Choose a retention between 0.70 and 0.97."))
+        return value
+
+    def clean_reminder_hour(self) -> int:
+        value = self.cleaned_data["reminder_hour"]
+        if not 0 <= value <= 23:
+            raise forms.ValidationError(_("Choose an hour from 0 to 23."))
+        return value

@@ -1,0 +1,106 @@
+"""Grading a learner's answer: exact for choices and blanks, keyword match (offline) or the LLM for short answers."""
+
+import json
+import logging
+import math
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.utils.translation import gettext as _
+
+from tutor.llm import LLMError
+
+from .models import Question
+
+logger = logging.getLogger(__name__)
+
+STOPWORDS = frozenset(
+    "a an the of to in on for and or but is are was were be been being it its this that these those with by as at "
+    "from into than then so such not no can could would should will may might do does did has have had which what "
+    "who whom when where why how their there they them he she his her you your we our".split()
+)
+
+
+@dataclass(frozen=True)
+class Grade:
+    correct: bool
+    reason: str
+
+
+def normalise(text: str) -> str:
+    """Fold width, case, spacing and punctuation away: '  B·A ' and 'ba' compare equal, as do '65,536' and '65536'."""
+    text = unicodedata.normalize("NFKC", text or "").casefold()
+    return "".join(ch for ch in text if not unicodedata.category(ch)[0] in "PSZ")
+
+
+def keywords_of(text: str) -> list[str]:
+    words = re.findall(r"[a-z0-9][a-z0-9\-]+", unicodedata.normalize("NFKC", text).casefold())
+    found = [w for w in words if w not in STOPWORDS and len(w) > 2]
+    if re.search(r"[\u4e00-\u9fff]", text):
+        import jieba
+
+        found += [w for w in jieba.lcut(text) if len(w) >= 2 and re.search(r"[\u4e00-\u9fff]", w)]
+    return list(dict.fromkeys(found))
+
+
+def grade(*, question: Question, answer: str) -> Grade:
+    if question.type == Question.Type.MCQ:
+        if answer == question.answer:
+            return Grade(True, _("That is the right option."))
+        return Grade(False, _("The right option is “%(answer)s”.") % {"answer": question.answer})
+    if question.type == Question.Type.CLOZE:
+        given = normalise(answer)
+        if given and given in {normalise(a) for a in [question.answer, *question.accept]}:
+            return Grade(True, _("That fills the blank."))
+        return Grade(False, _("The blank is “%(answer)s”.") % {"answer": question.answer})
+    if settings.LLM_ENABLED:
+        try:
+            return grade_with_llm(question=question, answer=answer)
+        except LLMError:
+            logger.warning("LLM grading failed; falling back to keyword match", exc_info=True)
+    return grade_by_keywords(question=question, answer=answer)
+
+
+def grade_by_keywords(*, question: Question, answer: str) -> Grade:
+    given = normalise(answer)
+    if given and given == normalise(question.answer):
+        return Grade(True, _("Your answer matches the reference answer."))
+    keywords = question.accept or keywords_of(question.answer)
+    if not keywords:
+        return Grade(False, _("The reference answer is: %(answer)s") % {"answer": question.answer})
+    matched = [k for k in keywords if normalise(k) and normalise(k) in given]
+    needed = max(1, math.ceil(0.6 * len(keywords)))
+    reason = _("Your answer has %(matched)d of the %(total)d key terms (%(needed)d needed). Reference: %(answer)s") % {
+        "matched": len(matched), "total": len(keywords), "needed": needed, "answer": question.answer,
+    }
+    return Grade(len(matched) >= needed, reason)
+
+
+GRADE_SCHEMA = {
+    "type": "object",
+    "properties": {"correct": {"type": "boolean"}, "reason": {"type": "string"}},
+    "required": ["correct", "reason"],
+    "additionalProperties": False,
+}
+
+
+def grade_with_llm(*, question: Question, answer: str) -> Grade:
+    from tutor import llm
+
+    rubric = (
+        "You grade a learner's short answer against a reference answer. Rubric: correct if it states the key idea "
+        "of the reference answer, even in other words or another language; spelling and grammar do not matter; "
+        "incorrect if it misses the key idea, contradicts it, or is too vague to tell. Give a one-sentence reason "
+        f"written in the language of the question ({question.language})."
+    )
+    data = llm.structured(
+        [
+            {"role": "system", "content": rubric},
+            {"role": "user", "content": f"Question: {question.prompt}\nReference answer: {question.answer}\n"
+                                        f"Learner's answer: {answer}"},
+        ],
+        name="grade", schema=GRADE_SCHEMA, max_tokens=200,
+    )
+    return Grade(bool(data["correct"]), str(data["reason"])[:500])

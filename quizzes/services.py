@@ -1,0 +1,323 @@
+"""Writes: loading and reviewing questions, creating and reviewing cards, reminders, FSRS optimisation."""
+
+import logging
+from datetime import UTC, date, datetime
+
+import fsrs
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from content.models import Concept, Course, Lesson
+
+from . import scheduling
+from .models import Card, Question, ReviewLog, ReviewSettings
+
+logger = logging.getLogger(__name__)
+
+
+def review_settings_for(*, user) -> ReviewSettings:
+    review_settings, _ = ReviewSettings.objects.get_or_create(user=user)
+    return review_settings
+
+
+def review_settings_update(*, user, **fields) -> ReviewSettings:
+    review_settings = review_settings_for(user=user)
+    for name, value in fields.items():
+        setattr(review_settings, name, value)
+    review_settings.save(update_fields=list(fields))
+    return review_settings
+
+
+def concept_lookup(*, course: Course) -> dict[str, Concept]:
+    """Every name a course's concepts go by (term, Chinese term, aliases), case-folded."""
+    lookup: dict[str, Concept] = {}
+    for concept in Concept.objects.filter(course=course):
+        for name in [concept.term, concept.term_zh, *concept.aliases]:
+            if name:
+                lookup.setdefault(name.strip().casefold(), concept)
+    return lookup
+
+
+@transaction.atomic
+def handwritten_questions_load(*, course: Course) -> int:
+    """Turn each lesson's hand-written questions (Lesson.questions, see FORMAT.md) into approved Questions.
+
+    Idempotent: a question's key is its lesson, language and position, so reloading updates in place and keeps
+    learners' cards. A question removed from its file is retired; one retired or rejected by a reviewer stays so.
+    """
+    concepts = concept_lookup(course=course)
+    count = 0
+    for lesson in Lesson.objects.filter(course=course).prefetch_related("sections"):
+        sections = {section.heading.strip().casefold(): section for section in lesson.sections.all()}
+        prefix = f"handwritten:{course.slug}:{lesson.slug}:{lesson.language}:"
+        keys = []
+        for index, item in enumerate(lesson.questions or []):
+            key = f"{prefix}{index}"
+            keys.append(key)
+            question_type = item.get("type", "mcq")
+            options = [str(option) for option in item.get("options", [])] if question_type == "mcq" else []
+            answer = options[int(item["answer"])] if question_type == "mcq" else str(item.get("answer", ""))
+            question, created = Question.objects.update_or_create(
+                key=key,
+                defaults={
+                    "type": question_type,
+                    "prompt": item.get("prompt", ""),
+                    "options": options,
+                    "answer": answer,
+                    "accept": [str(a) for a in item.get("accept", [])],
+                    "explanation": item.get("explanation", ""),
+                    "section": sections.get(str(item.get("section", "")).strip().casefold()),
+                    "language": lesson.language,
+                    "difficulty": int(item.get("difficulty", 2)),
+                    "origin": Question.Origin.HANDWRITTEN,
+                },
+            )
+            if created:
+                question.status = Question.Status.APPROVED
+                question.save(update_fields=["status"])
+            named = [concepts.get(str(name).strip().casefold()) for name in item.get("concepts", [])]
+            question.concepts.set([concept for concept in named if concept is not None])
+            count += 1
+        Question.objects.filter(key__startswith=prefix, status=Question.Status.APPROVED).exclude(key__in=keys).update(
+            status=Question.Status.RETIRED
+        )
+    return count
+
+
+def learner_language(user) -> str:
+    profile = getattr(user, "profile", None)
+    return getattr(profile, "language", None) or "en"
+
+
+def cards_create(*, user, questions, now: datetime | None = None) -> int:
+    """Give the learner a new card for each question they do not have yet; returns how many were created."""
+    now = now or timezone.now()
+    review_settings_for(user=user)
+    before = Card.objects.filter(user=user).count()
+    Card.objects.bulk_create([Card(user=user, question=q, due=now) for q in questions], ignore_conflicts=True)
+    return Card.objects.filter(user=user).count() - before
+
+
+def approved_for(*, user):
+    return Question.objects.filter(status=Question.Status.APPROVED).filter(Q(owner__isnull=True) | Q(owner=user))
+
+
+def cards_create_for_course(*, user, course: Course, now: datetime | None = None) -> int:
+    """A course assigned to (or started by) a learner: cards for its approved questions in the learner's language."""
+    questions = approved_for(user=user).filter(section__lesson__course=course)
+    language = learner_language(user)
+    in_language = questions.filter(language=language)
+    return cards_create(user=user, questions=in_language if in_language.exists() else questions, now=now)
+
+
+def cards_create_for_lesson(*, user, lesson: Lesson, now: datetime | None = None) -> int:
+    questions = approved_for(user=user).filter(section__lesson=lesson)
+    return cards_create(user=user, questions=list(questions), now=now)
+
+
+def card_snapshot(card: Card) -> dict:
+    return {
+        "fsrs": card.fsrs,
+        "due": card.due.isoformat(),
+        "reps": card.reps,
+        "lapses": card.lapses,
+        "is_leech": card.is_leech,
+        "first_reviewed_at": card.first_reviewed_at.isoformat() if card.first_reviewed_at else None,
+    }
+
+
+def card_restore(card: Card, snapshot: dict) -> None:
+    card.fsrs = snapshot["fsrs"]
+    card.due = datetime.fromisoformat(snapshot["due"])
+    card.reps = snapshot["reps"]
+    card.lapses = snapshot["lapses"]
+    card.is_leech = snapshot["is_leech"]
+    first = snapshot["first_reviewed_at"]
+    card.first_reviewed_at = datetime.fromisoformat(first) if first else None
+
+
+CARD_SCHEDULE_FIELDS = ["fsrs", "due", "reps", "lapses", "is_leech", "first_reviewed_at"]
+
+
+@transaction.atomic
+def review_record(
+    *, card: Card, rating: int, answered_at: datetime, duration_ms: int, answer: str = "", correct: bool,
+    idempotency_key: str,
+) -> ReviewLog:
+    """Schedule the card after one answer and log it. Takes the card's row lock.
+
+    A retried or double-clicked submission carries the same idempotency key and returns the first review.
+    """
+    # Two tabs, a double click or the nightly optimiser can write this card at the same time; without the row lock
+    # both writers would read the same FSRS state and the second would silently overwrite the first review.
+    locked = Card.objects.select_for_update().get(pk=card.pk)
+    existing = ReviewLog.objects.filter(idempotency_key=idempotency_key).first()
+    if existing is not None:
+        return existing
+    answered_at = answered_at.astimezone(UTC)
+    scheduler = scheduling.scheduler_for(review_settings_for(user=locked.user))
+    before = card_snapshot(locked)
+    current = scheduling.fsrs_card_of(locked)
+    state_before = 0 if locked.reps == 0 else current.state.value
+    updated, _ = scheduler.review_card(current, fsrs.Rating(rating), review_datetime=answered_at,
+                                       review_duration=duration_ms)
+    locked.fsrs = updated.to_dict()
+    locked.due = updated.due
+    locked.reps += 1
+    if rating == ReviewLog.Rating.AGAIN and current.state == fsrs.State.Review:
+        locked.lapses += 1
+    locked.is_leech = locked.is_leech or locked.lapses >= scheduling.LEECH_LAPSES
+    locked.first_reviewed_at = locked.first_reviewed_at or answered_at
+    locked.save(update_fields=CARD_SCHEDULE_FIELDS)
+    card.__dict__.update({name: getattr(locked, name) for name in CARD_SCHEDULE_FIELDS})
+    return ReviewLog.objects.create(
+        card=locked, user_id=locked.user_id, rating=rating, reviewed_at=answered_at, duration_ms=duration_ms,
+        answer=answer[:2000], correct=correct, state_before=state_before, card_before=before,
+        card_after=card_snapshot(locked), idempotency_key=idempotency_key,
+    )
+
+
+@transaction.atomic
+def review_undo(*, user, now: datetime | None = None) -> Card | None:
+    """Put the card of the learner's last review back as it was before; the review stays logged, marked undone."""
+    last = (
+        ReviewLog.objects.select_for_update().filter(user=user, undone_at__isnull=True)
+        .order_by("-reviewed_at", "-id").first()
+    )
+    if last is None:
+        return None
+    # Same race as in review_record: a concurrent review of this card must not interleave with the restore.
+    card = Card.objects.select_for_update().get(pk=last.card_id)
+    card_restore(card, last.card_before)
+    card.save(update_fields=CARD_SCHEDULE_FIELDS)
+    last.undone_at = now or timezone.now()
+    last.save(update_fields=["undone_at"])
+    return card
+
+
+def question_approve(*, question: Question) -> Question:
+    question.status = Question.Status.APPROVED
+    question.rejection_reason = ""
+    question.save(update_fields=["status", "rejection_reason"])
+    return question
+
+
+def question_reject(*, question: Question, reason: str) -> Question:
+    question.status = Question.Status.REJECTED
+    question.rejection_reason = reason
+    question.save(update_fields=["status", "rejection_reason"])
+    return question
+
+
+def reminder_claim_due(*, now: datetime) -> list[int]:
+    """Claim today's reminder for every learner whose local reminder hour it is and who has cards due.
+
+    The claim is one conditional UPDATE per time zone in use (last_reminder_date before the local date), so a job
+    that runs twice in the hour, or two beat processes, claim each learner once: at most one email a day.
+    """
+    import zoneinfo
+
+    from django.db import connection
+
+    from teams.models import Profile
+
+    claimed: list[int] = []
+    zones = set(Profile.objects.values_list("timezone", flat=True).distinct()) | {"UTC"}
+    with connection.cursor() as cursor:
+        for zone in sorted(zones):
+            try:
+                local = now.astimezone(zoneinfo.ZoneInfo(zone))
+            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+                continue
+            cursor.execute(
+                f"""
+                UPDATE {ReviewSettings._meta.db_table} AS rs SET last_reminder_date = %(today)s
+                WHERE rs.reminders_enabled AND rs.reminder_hour = %(hour)s
+                  AND (rs.last_reminder_date IS NULL OR rs.last_reminder_date < %(today)s)
+                  AND COALESCE((SELECT p.timezone FROM {Profile._meta.db_table} p WHERE p.user_id = rs.user_id), 'UTC')
+                      = %(zone)s
+                  AND EXISTS (SELECT 1 FROM {Card._meta.db_table} c JOIN {Question._meta.db_table} q
+                              ON q.id = c.question_id AND q.status = 'approved'
+                              WHERE c.user_id = rs.user_id AND c.due <= %(now)s)
+                RETURNING rs.user_id
+                """,
+                {"today": local.date(), "hour": local.hour, "zone": zone, "now": now},
+            )
+            claimed += [row[0] for row in cursor.fetchall()]
+    return claimed
+
+
+def fsrs_parameters_optimise(*, user, now: datetime | None = None) -> list[float] | None:
+    """Fit this learner's FSRS parameters to their review history with fsrs-rs-python (Anki's FSRS core)."""
+    from .selectors import fsrs_training_items
+
+    items = fsrs_training_items(user=user)
+    if len(items) < MIN_ITEMS_FOR_OPTIMISATION:
+        return None
+    import fsrs_rs_python
+
+    parameters = list(fsrs_rs_python.FSRS(fsrs_rs_python.DEFAULT_PARAMETERS).compute_parameters(items))
+    if len(parameters) != len(fsrs_rs_python.DEFAULT_PARAMETERS):
+        logger.warning("the optimiser returned %d parameters; keeping the current ones", len(parameters))
+        return None
+    with transaction.atomic():
+        # Lock the settings row: the learner may be changing their retention in the same moment.
+        review_settings = ReviewSettings.objects.select_for_update().get(user=user)
+        review_settings.fsrs_parameters = [round(p, 6) for p in parameters]
+        review_settings.parameters_optimised_at = now or timezone.now()
+        review_settings.save(update_fields=["fsrs_parameters", "parameters_optimised_at"])
+    return review_settings.fsrs_parameters
+
+
+# fsrs-rs wants a few hundred reviews before its fit beats the defaults; Anki suggests about 400.
+MIN_REVIEWS_FOR_OPTIMISATION = 400
+MIN_ITEMS_FOR_OPTIMISATION = 100
+
+
+def local_date(*, user, now: datetime) -> date:
+    import zoneinfo
+
+    try:
+        return now.astimezone(zoneinfo.ZoneInfo(user.profile.timezone)).date()
+    except Exception:  # noqa: BLE001 — no profile or an unknown zone: UTC
+        return now.astimezone(UTC).date()
+
+
+UNSUBSCRIBE_SALT = "quizzes.reminders.unsubscribe"
+
+
+def reminders_disable(*, user_id: int) -> None:
+    ReviewSettings.objects.filter(user_id=user_id).update(reminders_enabled=False)
+
+
+def reminder_send(*, user_id: int, now: datetime | None = None) -> bool:
+    """Email one learner how many cards wait for them. The claim (reminder_claim_due) already made this once a day."""
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+    from django.core import signing
+    from django.core.mail import EmailMessage
+    from django.template.loader import render_to_string
+    from django.urls import reverse
+    from django.utils import translation
+
+    now = now or timezone.now()
+    user = get_user_model().objects.select_related("profile").filter(pk=user_id).first()
+    if user is None or not user.email:
+        return False
+    due = Card.objects.filter(user=user, due__lte=now, question__status=Question.Status.APPROVED).count()
+    if not due:
+        return False
+    base_url = getattr(settings, "PRIMER_BASE_URL", "http://localhost:8000").rstrip("/")
+    unsubscribe = base_url + reverse("reminders_unsubscribe", args=[signing.dumps(user.pk, salt=UNSUBSCRIBE_SALT)])
+    with translation.override(learner_language(user)):
+        context = {"due": due, "today_url": base_url + reverse("today"), "unsubscribe_url": unsubscribe,
+                   "name": user.profile.name if hasattr(user, "profile") else user.email}
+        subject = render_to_string("quizzes/email/reminder_subject.txt", context).strip()
+        body = render_to_string("quizzes/email/reminder.txt", context)
+    message = EmailMessage(
+        subject, body, to=[user.email],
+        headers={"List-Unsubscribe": f"<{unsubscribe}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
+    )
+    message.send()
+    return True
