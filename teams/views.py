@@ -2,14 +2,18 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.text import slugify
+from django.views.decorators.vary import vary_on_headers
 from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from . import services
-from .forms import LanguageForm, ProfileForm
+from . import heatmap, selectors, services
+from .forms import AssignmentForm, InvitationForm, LanguageForm, OrganizationForm, ProfileForm
+from .models import Invitation, Team
 
 
 @login_required
@@ -42,4 +46,125 @@ def language_switch(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def team(request: HttpRequest) -> HttpResponse:
-    return render(request, "teams/team.html", {})
+    """The learner's teams and assignments; the teams a manager looks after; starting an organization."""
+    form = OrganizationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        organization = services.organization_create(admin=request.user, **form.cleaned_data)
+        messages.success(request, _("%(name)s is ready: invite your team.") % {"name": organization.name})
+        return redirect("team_people", organization.teams.get().id)
+    context = {
+        "memberships": selectors.memberships_of(user=request.user),
+        "managed": selectors.teams_managed_by(user=request.user).order_by("organization__name", "name"),
+        "assignments": selectors.assignments_for_learner(user=request.user),
+        "form": form,
+    }
+    return render(request, "teams/team.html", context)
+
+
+def _managed_team_or_404(request: HttpRequest, team_id: int) -> Team:
+    # A team the viewer does not manage answers exactly like one that does not exist.
+    try:
+        return selectors.team_managed_by(user=request.user, team_id=team_id)
+    except Team.DoesNotExist:
+        raise Http404
+
+
+def _dashboard_for(request: HttpRequest, team: Team):
+    course = None
+    course_id = request.GET.get("course", "")
+    if course_id.isdigit():
+        course = next((c for c in selectors.team_courses(team=team) if c.id == int(course_id)), None)
+        if course is None:
+            raise Http404
+    return selectors.team_dashboard(team=team, course=course)
+
+
+@login_required
+@vary_on_headers("HX-Request")
+def team_dashboard(request: HttpRequest, team_id: int) -> HttpResponse:
+    team = _managed_team_or_404(request, team_id)
+    dashboard = _dashboard_for(request, team)
+    template = "teams/dashboard.html"
+    if request.htmx:
+        template += "#dashboard"
+    return render(request, template, {"team": team, "dashboard": dashboard, "legend": heatmap.LEGEND})
+
+
+@login_required
+def team_dashboard_csv(request: HttpRequest, team_id: int) -> HttpResponse:
+    team = _managed_team_or_404(request, team_id)
+    dashboard = _dashboard_for(request, team)
+    filename = f"primer-{slugify(team.name) or team.id}-{dashboard.today.isoformat()}.csv"
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    heatmap.write_csv(response, dashboard, language=translation.get_language())
+    return response
+
+
+@login_required
+def team_people(request: HttpRequest, team_id: int) -> HttpResponse:
+    team = _managed_team_or_404(request, team_id)
+    form = InvitationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        if not selectors.can_invite_role(user=request.user, team=team, role=data["role"]):
+            form.add_error("role", _("Only an organization admin can invite managers and admins."))
+        else:
+            invitation = services.invitation_create(
+                team=team, created_by=request.user, email=data["email"] or "", role=data["role"],
+                max_uses=data["max_uses"], expires_in_days=data["expires_in_days"],
+                join_url_for=lambda inv: request.build_absolute_uri(inv.get_absolute_url()),
+            )
+            if invitation.email:
+                messages.success(request, _("Invitation sent to %(email)s.") % {"email": invitation.email})
+            else:
+                messages.success(request, _("Invite link created: share it with the people joining."))
+            return redirect("team_people", team.id)
+    context = {
+        "team": team, "form": form,
+        "members": selectors.team_members(team=team),
+        "invitations": selectors.team_invitations_open(team=team),
+    }
+    return render(request, "teams/people.html", context)
+
+
+@login_required
+@require_POST
+def invitation_revoke(request: HttpRequest, team_id: int, invitation_id: int) -> HttpResponse:
+    team = _managed_team_or_404(request, team_id)
+    invitation = get_object_or_404(selectors.team_invitations_open(team=team), pk=invitation_id)
+    services.invitation_revoke(invitation=invitation)
+    messages.success(request, _("The invitation no longer works."))
+    return redirect("team_people", team.id)
+
+
+@login_required
+def team_assignments(request: HttpRequest, team_id: int) -> HttpResponse:
+    team = _managed_team_or_404(request, team_id)
+    form = AssignmentForm(request.POST or None, team=team)
+    if request.method == "POST" and form.is_valid():
+        services.assignment_create(team=team, created_by=request.user, **form.cleaned_data)
+        messages.success(request, _("Assigned. The learners' cards are being prepared."))
+        return redirect("team_dashboard", team.id)
+    context = {"team": team, "form": form, "assignments": selectors.team_assignments(team=team)}
+    return render(request, "teams/assignments.html", context)
+
+
+def team_join(request: HttpRequest, token: str) -> HttpResponse:
+    """The page an invite link opens: sign up or log in first, then one click joins the team."""
+    try:
+        invitation = selectors.invitation_by_token(token=token)
+    except Invitation.DoesNotExist:
+        raise Http404
+    error = ""
+    if request.method == "POST" and request.user.is_authenticated:
+        try:
+            membership = services.invitation_accept(token=token, user=request.user)
+        except Invitation.DoesNotExist:
+            raise Http404
+        except services.InvitationError as exc:
+            error = str(exc)
+        else:
+            messages.success(request, _("Welcome to %(team)s.") % {"team": membership.team.name})
+            return redirect("today")
+    return render(request, "teams/join.html", {"invitation": invitation, "error": error, "next": request.path})

@@ -184,3 +184,15 @@ def fake_openai(settings, monkeypatch):
     yield server
     llm.breaker_reset()
     server.stop()
+
+
+@pytest.fixture
+def bob(django_user_model):
+    """A learner in alice's team."""
+    return django_user_model.objects.create_user(username="bob@example.com", email="bob@example.com", password="pw-bob-123")
+
+
+@pytest.fixture
+def carol(django_user_model):
+    """The manager of alice's and bob's team."""
+    return django_user_model.objects.create_user(username="carol@example.com", email="carol@example.com", password="pw-carol-123")

@@ -203,3 +203,32 @@ LOGGING = {
 }
 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+# Teams: the address links in emails point at, the managers' weekly digest, optional OpenID Connect sign-on.
+SITE_URL = env.str("SITE_URL", default="http://localhost:8000")
+CELERY_BEAT_SCHEDULE["teams-weekly-digest"] = {
+    "task": "teams.tasks.digest_send_weekly",
+    "schedule": crontab(minute=0, hour=7, day_of_week="mon"),
+}
+OIDC_SERVER_URL = env.str("OIDC_SERVER_URL", default="")
+OIDC_CLIENT_ID = env.str("OIDC_CLIENT_ID", default="")
+OIDC_CLIENT_SECRET = env.str("OIDC_CLIENT_SECRET", default="")
+OIDC_PROVIDER_NAME = env.str("OIDC_PROVIDER_NAME", default="Single sign-on")
+if OIDC_SERVER_URL or OIDC_CLIENT_ID:
+    if not (OIDC_SERVER_URL and OIDC_CLIENT_ID and OIDC_CLIENT_SECRET):
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured("single sign-on needs OIDC_SERVER_URL, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET together")
+    INSTALLED_APPS += ["allauth.socialaccount", "allauth.socialaccount.providers.openid_connect"]
+    SOCIALACCOUNT_PROVIDERS = {
+        "openid_connect": {
+            "OAUTH_PKCE_ENABLED": True,
+            "APPS": [{
+                "provider_id": "sso", "name": OIDC_PROVIDER_NAME,
+                "client_id": OIDC_CLIENT_ID, "secret": OIDC_CLIENT_SECRET,
+                "settings": {"server_url": OIDC_SERVER_URL},
+            }],
+        }
+    }
+    SOCIALACCOUNT_EMAIL_AUTHENTICATION = True

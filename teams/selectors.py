@@ -1,0 +1,341 @@
+"""Reads for teams. Every function that returns people's data takes the viewer and narrows to what they may see."""
+
+import datetime as dt
+import zoneinfo
+from dataclasses import dataclass, field
+
+import fsrs
+from django.db import connection
+from django.db.models import Count, F, Q, QuerySet
+from django.utils import timezone
+
+from content.models import Concept, Course, Lesson, LessonRead
+
+from .models import Assignment, Invitation, Membership, Organization, Role, Team
+
+MANAGING_ROLES = (Role.MANAGER, Role.ADMIN)
+# Reviews counted for true retention: the last 30 days, as Anki's "true retention" does by default.
+RETENTION_WINDOW_DAYS = 30
+# How far behind the even pace through an assignment a learner may fall before they count as at risk.
+PACE_SLACK = 0.1
+
+
+def organizations_administered_by(*, user) -> QuerySet[Organization]:
+    return Organization.objects.filter(teams__memberships__user=user, teams__memberships__role=Role.ADMIN).distinct()
+
+
+def teams_managed_by(*, user) -> QuerySet[Team]:
+    """Teams whose aggregates the user may see: those they manage, and every team of an organization they administer."""
+    if not user.is_authenticated:
+        return Team.objects.none()
+    admin_orgs = Membership.objects.filter(user=user, role=Role.ADMIN).values("team__organization_id")
+    managed = Membership.objects.filter(user=user, role__in=MANAGING_ROLES).values("team_id")
+    return Team.objects.filter(Q(id__in=managed) | Q(organization_id__in=admin_orgs)).select_related("organization")
+
+
+def team_managed_by(*, user, team_id: int) -> Team:
+    """Raises Team.DoesNotExist for a team the user does not manage, so views answer 404 and leak nothing."""
+    return teams_managed_by(user=user).get(pk=team_id)
+
+
+def memberships_of(*, user) -> QuerySet[Membership]:
+    return Membership.objects.filter(user=user).select_related("team__organization").order_by("team__name")
+
+
+def can_invite_role(*, user, team: Team, role: str) -> bool:
+    """Managers bring in learners; only an organization's admins hand out manager or admin roles."""
+    if role == Role.LEARNER:
+        return teams_managed_by(user=user).filter(pk=team.pk).exists()
+    return organizations_administered_by(user=user).filter(pk=team.organization_id).exists()
+
+
+def team_members(*, team: Team) -> QuerySet[Membership]:
+    return team.memberships.select_related("user__profile").order_by("role", "user__email")
+
+
+def team_invitations_open(*, team: Team) -> QuerySet[Invitation]:
+    now = timezone.now()
+    return team.invitations.filter(revoked_at__isnull=True, expires_at__gt=now, uses__lt=F("max_uses"))
+
+
+def invitation_by_token(*, token: str) -> Invitation:
+    """A usable invitation, or Invitation.DoesNotExist: an expired, used-up or revoked one looks like no invitation."""
+    return Invitation.objects.select_related("team__organization").get(
+        token=token, revoked_at__isnull=True, expires_at__gt=timezone.now(), uses__lt=F("max_uses")
+    )
+
+
+def team_assignments(*, team: Team) -> QuerySet[Assignment]:
+    return team.assignments.select_related("course", "learner__profile").order_by("due_on", "id")
+
+
+@dataclass
+class LearnerAssignment:
+    assignment: Assignment
+    course: Course
+    team: Team
+    due_on: dt.date
+    days_left: int
+
+    @property
+    def overdue(self) -> bool:
+        return self.days_left < 0
+
+    @property
+    def days_overdue(self) -> int:
+        return max(0, -self.days_left)
+
+
+def assignments_for_learner(*, user, today: dt.date | None = None) -> list[LearnerAssignment]:
+    """The courses the learner is expected to finish, soonest first: their team's and their own, never anyone else's."""
+    if not user.is_authenticated:
+        return []
+    today = today or timezone.localdate()
+    assignments = (
+        Assignment.objects.filter(team__memberships__user=user)
+        .filter(Q(learner__isnull=True) | Q(learner=user))
+        .select_related("course", "team")
+        .order_by("due_on", "id")
+        .distinct()
+    )
+    return [
+        LearnerAssignment(assignment=a, course=a.course, team=a.team, due_on=a.due_on, days_left=(a.due_on - today).days)
+        for a in assignments
+    ]
+
+
+def team_courses(*, team: Team) -> list[Course]:
+    """The courses a team has been assigned, in order of their nearest due date."""
+    seen: dict[int, Course] = {}
+    for assignment in team_assignments(team=team):
+        seen.setdefault(assignment.course_id, assignment.course)
+    return list(seen.values())
+
+
+@dataclass
+class LearnerRow:
+    user_id: int
+    name: str
+    email: str
+    lessons_read: int = 0
+    lessons_total: int = 0
+    cards_total: int = 0
+    cards_learned: int = 0
+    reviews_7d: int = 0
+    retention: float | None = None
+    retention_reviews: int = 0
+    streak: int = 0
+    overdue: int = 0
+    due_on: dt.date | None = None
+    assigned_on: dt.date | None = None
+    status: str = "none"
+    mastery: dict[int, float] = field(default_factory=dict)
+
+    @property
+    def progress(self) -> float:
+        parts = []
+        if self.lessons_total:
+            parts.append(min(1.0, self.lessons_read / self.lessons_total))
+        if self.cards_total:
+            parts.append(self.cards_learned / self.cards_total)
+        return sum(parts) / len(parts) if parts else 0.0
+
+
+@dataclass
+class Dashboard:
+    team: Team
+    course: Course | None
+    courses: list[Course]
+    rows: list[LearnerRow]
+    concepts: list[Concept]
+    today: dt.date
+
+    def cells(self, row: LearnerRow) -> list[tuple[Concept, float | None]]:
+        return [(concept, row.mastery.get(concept.id)) for concept in self.concepts]
+
+
+def _pace_status(row: LearnerRow, today: dt.date) -> str:
+    """on track / at risk against an even pace from the day the course was assigned to its due date."""
+    if row.due_on is None:
+        return "none"
+    progress = row.progress
+    if progress >= 0.999:
+        return "done"
+    if today > row.due_on:
+        return "overdue"
+    span = max(1, (row.due_on - row.assigned_on).days)
+    expected = min(1.0, max(0.0, (today - row.assigned_on).days / span))
+    return "on_track" if progress + PACE_SLACK >= expected else "at_risk"
+
+
+def _fsrs_default_w20() -> float:
+    # The decay of FSRS-6's forgetting curve; a learner's optimised parameters carry their own.
+    return float(fsrs.Scheduler().parameters[20])
+
+
+# FSRS-6 retrievability, R = (1 + FACTOR * t / S) ** DECAY with DECAY = -w[20] and FACTOR = 0.9 ** (1 / DECAY) - 1,
+# t in whole elapsed days: the formula of fsrs.Scheduler.get_card_retrievability, computed in SQL so that
+# the heatmap is one aggregate however many cards a team holds (tests compare it with the package).
+RETRIEVABILITY_SQL = """
+    CASE WHEN c.fsrs->>'last_review' IS NULL OR c.fsrs->>'stability' IS NULL THEN 0.0 ELSE
+      power(
+        1 + (power(0.9, 1.0 / -w.w20) - 1)
+          * greatest(0, floor(extract(epoch FROM (%(now)s - (c.fsrs->>'last_review')::timestamptz)) / 86400))
+          / (c.fsrs->>'stability')::float8,
+        -w.w20)
+    END
+"""
+
+WEIGHTS_SQL = """
+    LEFT JOIN LATERAL (
+      SELECT COALESCE(
+        (SELECT (rs.fsrs_parameters->>20)::float8 FROM quizzes_reviewsettings rs WHERE rs.user_id = c.user_id),
+        %(w20)s) AS w20
+    ) w ON true
+"""
+
+
+def _card_course_filter(alias: str = "c") -> str:
+    return f"""
+      AND (%(course_id)s::bigint IS NULL OR EXISTS (
+        SELECT 1 FROM quizzes_question q JOIN content_section s ON s.id = q.section_id
+          JOIN content_lesson l ON l.id = s.lesson_id
+        WHERE q.id = {alias}.question_id AND l.course_id = %(course_id)s))
+    """
+
+
+def _fetch(sql: str, params: dict) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def team_dashboard(*, team: Team, course: Course | None = None, now: dt.datetime | None = None) -> Dashboard:
+    """Per-learner progress and the concept mastery heatmap for one team, in a fixed number of queries.
+
+    The caller has already checked that the viewer manages the team (team_managed_by). Only aggregates
+    leave this function: counts, rates and mean retrievability, never an answer or a conversation.
+    """
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    courses = team_courses(team=team)
+    if course is None and courses:
+        course = courses[0]
+    course_id = course.id if course else None
+
+    learners = list(
+        Membership.objects.filter(team=team, role=Role.LEARNER).select_related("user__profile").order_by("user__email")
+    )
+    rows = {
+        m.user_id: LearnerRow(user_id=m.user_id, name=m.user.profile.name, email=m.user.email) for m in learners
+    }
+    user_ids = list(rows)
+    concepts: list[Concept] = []
+    if course is not None:
+        concepts = list(
+            Concept.objects.filter(course=course, questions__isnull=False).distinct().order_by("term")
+        )
+    if not user_ids:
+        return Dashboard(team=team, course=course, courses=courses, rows=[], concepts=concepts, today=today)
+
+    if course is not None:
+        # Each team-wide or personal assignment of this course gives the learner a due date: the earliest wins.
+        for assignment in team.assignments.filter(course=course).order_by("-due_on"):
+            targets = [assignment.learner_id] if assignment.learner_id else user_ids
+            for user_id in targets:
+                if user_id in rows:
+                    rows[user_id].due_on = assignment.due_on
+                    rows[user_id].assigned_on = timezone.localdate(assignment.created_at)
+
+        lessons_total = Lesson.objects.filter(course=course).values("slug").distinct().count()
+        reads = LessonRead.objects.filter(course=course, user_id__in=user_ids).values("user_id").annotate(n=Count("id"))
+        for read in reads:
+            rows[read["user_id"]].lessons_read = read["n"]
+        for row in rows.values():
+            row.lessons_total = lessons_total
+    else:
+        reads = LessonRead.objects.filter(user_id__in=user_ids).values("user_id").annotate(n=Count("id"))
+        for read in reads:
+            rows[read["user_id"]].lessons_read = read["n"]
+
+    params = {
+        "users": user_ids, "course_id": course_id, "now": now, "w20": _fsrs_default_w20(),
+        "week_ago": now - dt.timedelta(days=7), "retention_since": now - dt.timedelta(days=RETENTION_WINDOW_DAYS),
+    }
+    card_sql = f"""
+        SELECT c.user_id, count(*), count(*) FILTER (WHERE c.reps > 0),
+               count(*) FILTER (WHERE c.reps > 0 AND c.due < %(now)s)
+        FROM quizzes_card c WHERE c.user_id = ANY(%(users)s) {_card_course_filter()}
+        GROUP BY c.user_id
+    """
+    for user_id, total, learned, overdue in _fetch(card_sql, params):
+        row = rows[user_id]
+        row.cards_total, row.cards_learned, row.overdue = total, learned, overdue
+
+    # True retention counts only reviews of cards already in the Review state (state_before = 2):
+    # first answers and relearning steps would flatter or punish it.
+    review_sql = f"""
+        SELECT r.user_id,
+               count(*) FILTER (WHERE r.reviewed_at >= %(week_ago)s),
+               count(*) FILTER (WHERE r.reviewed_at >= %(retention_since)s AND r.state_before = 2),
+               count(*) FILTER (WHERE r.reviewed_at >= %(retention_since)s AND r.state_before = 2 AND r.rating > 1)
+        FROM quizzes_reviewlog r JOIN quizzes_card c ON c.id = r.card_id
+        WHERE r.user_id = ANY(%(users)s) AND r.undone_at IS NULL AND r.reviewed_at >= %(retention_since)s
+          {_card_course_filter()}
+        GROUP BY r.user_id
+    """
+    for user_id, week, mature, passed in _fetch(review_sql, params):
+        row = rows[user_id]
+        row.reviews_7d = week
+        row.retention_reviews = mature
+        row.retention = passed / mature if mature else None
+
+    # A streak is the run of consecutive days, in the learner's own time zone, with at least one review,
+    # ending today or yesterday (today's reviews may still be to come). Gaps-and-islands in SQL.
+    streak_sql = """
+        WITH days AS (
+          SELECT DISTINCT r.user_id, (r.reviewed_at AT TIME ZONE coalesce(p.timezone, 'UTC'))::date AS day
+          FROM quizzes_reviewlog r LEFT JOIN teams_profile p ON p.user_id = r.user_id
+          WHERE r.user_id = ANY(%(users)s) AND r.undone_at IS NULL
+        ), islands AS (
+          SELECT user_id, day, day - (row_number() OVER (PARTITION BY user_id ORDER BY day))::int AS island FROM days
+        )
+        SELECT DISTINCT ON (user_id) user_id, max(day), count(*)
+        FROM islands GROUP BY user_id, island ORDER BY user_id, max(day) DESC
+    """
+    zones = {m.user_id: m.user.profile.timezone for m in learners}
+    for user_id, last_day, length in _fetch(streak_sql, params):
+        try:
+            local_today = now.astimezone(zoneinfo.ZoneInfo(zones.get(user_id) or "UTC")).date()
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            local_today = now.date()
+        rows[user_id].streak = length if (local_today - last_day).days <= 1 else 0
+
+    if concepts:
+        heat_sql = f"""
+            SELECT c.user_id, qc.concept_id, avg({RETRIEVABILITY_SQL})
+            FROM quizzes_card c
+              JOIN quizzes_question_concepts qc ON qc.question_id = c.question_id
+              JOIN content_concept k ON k.id = qc.concept_id
+              {WEIGHTS_SQL}
+            WHERE c.user_id = ANY(%(users)s) AND k.course_id = %(course_id)s
+            GROUP BY c.user_id, qc.concept_id
+        """
+        for user_id, concept_id, mean in _fetch(heat_sql, params):
+            rows[user_id].mastery[concept_id] = float(mean)
+
+    for row in rows.values():
+        row.status = _pace_status(row, today)
+    return Dashboard(team=team, course=course, courses=courses, rows=list(rows.values()), concepts=concepts, today=today)
+
+
+def card_retrievability(*, card, now: dt.datetime | None = None) -> float:
+    """One card's retrievability through the fsrs package itself: the reference the SQL above must agree with."""
+    from quizzes.models import ReviewSettings
+
+    settings_row = ReviewSettings.objects.filter(user_id=card.user_id).first()
+    parameters = settings_row.fsrs_parameters if settings_row and len(settings_row.fsrs_parameters) > 20 else None
+    scheduler = fsrs.Scheduler(parameters=parameters) if parameters else fsrs.Scheduler()
+    if not card.fsrs:
+        return 0.0
+    return scheduler.get_card_retrievability(fsrs.Card.from_dict(card.fsrs), current_datetime=now or timezone.now())
