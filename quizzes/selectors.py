@@ -17,6 +17,10 @@ from . import scheduling
 from .models import Card, Question, ReviewLog, ReviewSettings
 
 CANDIDATES = 40
+# Large columns a review never shows: loading them for 40 candidates would dominate the query.
+HEAVY_FIELDS = ("question__section__body", "question__section__lesson__questions",
+                "question__section__lesson__citations", "question__section__lesson__course__description",
+                "question__section__lesson__course__description_zh")
 
 
 def learner_zone(user) -> zoneinfo.ZoneInfo:
@@ -34,7 +38,9 @@ def day_start(*, user, now: datetime) -> datetime:
 
 def card_for_user(*, user, card_id: int) -> Card:
     """Someone else's card is a 404, never a 403: its existence is not the asker's business."""
-    return get_object_or_404(Card.objects.select_related("question__section__lesson"), pk=card_id, user=user)
+    cards = Card.objects.select_related("question__section__lesson__course").defer(*HEAVY_FIELDS)
+    return get_object_or_404(cards, pk=card_id,
+                             user=user)
 
 
 @dataclass
@@ -54,15 +60,19 @@ def session_next(*, user, review_settings: ReviewSettings, now: datetime, lesson
     from a lesson ("Quiz me on this lesson") is the learner asking for those cards now, so it ignores both limits.
     """
     start = day_start(user=user, now=now)
-    today = ReviewLog.objects.filter(user=user, reviewed_at__gte=start, undone_at__isnull=True)
-    done = today.aggregate(
-        reviews=Count("id", filter=Q(state_before=fsrs.State.Review.value)),
-        new=Count("id", filter=Q(state_before=0)),
-    )
+    # One query for today's answers: the counts against the daily limits and the concepts already seen.
     touched: dict[int, set[int]] = defaultdict(set)
-    for card_id, concept_id in today.values_list("card_id", "card__question__concepts"):
+    reviews_today, new_today = set(), set()
+    for log_id, card_id, state_before, concept_id in ReviewLog.objects.filter(
+        user=user, reviewed_at__gte=start, undone_at__isnull=True
+    ).values_list("id", "card_id", "state_before", "card__question__concepts"):
+        if state_before == fsrs.State.Review.value:
+            reviews_today.add(log_id)
+        elif state_before == 0:
+            new_today.add(log_id)
         if concept_id is not None:
             touched[concept_id].add(card_id)
+    done = {"reviews": len(reviews_today), "new": len(new_today)}
 
     cards = Card.objects.filter(user=user, question__status=Question.Status.APPROVED)
     if lesson_id is not None:
@@ -75,7 +85,7 @@ def session_next(*, user, review_settings: ReviewSettings, now: datetime, lesson
     focused = lesson_id is not None
     review_budget = review_settings.max_reviews_per_day - done["reviews"]
     new_budget = review_settings.new_per_day - done["new"]
-    candidates = cards.select_related("question__section__lesson").annotate(
+    candidates = cards.select_related("question__section__lesson__course").defer(*HEAVY_FIELDS).annotate(
         concept_ids=ArrayAgg("question__concepts__id", filter=Q(question__concepts__isnull=False), default=[])
     )
 

@@ -143,7 +143,7 @@ CARD_SCHEDULE_FIELDS = ["fsrs", "due", "reps", "lapses", "is_leech", "first_revi
 @transaction.atomic
 def review_record(
     *, card: Card, rating: int, answered_at: datetime, duration_ms: int, answer: str = "", correct: bool,
-    idempotency_key: str,
+    idempotency_key: str, review_settings: ReviewSettings | None = None,
 ) -> ReviewLog:
     """Schedule the card after one answer and log it. Takes the card's row lock.
 
@@ -156,7 +156,9 @@ def review_record(
     if existing is not None:
         return existing
     answered_at = answered_at.astimezone(UTC)
-    scheduler = scheduling.scheduler_for(review_settings_for(user=locked.user))
+    if review_settings is None:
+        review_settings, _ = ReviewSettings.objects.get_or_create(user_id=locked.user_id)
+    scheduler = scheduling.scheduler_for(review_settings)
     before = card_snapshot(locked)
     current = scheduling.fsrs_card_of(locked)
     state_before = 0 if locked.reps == 0 else current.state.value

@@ -62,6 +62,7 @@ def today(request):
             services.review_record(
                 card=card, rating=form.cleaned_data["rating"], answered_at=now, duration_ms=answered["ms"],
                 answer=answered["answer"], correct=answered["correct"], idempotency_key=answered["key"],
+                review_settings=review_settings,
             )
     elif action == "undo":
         context["card"] = services.review_undo(user=request.user, now=now)
@@ -70,6 +71,9 @@ def today(request):
         # Post/redirect/get without JavaScript, so a reload never re-sends the form.
         return redirect(reverse("today") + (f"?lesson={lesson_id}" if lesson_id else ""))
 
+    if context["feedback"] is not None:
+        # The feedback step shows only the answered card; the queue is worked out after the rating.
+        return render(request, "quizzes/today.html" + ("#session" if request.htmx else ""), context)
     session = selectors.session_next(user=request.user, review_settings=review_settings, now=now, lesson_id=lesson_id)
     if context["card"] is None:
         context["card"] = session.card
