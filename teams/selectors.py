@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import fsrs
 from django.db import connection
 from django.db.models import Count, F, Q, QuerySet
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from content.models import Concept, Course, Lesson, LessonRead
@@ -84,6 +85,14 @@ class LearnerAssignment:
     @property
     def days_overdue(self) -> int:
         return max(0, -self.days_left)
+
+    @property
+    def url(self) -> str:
+        # The course page belongs to the content app; until it exists the course list is the way in.
+        try:
+            return self.course.get_absolute_url()
+        except NoReverseMatch:
+            return reverse("courses")
 
 
 def assignments_for_learner(*, user, today: dt.date | None = None) -> list[LearnerAssignment]:

@@ -1,7 +1,152 @@
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from content.models import Lesson
+
+from . import services
+from .forms import AskForm, FeedbackForm
+from .models import Answer, Conversation
+
+
+def _missed_question(question_id, wrong_answer: str) -> dict | None:
+    """The quiz question a learner missed, when the tutor is opened from Today."""
+    if not question_id:
+        return None
+    try:
+        from quizzes.models import Question
+    except ImportError:
+        return None
+    question = Question.objects.filter(id=question_id).first()
+    if question is None:
+        return None
+    return {"id": question.id, "prompt": question.prompt, "answer": wrong_answer or "", "expected": question.answer}
+
+
+def _page(request, *, conversation: Conversation | None, form: AskForm, lesson: Lesson | None = None,
+          missed: dict | None = None, status: int = 200):
+    conversations = Conversation.objects.filter(user=request.user).only("id", "title", "updated_at")[:30]
+    answers = list(conversation.answers.select_related("feedback")) if conversation else []
+    return render(request, "tutor/tutor.html", {
+        "conversation": conversation, "conversations": conversations, "answers": answers, "form": form,
+        "lesson": lesson, "missed": missed,
+    }, status=status)
 
 
 @login_required
 def tutor(request):
-    return render(request, "tutor/tutor.html", {})
+    lesson = Lesson.objects.filter(id=request.GET.get("lesson")).first() if request.GET.get("lesson", "").isdigit() else None
+    question_id = request.GET.get("question", "")
+    missed = _missed_question(int(question_id), request.GET.get("answer", "")) if question_id.isdigit() else None
+    initial = {"lesson": lesson.id if lesson else None}
+    if missed:
+        initial.update(missed_question=missed["id"], missed_answer=missed["answer"], socratic=True,
+                       question=_("Why is my answer wrong?"))
+    return _page(request, conversation=None, form=AskForm(initial=initial), lesson=lesson, missed=missed)
+
+
+@login_required
+def conversation(request, conversation_id: int):
+    item = get_object_or_404(Conversation, id=conversation_id, user=request.user)
+    form = AskForm(initial={"conversation": item.id, "socratic": item.socratic})
+    return _page(request, conversation=item, form=form, lesson=item.lesson, missed=item.missed or None)
+
+
+@login_required
+@require_POST
+def conversation_delete(request, conversation_id: int):
+    item = get_object_or_404(Conversation, id=conversation_id, user=request.user)
+    services.conversation_delete(conversation=item)
+    if request.htmx:
+        response = HttpResponse()
+        response["HX-Redirect"] = "/tutor/"
+        return response
+    return redirect("tutor")
+
+
+@login_required
+@require_POST
+def ask(request):
+    form = AskForm(request.POST)
+    refusal = services.check_can_ask(user=request.user)
+    if not form.is_valid() or refusal:
+        if request.htmx:
+            message = refusal or _("Please write a question.")
+            # htmx swaps only 2xx responses; the notice is the answer to this request.
+            return render(request, "tutor/tutor.html#notice", {"message": message})
+        return _page(request, conversation=None, form=form, status=429 if refusal else 400)
+    data = form.cleaned_data
+    item = None
+    if data["conversation"]:
+        item = get_object_or_404(Conversation, id=data["conversation"], user=request.user)
+        if item.socratic != data["socratic"]:
+            item.socratic = data["socratic"]
+            item.save(update_fields=["socratic"])
+    else:
+        lesson = Lesson.objects.filter(id=data["lesson"]).select_related("course").first() if data["lesson"] else None
+        item = services.conversation_start(
+            user=request.user, question=data["question"], course=lesson.course if lesson else None, lesson=lesson,
+            socratic=data["socratic"], missed=_missed_question(data["missed_question"], data["missed_answer"]),
+        )
+    answer = services.answer_create(conversation=item, question=data["question"])
+    if request.htmx:
+        return render(request, "tutor/tutor.html#pending", {"answer": answer, "conversation": item, "oob": True})
+    # Without JavaScript there is no stream: answer now, then show the conversation.
+    services.answer_complete(answer)
+    return redirect(item)
+
+
+@login_required
+async def answer_stream(request, answer_id: int):
+    user = await request.auser()
+    answer = await Answer.objects.filter(id=answer_id, conversation__user=user).only("id").afirst()
+    if answer is None:
+        raise Http404
+    # An async iterator: the ASGI server sends each event as it is produced (a sync one would be buffered).
+    response = StreamingHttpResponse(services.answer_events(answer.id, language=translation.get_language()),
+                                     content_type="text/event-stream")
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"
+    return response
+
+
+@login_required
+@require_POST
+def reveal(request, answer_id: int):
+    hint = get_object_or_404(Answer.objects.select_related("conversation"), id=answer_id, conversation__user=request.user)
+    refusal = services.check_can_ask(user=request.user)
+    if refusal:
+        return render(request, "tutor/tutor.html#notice", {"message": refusal})
+    answer = services.answer_create(conversation=hint.conversation, question=hint.question, reveal=True)
+    if request.htmx:
+        return render(request, "tutor/tutor.html#pending", {"answer": answer, "conversation": hint.conversation})
+    services.answer_complete(answer)
+    return redirect(hint.conversation)
+
+
+@login_required
+@require_POST
+def feedback(request, answer_id: int):
+    answer = get_object_or_404(Answer, id=answer_id, conversation__user=request.user)
+    form = FeedbackForm(request.POST)
+    if form.is_valid():
+        services.feedback_record(answer=answer, helpful=form.cleaned_data["helpful"], comment=form.cleaned_data["comment"])
+        answer.refresh_from_db()
+    if request.htmx:
+        return render(request, "tutor/tutor.html#feedback", {"answer": answer})
+    return redirect(answer.conversation)
+
+
+@login_required
+@require_POST
+def card(request, answer_id: int):
+    answer = get_object_or_404(Answer, id=answer_id, conversation__user=request.user)
+    question = services.card_from_answer(user=request.user, answer=answer)
+    message = (_("A draft card is in your deck; it joins your reviews once it has been checked.") if question
+               else _("Making cards from answers is not available yet."))
+    if request.htmx:
+        return render(request, "tutor/tutor.html#notice", {"message": message})
+    return redirect(answer.conversation)

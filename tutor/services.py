@@ -1,0 +1,282 @@
+"""Writes for the tutor: conversations, answers (computed offline or by the model), feedback, cards."""
+
+import asyncio
+import html
+import json
+import logging
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.db.models import Sum
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from . import answering, llm
+from .models import Answer, Conversation, Feedback
+from .tokens import count_messages, count_tokens
+
+logger = logging.getLogger(__name__)
+
+
+def conversation_start(*, user, question: str, course=None, lesson=None, socratic: bool = False,
+                       missed: dict | None = None) -> Conversation:
+    return Conversation.objects.create(user=user, title=question.strip()[:120], course=course, lesson=lesson,
+                                       socratic=socratic, missed=missed or {})
+
+
+def conversation_delete(*, conversation: Conversation) -> None:
+    conversation.delete()
+
+
+def check_can_ask(*, user) -> str | None:
+    """None when the learner may ask now; otherwise the friendly reason they may not."""
+    now = timezone.now()
+    answers = Answer.objects.filter(conversation__user=user)
+    if answers.filter(created_at__gte=now - timedelta(minutes=1)).count() >= settings.TUTOR_QUESTIONS_PER_MINUTE:
+        return _("You are asking faster than the tutor can keep up. Take a minute with the answers so far, then ask again.")
+    used = answers.filter(created_at__gte=now - timedelta(days=1)).aggregate(total=Sum("tokens"))["total"] or 0
+    if used >= settings.TUTOR_DAILY_TOKEN_BUDGET:
+        return _("You have used today's tutor allowance. It renews within a day; the lessons and quizzes are always open.")
+    return None
+
+
+def answer_create(*, conversation: Conversation, question: str, reveal: bool = False) -> Answer:
+    answer = Answer.objects.create(conversation=conversation, question=question.strip(), reveal=reveal,
+                                   language=answering.answer_language(question, _reader_language(conversation.user)))
+    Conversation.objects.filter(id=conversation.id).update(updated_at=timezone.now())
+    return answer
+
+
+def _reader_language(user) -> str:
+    profile = getattr(user, "profile", None)
+    return getattr(profile, "language", None) or "en"
+
+
+def _history(answer: Answer) -> list[tuple[str, str]]:
+    earlier = answer.conversation.answers.filter(status=Answer.Status.DONE, created_at__lt=answer.created_at,
+                                                 not_in_course=False).order_by("-created_at")[:3]
+    return [(a.question, a.text) for a in reversed(earlier)]
+
+
+def _context(answer: Answer, *, query: str | None = None) -> tuple[answering.Prepared, list[dict]]:
+    """Retrieval and the prompt for an answer: everything up to calling the model."""
+    conversation = answer.conversation
+    history = _history(answer)
+    question = answer.question
+    if conversation.lesson_id and not history:
+        # Opened from a lesson: its title steers retrieval towards it for the first question.
+        question_for_search = f"{question} ({conversation.lesson.title})"
+        query = query or question_for_search
+    prepared = answering.prepare(question, reader_language=_reader_language(conversation.user),
+                                 course=conversation.course, previous_questions=[q for q, _ in history], query=query)
+    messages = answering.build_messages(prepared, history=history, socratic=conversation.socratic,
+                                        reveal=answer.reveal, missed=conversation.missed or None)
+    return prepared, messages
+
+
+def _offline_text(prepared: answering.Prepared, answer: Answer) -> str:
+    socratic = answer.conversation.socratic and not answer.reveal
+    with translation.override(prepared.language):
+        return answering.offline_answer(prepared, socratic=socratic)
+
+
+def _save(answer: Answer, prepared: answering.Prepared, *, text: str, mode: str, fallback_reason: str = "",
+          tokens: int = 0) -> Answer:
+    if not prepared.relevant:
+        finished = answering.Finished(text="", citations=[])
+    else:
+        finished = answering.finish(text, prepared)
+    answer.query = prepared.query
+    answer.language = prepared.language
+    answer.text = finished.text
+    answer.citations = finished.citations
+    answer.mode = mode
+    answer.not_in_course = not prepared.relevant
+    answer.closest_lessons = prepared.closest_lessons
+    answer.fallback_reason = fallback_reason[:200]
+    answer.tokens = tokens
+    answer.status = Answer.Status.DONE
+    answer.answered_at = timezone.now()
+    answer.save(update_fields=["query", "language", "text", "citations", "mode", "not_in_course", "closest_lessons",
+                               "fallback_reason", "tokens", "status", "answered_at"])
+    return answer
+
+
+def answer_complete(answer: Answer) -> Answer:
+    """Answer synchronously (management command, pages without JavaScript): the same steps as the stream."""
+    query = None
+    history = _history(answer)
+    if history and llm.llm_enabled():
+        try:
+            query = llm.chat(answering.rewrite_messages(answer.question, history), max_tokens=60).strip()
+        except llm.LLMError:
+            query = None
+    prepared, messages = _context(answer, query=query)
+    if not prepared.relevant:
+        return _save(answer, prepared, text="", mode=Answer.Mode.OFFLINE)
+    if llm.llm_enabled():
+        try:
+            text = llm.chat(messages)
+            return _save(answer, prepared, text=text, mode=Answer.Mode.LLM,
+                         tokens=count_messages(messages) + count_tokens(text))
+        except llm.LLMError as error:
+            logger.warning("tutor falls back to the offline answer: %s", error)
+            return _save(answer, prepared, text=_offline_text(prepared, answer), mode=Answer.Mode.OFFLINE,
+                         fallback_reason=str(error))
+    return _save(answer, prepared, text=_offline_text(prepared, answer), mode=Answer.Mode.OFFLINE)
+
+
+# Streaming, for the ASGI server. Each event is a server-sent event whose data is HTML for htmx's SSE extension.
+
+def sse(event: str, data: str) -> str:
+    lines = data.splitlines() or [""]
+    return f"event: {event}\n" + "".join(f"data: {line}\n" for line in lines) + "\n"
+
+
+class CitationStream:
+    """Turns streamed text into HTML pieces, holding back a possible citation until it is complete,
+    so `[7]` with no passage 7 is dropped before the learner ever sees it."""
+
+    def __init__(self, passages: list[answering.Passage]):
+        self.urls = {p.number: p.hit.url for p in passages}
+        self.pending = ""
+
+    def _render(self, text: str) -> str:
+        out, last = [], 0
+        for match in answering.CITATION.finditer(text):
+            out.append(html.escape(text[last:match.start()]))
+            for number in answering.re.split(r"\s*[,，、]\s*", match.group(1)):
+                if int(number) in self.urls:
+                    out.append(f'<a class="cite" href="{html.escape(self.urls[int(number)])}">[{int(number)}]</a>')
+            last = match.end()
+        out.append(html.escape(text[last:]))
+        return "".join(out)
+
+    def feed(self, piece: str) -> str:
+        text = self.pending + piece
+        opening = max(text.rfind("["), text.rfind("【"))
+        if opening != -1 and not any(c in text[opening:] for c in "]】") and len(text) - opening < 12:
+            self.pending, text = text[opening:], text[:opening]
+        else:
+            self.pending = ""
+        return self._render(text)
+
+    def flush(self) -> str:
+        text, self.pending = self.pending, ""
+        return self._render(text)
+
+
+def render_answer(answer: Answer, *, language: str) -> str:
+    with translation.override(language):
+        return render_to_string("tutor/tutor.html#answer", {"answer": answer, "conversation": answer.conversation})
+
+
+@sync_to_async
+def _claim(answer_id: int) -> bool:
+    # Claim with a conditional UPDATE: EventSource reconnects, and a second tab must not answer twice.
+    return Answer.objects.filter(id=answer_id, status=Answer.Status.PENDING).update(status=Answer.Status.STREAMING) == 1
+
+
+@sync_to_async
+def _load(answer_id: int) -> Answer:
+    return Answer.objects.select_related("conversation__user__profile", "conversation__lesson", "conversation__course",
+                                         "feedback").get(id=answer_id)
+
+
+async def answer_events(answer_id: int, *, language: str) -> AsyncIterator[str]:
+    """The answer as server-sent events: `token` events with HTML to append, then `done` with the final answer."""
+    if not await _claim(answer_id):
+        # Already answered (or being answered by another connection): wait for it, then show it.
+        for _attempt in range(int(settings.LLM_TIMEOUT_SECONDS * 4) + 40):
+            answer = await _load(answer_id)
+            if answer.status == Answer.Status.DONE:
+                break
+            await asyncio.sleep(0.25)
+        yield sse("done", await sync_to_async(render_answer)(answer, language=language))
+        return
+    answer = await _load(answer_id)
+    # A comment line first: the browser (and any proxy) sees the stream open before retrieval is done.
+    yield ": answering\n\n"
+    query = None
+    history = await sync_to_async(_history)(answer)
+    if history and llm.llm_enabled():
+        try:
+            query = (await llm.achat(answering.rewrite_messages(answer.question, history), max_tokens=60)).strip()
+        except llm.LLMError:
+            query = None
+    prepared, messages = await sync_to_async(_context)(answer, query=query)
+    if not prepared.relevant:
+        answer = await sync_to_async(_save)(answer, prepared, text="", mode=Answer.Mode.OFFLINE)
+        yield sse("done", await sync_to_async(render_answer)(answer, language=language))
+        return
+    if llm.llm_enabled():
+        stream = CitationStream(prepared.passages)
+        pieces = []
+        try:
+            async for piece in llm.astream_chat(messages):
+                pieces.append(piece)
+                rendered = stream.feed(piece)
+                if rendered:
+                    yield sse("token", rendered)
+            text = "".join(pieces)
+            tokens = count_messages(messages) + count_tokens(text)
+            answer = await sync_to_async(_save)(answer, prepared, text=text, mode=Answer.Mode.LLM, tokens=tokens)
+            yield sse("done", await sync_to_async(render_answer)(answer, language=language))
+            return
+        except llm.LLMError as error:
+            logger.warning("tutor falls back to the offline answer: %s", error)
+            fallback_reason = str(error)
+    else:
+        fallback_reason = ""
+    text = await sync_to_async(_offline_text)(prepared, answer)
+    answer = await sync_to_async(_save)(answer, prepared, text=text, mode=Answer.Mode.OFFLINE,
+                                        fallback_reason=fallback_reason)
+    yield sse("done", await sync_to_async(render_answer)(answer, language=language))
+
+
+def answer_as_json(answer: Answer) -> dict:
+    return {
+        "answer": answer.text if not answer.not_in_course else answering.not_in_course_text(None),
+        "mode": answer.mode,
+        "citations": [{key: c[key] for key in ("source", "lesson", "section", "url")} for c in answer.citations],
+        "closest_lessons": answer.closest_lessons,
+        "fallback_reason": answer.fallback_reason,
+    }
+
+
+def feedback_record(*, answer: Answer, helpful: bool, comment: str = "") -> Feedback:
+    feedback, _created = Feedback.objects.update_or_create(answer=answer, defaults={"helpful": helpful,
+                                                                                      "comment": comment.strip()})
+    return feedback
+
+
+def card_from_answer(*, user, answer: Answer):
+    """A draft question in the learner's own deck, made by the quizzes app (which verifies it like generated ones).
+
+    Returns the question, or None when the quizzes app does not offer this yet.
+    """
+    try:
+        from quizzes import services as quiz_services
+    except ImportError:
+        return None
+    create = getattr(quiz_services, "question_create_from_tutor_answer", None)
+    if create is None:
+        return None
+    first = answer.citations[0] if answer.citations else {}
+    return create(user=user, question=answer.question, answer=answer.text, language=answer.language,
+                  section_id=_section_id(first.get("chunk_id")))
+
+
+def _section_id(chunk_id: int | None) -> int | None:
+    if not chunk_id:
+        return None
+    from content.models import Chunk
+
+    return Chunk.objects.filter(id=chunk_id).values_list("section_id", flat=True).first()
+
+
+def dumps(value) -> str:
+    return json.dumps(value, ensure_ascii=False, indent=2)
