@@ -161,7 +161,7 @@ def test_the_dashboard_switches_course_with_an_htmx_partial(client, team, carol,
     response = client.get(reverse("team_dashboard", args=[team.id]) + f"?course={second.id}", headers={"HX-Request": "true"})
     body = response.content.decode()
     assert response.status_code == 200
-    assert body.lstrip().startswith('<div id="dashboard">')
+    assert body.lstrip().startswith('<div id="dashboard"')
     assert "Rank" in body and "<html" not in body
 
 
