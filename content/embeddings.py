@@ -62,11 +62,36 @@ class OpenAIEmbedder:
         return self._embed([text])[0]
 
 
+class CachingEmbedder:
+    """Remembers passage vectors by text within the process: re-ingesting a file, or the cleaner and the
+    chunker embedding the same paragraph, does not pay for the model twice."""
+
+    def __init__(self, inner: Embedder, size: int = 50_000):
+        self.inner = inner
+        self.dimensions = inner.dimensions
+        self._size = size
+        self._vectors: dict[str, np.ndarray] = {}
+
+    def passages(self, texts: list[str]) -> np.ndarray:
+        missing = list(dict.fromkeys(t for t in texts if t not in self._vectors))
+        if missing:
+            if len(self._vectors) + len(missing) > self._size:
+                self._vectors.clear()
+                missing = list(dict.fromkeys(texts))
+            self._vectors.update(zip(missing, self.inner.passages(missing)))
+        if not texts:
+            return np.zeros((0, self.dimensions), dtype=np.float32)
+        return np.stack([self._vectors[t] for t in texts])
+
+    def query(self, text: str) -> np.ndarray:
+        return self.inner.query(text)
+
+
 @functools.cache
 def get_embedder() -> Embedder:
     if settings.EMBEDDING_BACKEND == "openai":
-        return OpenAIEmbedder(
+        return CachingEmbedder(OpenAIEmbedder(
             base_url=settings.EMBEDDING_BASE_URL, api_key=settings.EMBEDDING_API_KEY,
             model=settings.EMBEDDING_MODEL, dimensions=settings.EMBEDDING_DIMENSIONS,
-        )
-    return LocalEmbedder()
+        ))
+    return CachingEmbedder(LocalEmbedder())

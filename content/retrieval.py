@@ -1,15 +1,27 @@
 """Search over lesson chunks. Everything that finds course text (tutor, quizzes, the search command) calls `search`.
 
 The contract: `search(query, course=None, k=5) -> list[Hit]`, best first.
+
+Hybrid: a dense ranking (pgvector HNSW, cosine) and a full-text ranking (jieba tokens in a 'simple'
+tsvector) are fused with reciprocal rank fusion. Both sides see Traditional folded to Simplified,
+so a Simplified question finds the Traditional Bishop chapter; the multilingual embeddings let an
+English question find a Chinese passage.
 """
 
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.contrib.postgres.search import SearchQuery, SearchRank
+from django.db import connection, transaction
+from django.db.models import F, QuerySet
 from pgvector.django import CosineDistance
 
+from . import textnorm
 from .embeddings import get_embedder
 from .models import Chunk, Course
+
+RRF_K = 60  # the constant from Cormack et al.; it damps the difference between ranks 1 and 2
+CANDIDATES = 40  # taken from each ranking before fusion
+EF_SEARCH = 100  # HNSW candidate list: well above CANDIDATES so recall stays close to an exact scan
 
 
 @dataclass(frozen=True)
@@ -31,7 +43,7 @@ class Hit:
 
 
 def _chunks(course: Course | str | None) -> QuerySet[Chunk]:
-    chunks = Chunk.objects.select_related("section__lesson__source", "section__lesson__course")
+    chunks = Chunk.objects.all()
     if isinstance(course, str):
         return chunks.filter(section__lesson__course__slug=course)
     if course is not None:
@@ -47,8 +59,38 @@ def _hit(chunk: Chunk, score: float) -> Hit:
                section_id=section.id, lesson_id=lesson.id)
 
 
+def dense_ids(query: str, course: Course | str | None = None, limit: int = CANDIDATES) -> list[int]:
+    vector = get_embedder().query(textnorm.normalize(query))
+    with transaction.atomic(), connection.cursor() as cursor:
+        # SET LOCAL lasts for this transaction only. Iterative scans keep the HNSW index useful when a
+        # course filter removes most of the nearest neighbours it finds first.
+        cursor.execute(f"SET LOCAL hnsw.ef_search = {EF_SEARCH}")
+        cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
+        rows = (_chunks(course).exclude(embedding=None).annotate(distance=CosineDistance("embedding", vector))
+                .order_by("distance").values_list("id", flat=True)[:limit])
+        return list(rows)
+
+
+def text_ids(query: str, course: Course | str | None = None, limit: int = CANDIDATES) -> list[int]:
+    words = textnorm.query_tokens(query)
+    if not words:
+        return []
+    # Any word may match (OR); ts_rank_cd rewards passages where many of them occur close together.
+    tsquery = SearchQuery(" | ".join(w.replace("'", "''").join("''") for w in words), search_type="raw", config="simple")
+    rows = (_chunks(course).filter(search_vector=tsquery)
+            .annotate(rank=SearchRank(F("search_vector"), tsquery, cover_density=True))
+            .order_by("-rank", "id").values_list("id", flat=True)[:limit])
+    return list(rows)
+
+
 def search(query: str, course: Course | str | None = None, k: int = 5) -> list[Hit]:
-    # First version: dense retrieval only; hybrid fusion with full text comes with the ingestion work.
-    vector = get_embedder().query(query)
-    rows = _chunks(course).annotate(distance=CosineDistance("embedding", vector)).order_by("distance")[:k]
-    return [_hit(chunk, 1.0 - chunk.distance) for chunk in rows]
+    query = (query or "").strip()
+    if not query:
+        return []
+    scores: dict[int, float] = {}
+    for ranking in (dense_ids(query, course), text_ids(query, course)):
+        for rank, chunk_id in enumerate(ranking):
+            scores[chunk_id] = scores.get(chunk_id, 0.0) + 1.0 / (RRF_K + rank + 1)
+    best = sorted(scores, key=lambda chunk_id: (-scores[chunk_id], chunk_id))[:k]
+    chunks = Chunk.objects.select_related("section__lesson__source", "section__lesson__course").in_bulk(best)
+    return [_hit(chunks[chunk_id], scores[chunk_id]) for chunk_id in best if chunk_id in chunks]

@@ -1,0 +1,185 @@
+"""The cleaner: keep an article's own text, drop what scraping brought along with it.
+
+It works on general signals, never on particular files' strings:
+- boilerplate phrases (copyright and reprint notices, tips and QR codes, comment and view counters,
+  study-pack and download ads) in Chinese and English;
+- lines that are only metadata (a date, a view count, a URL) or repeat the page title;
+- link lists: long runs of short title-like items (a series index, a "related articles" block),
+  and Markdown lines that are mostly link text;
+- a "related articles" marker late in the page: everything after it belongs to the site;
+- topic drift: late blocks whose embedding is far from the centroid of the article's body;
+- a tail that is mostly noise is cut as a whole, with the heading that introduced it.
+"""
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .structure import Document, heading_of
+from .textnorm import normalize
+
+_BOILERPLATE = re.compile(
+    "|".join([
+        r"版权(所有|声明|归)", r"转载", r"注明出处", r"本文(来自|由|观点|仅代表)", r"仅代表作者", r"侵权", r"联系删除",
+        r"打赏", r"赞助", r"红包", r"扫一扫", r"扫码", r"扫描.{0,12}二维码", r"二维码", r"公众号", r"关注(我们|作者|我)",
+        r"点赞", r"收藏", r"条评论", r"评论区", r"浏览\s*[(（]?\d", r"阅读\s*[(（]?\d", r"免费领取", r"领取", r"资料包",
+        r"学习资料", r"100%\s*免费", r"全套", r"合集", r"学习路线", r"网盘", r"限时", r"优惠", r"加(我)?微信", r"上一篇", r"下一篇", r"文章就介绍到这",
+        r"copyright", r"all rights reserved", r"\bshare (this|on)\b", r"\bsubscribe\b", r"\bsign up\b", r"cookie",
+        r"\bnewsletter\b", r"\bcomments?\s*\(\d", r"\bprevious post\b", r"\bnext post\b", r"\badvertisement\b",
+    ]),
+    re.IGNORECASE,
+)
+_RELATED_MARKER = re.compile(
+    r"^\s*(相关(文章|推荐|阅读|内容)|推荐(阅读|文章)|猜你喜欢|延伸阅读|热门(文章|推荐)|更多(文章|推荐)|"
+    r"related (articles|posts|reading)|you may also like|recommended (articles|posts|reading)|more from)\s*[:：]?\s*$",
+    re.IGNORECASE,
+)
+_METADATA = re.compile(
+    r"^\s*(\d{4}[-/年.]\d{1,2}[-/月.]\d{1,2}日?|浏览\s*[(（]?\d+[)）]?|\d+\s*(条评论|comments?|views?|阅读|浏览)|"
+    r"https?://\S+|[\]】\[【|]+|\d+)\s*$",
+    re.IGNORECASE,
+)
+_AUTHOR = re.compile(r"^\s*(作者|author|by|written by)\s*[:：]\s*(?P<author>.{2,60})$", re.IGNORECASE)
+_URL = re.compile(r"https?://\S+")
+_MD_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
+_LIST_ITEM = re.compile(r"^\s*(?:[-*+•·●▪✅]|\d{1,2}[.)、])\s*")
+_SENTENCE_MARKS = re.compile(r"[。！？；,，:：!?;]")
+
+LINK_RUN = 6  # this many short title-like items in a row read as a link list, not as a list in the text
+TAIL_START = 0.55  # the site's additions come after the article: only blocks past this fraction may be cut as a tail
+DRIFT_MARGIN = 0.06  # a late block this much less similar to the article than its least typical body block drifted
+
+
+@dataclass
+class Block:
+    text: str
+    start: int
+    noise: str = ""  # the reason this block is noise, or "" when it is kept
+
+    @property
+    def length(self) -> int:
+        return len(re.sub(r"\s", "", self.text))
+
+
+@dataclass
+class Cleaned:
+    document: Document
+    dropped: list[tuple[str, str]] = field(default_factory=list)  # (reason, text)
+
+
+def _blocks(text: str) -> list[Block]:
+    blocks, offset = [], 0
+    for line in text.split("\n"):
+        if line.strip():
+            blocks.append(Block(text=line, start=offset))
+        offset += len(line) + 1
+    return blocks
+
+
+def _title_like(text: str) -> bool:
+    body = _LIST_ITEM.sub("", text.strip())
+    return 0 < len(body) <= 40 and not re.search(r"[。！？；!?;]", body)
+
+
+def _mark_link_runs(blocks: list[Block]) -> None:
+    """Runs of short list items are link lists (a series index, "more posts"); the line naming the run goes too."""
+    run: list[int] = []
+    for i, block in enumerate(blocks + [Block(text="。" * 50, start=-1)]):
+        if _LIST_ITEM.match(block.text) and _title_like(block.text) and not block.noise:
+            run.append(i)
+            continue
+        if len(run) >= LINK_RUN:
+            for j in run:
+                blocks[j].noise = "link list"
+            before = run[0] - 1
+            if before >= 0 and _title_like(blocks[before].text) and not _LIST_ITEM.match(blocks[before].text):
+                blocks[before].noise = blocks[before].noise or "link list heading"
+        run = []
+
+
+def _drift(blocks: list[Block], embedder) -> None:
+    """Flag late blocks whose topic is far from the article's: the body's centroid, compared by cosine."""
+    body = [b for b in blocks if not b.noise and b.length >= 30]
+    if len(body) < 6:
+        return
+    cut = int(len(body) * TAIL_START)
+    head, tail = body[:cut], [b for b in body[cut:] if b.length >= 15]
+    if not tail:
+        return
+    vectors = embedder.passages([normalize(b.text)[:200] for b in head + tail])
+    centroid = vectors[: len(head)].mean(axis=0)
+    centroid /= np.linalg.norm(centroid) or 1.0
+    similarity = vectors @ centroid
+    # The body's own spread sets the bar, so a terse article and a wordy one are judged alike.
+    body_similarity = similarity[: len(head)]
+    floor = min(float(body_similarity.min()) - DRIFT_MARGIN / 3, float(np.percentile(body_similarity, 10)) - DRIFT_MARGIN)
+    for block, score in zip(tail, similarity[len(head):]):
+        if score < floor:
+            block.noise = f"topic drift ({score:.2f} < {floor:.2f})"
+
+
+def clean(document: Document, *, embedder=None) -> Cleaned:
+    blocks = _blocks(document.text)
+    title = normalize(document.title).strip()
+    seen: dict[str, int] = {}
+    for block in blocks:
+        seen[normalize(block.text).strip()] = seen.get(normalize(block.text).strip(), 0) + 1
+    for i, block in enumerate(blocks):
+        plain = normalize(_MD_LINK.sub(r"\1", block.text)).strip()
+        if m := _AUTHOR.match(block.text):
+            document.author = document.author or m.group("author").strip()
+            block.noise = "author line"
+        elif _RELATED_MARKER.match(plain) and block.start > len(document.text) * 0.3:
+            block.noise = "related-articles marker"
+        elif _METADATA.match(plain):
+            block.noise = "metadata"
+        elif _BOILERPLATE.search(plain) and len(plain) <= 300:
+            block.noise = "boilerplate phrase"
+        elif title and plain == title and i > 0:
+            block.noise = "repeated title"
+        elif seen[plain] >= 3 and len(plain) <= 80:
+            block.noise = "repeated line"
+        elif (links := _MD_LINK.findall(block.text)) and sum(map(len, links)) > 0.6 * len(plain):
+            block.noise = "link list"
+        elif len(_URL.sub("", plain).strip()) < 0.4 * len(plain):
+            block.noise = "mostly a URL"
+    _mark_link_runs(blocks)
+    if embedder is not None:
+        _drift(blocks, embedder)
+    _cut_tail(blocks, len(document.text))
+    dropped = [(block.noise, block.text) for block in blocks if block.noise]
+    if not document.title and blocks and _title_like(blocks[0].text) and heading_of(blocks[0].text) is None:
+        document.title = blocks[0].text.strip()
+    text = _keep_lines(document.text, blocks)
+    cleaned = Document(name=document.name, text=text, title=document.title, author=document.author, url=document.url,
+                       language=document.language, markdown=document.markdown, meta=document.meta)
+    return Cleaned(document=cleaned, dropped=dropped)
+
+
+def _keep_lines(text: str, blocks: list[Block]) -> str:
+    """The text keeps its own line structure (blank lines, setext underlines, code fences); only noise lines go."""
+    noisy = {b.start for b in blocks if b.noise}
+    out, offset = [], 0
+    for line in text.split("\n"):
+        if offset not in noisy:
+            out.append(line)
+        offset += len(line) + 1
+    return "\n".join(out)
+
+
+def _cut_tail(blocks: list[Block], total: int) -> None:
+    """From the first late noise block after which noise dominates, everything goes, and its heading with it."""
+    for i, block in enumerate(blocks):
+        if not block.noise or block.start < total * TAIL_START:
+            continue
+        rest = blocks[i:]
+        noisy_chars = sum(b.length for b in rest if b.noise)
+        marker = block.noise == "related-articles marker"
+        if marker or noisy_chars >= 0.4 * sum(b.length for b in rest):
+            for b in rest:
+                b.noise = b.noise or "site tail"
+            heading = blocks[i - 1].text.strip().rstrip("?？") if i > 0 else ""
+            if heading and _title_like(heading) and not _SENTENCE_MARKS.search(heading):
+                blocks[i - 1].noise = blocks[i - 1].noise or "heading of the site tail"
+            return

@@ -1,0 +1,350 @@
+"""Writes for content: ingesting files into lessons, sections and chunks; loading the shipped course; reading."""
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import yaml
+from django.db import transaction
+from django.db.models import Max
+from django.utils.text import slugify
+
+from . import textnorm
+from .cleaning import clean
+from .embeddings import get_embedder
+from .models import Chunk, Concept, Course, Lesson, LessonRead, Section, Source
+from .readers import ReadError, collect, read_bytes
+from .structure import Document, chunk, segment_by_topic, split_sections
+
+logger = logging.getLogger(__name__)
+
+SHIPPED_COURSES = Path(__file__).resolve().parent / "courses"
+
+
+@dataclass
+class FileReport:
+    name: str
+    status: str  # "ingested", "unchanged" or "failed"
+    reason: str = ""
+    lessons: int = 0
+    sections: int = 0
+    chunks: int = 0
+    dropped: int = 0  # noise blocks the cleaner removed
+
+
+@dataclass
+class IngestReport:
+    files: list[FileReport] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def total(self, attribute: str) -> int:
+        return sum(getattr(f, attribute) for f in self.files)
+
+    @property
+    def failed(self) -> list[FileReport]:
+        return [f for f in self.files if f.status == "failed"]
+
+    def as_json(self) -> dict:
+        return {"files": [asdict(f) for f in self.files], "seconds": round(self.seconds, 2),
+                "lessons": self.total("lessons"), "sections": self.total("sections"), "chunks": self.total("chunks")}
+
+
+@dataclass
+class _PreparedSection:
+    heading: str
+    anchor: str
+    body: str
+    chunks: list[str]
+
+
+def content_hash(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def course_get_or_create(*, slug: str, title: str = "") -> Course:
+    course, _ = Course.objects.get_or_create(slug=slug, defaults={"title": title or slug.replace("-", " ").title()})
+    return course
+
+
+def _unique_anchors(sections) -> list[str]:
+    anchors, seen = [], set()
+    for section in sections:
+        anchor, n = section.anchor, 2
+        while anchor in seen:
+            anchor, n = f"{section.anchor}-{n}", n + 1
+        seen.add(anchor)
+        anchors.append(anchor)
+    return anchors
+
+
+def _prepare(document: Document, *, embedder, lesson_title: str) -> tuple[list[_PreparedSection], list]:
+    """Sections and chunks with their embeddings, computed before any transaction is opened."""
+    sections = split_sections(document.text, markdown=document.markdown)
+    if len(sections) == 1 and not sections[0].heading:
+        sections = segment_by_topic(sections[0].body, embedder=embedder)
+    for section in sections:
+        section.heading = section.heading or lesson_title
+    prepared = [
+        _PreparedSection(heading=s.heading[:300], anchor=anchor, body=s.body, chunks=chunk(s.body))
+        for s, anchor in zip(sections, _unique_anchors(sections))
+    ]
+    # The lesson and section titles travel with each passage: "LoRA" in a heading is context the passage lacks.
+    texts = [textnorm.normalize(f"{lesson_title} · {s.heading}\n{c}") for s in prepared for c in s.chunks]
+    return prepared, list(embedder.passages(texts)) if texts else []
+
+
+def _write_lesson(*, course: Course, source: Source, slug: str, language: str, order: int, title: str, summary: str,
+                  citations: list, questions: list, sections: list[_PreparedSection], vectors: list) -> Lesson:
+    lesson = Lesson.objects.create(course=course, source=source, slug=slug, language=language, order=order,
+                                   title=title[:300], summary=summary, citations=citations, questions=questions)
+    section_rows = Section.objects.bulk_create([
+        Section(lesson=lesson, position=i, heading=s.heading, anchor=s.anchor[:120], body=s.body)
+        for i, s in enumerate(sections)
+    ])
+    vector_iter = iter(vectors)
+    Chunk.objects.bulk_create([
+        Chunk(section=row, position=j, text=text, embedding=next(vector_iter),
+              search_tokens=textnorm.search_tokens(f"{prepared.heading}\n{text}"))
+        for row, prepared in zip(section_rows, sections) for j, text in enumerate(prepared.chunks)
+    ], batch_size=500)
+    return lesson
+
+
+def document_ingest(*, course: Course, document: Document, digest: str, embedder=None) -> FileReport:
+    """Ingest one read file as one lesson. Unchanged (same hash) is a no-op; changed replaces only its own lessons."""
+    embedder = embedder or get_embedder()
+    existing = Source.objects.filter(course=course, name=document.name).first()
+    if existing and existing.content_hash == digest:
+        return FileReport(name=document.name, status="unchanged")
+    cleaned = clean(document, embedder=embedder)
+    doc = cleaned.document
+    language = doc.language if doc.language in {"en", "zh-hans", "zh-hant"} else textnorm.detect_language(doc.text)
+    title = doc.title or Path(document.name).stem
+    sections, vectors = _prepare(doc, embedder=embedder, lesson_title=title)
+    if not sections:
+        return FileReport(name=document.name, status="failed", reason="no text was left after cleaning")
+    with transaction.atomic():
+        # Locking the course row serialises two ingestions of the same course (CLI and upload page at once).
+        Course.objects.select_for_update().get(pk=course.pk)
+        source, created = Source.objects.get_or_create(
+            course=course, name=document.name,
+            defaults={"title": title, "author": doc.author, "url": doc.url, "language": language, "content_hash": digest})
+        order = (Lesson.objects.filter(source=source).aggregate(o=Max("order"))["o"]
+                 or (Lesson.objects.filter(course=course).aggregate(o=Max("order"))["o"] or 0) + 1)
+        if not created:
+            source.lessons.all().delete()
+            source.title, source.author, source.url, source.language, source.content_hash = (
+                title, doc.author, doc.url, language, digest)
+            source.save(update_fields=["title", "author", "url", "language", "content_hash", "ingested_at"])
+        slug = _free_slug(course, slugify(Path(document.name).stem) or "lesson", source)
+        citation = {"title": title, "author": doc.author, "url": doc.url, "file": document.name}
+        _write_lesson(course=course, source=source, slug=slug, language=language, order=order, title=title,
+                      summary="", citations=[citation], questions=[], sections=sections, vectors=vectors)
+    return FileReport(name=document.name, status="ingested", lessons=1, sections=len(sections),
+                      chunks=sum(len(s.chunks) for s in sections), dropped=len(cleaned.dropped))
+
+
+def _free_slug(course: Course, base: str, source: Source) -> str:
+    slug, n = base[:110], 2
+    while Lesson.objects.filter(course=course, slug=slug).exclude(source=source).exists():
+        slug, n = f"{base[:105]}-{n}", n + 1
+    return slug
+
+
+def file_ingest(*, course: Course, name: str, data: bytes, embedder=None) -> FileReport:
+    """Read, clean and ingest one file; a file that cannot be read comes back as a failed report, never raises."""
+    try:
+        document = read_bytes(name, data)
+        return document_ingest(course=course, document=document, digest=content_hash(data), embedder=embedder)
+    except ReadError as error:
+        return FileReport(name=name, status="failed", reason=str(error))
+    except Exception as error:  # one bad file must not stop the others; the reason goes in the report
+        logger.exception("ingesting %s failed", name)
+        return FileReport(name=name, status="failed", reason=f"{type(error).__name__}: {error}")
+
+
+def paths_ingest(*, course: Course, paths: Iterable, progress: Callable[[int, int, str], None] | None = None) -> IngestReport:
+    """Ingest files and folders into a course; `progress(done, total, name)` is called after each file."""
+    started = time.monotonic()
+    files = collect(paths)
+    report = IngestReport()
+    embedder = get_embedder()
+    for i, path in enumerate(files):
+        try:
+            data = path.read_bytes()
+        except OSError as error:
+            report.files.append(FileReport(name=path.name, status="failed", reason=f"the file could not be opened ({error.strerror})"))
+        else:
+            report.files.append(file_ingest(course=course, name=path.name, data=data, embedder=embedder))
+        if progress:
+            progress(i + 1, len(files), path.name)
+    report.seconds = time.monotonic() - started
+    if report.total("lessons"):
+        _queue_question_generation(course)
+    return report
+
+
+def _queue_question_generation(course: Course) -> None:
+    try:
+        from quizzes.tasks import generate_questions_for_course
+    except ImportError:
+        return
+    course_id = course.id
+    transaction.on_commit(lambda: generate_questions_for_course.delay(course_id))
+
+
+# The shipped course
+
+
+def _language(value: str) -> str:
+    return "en" if str(value).lower().startswith("en") else "zh-hans"
+
+
+def shipped_course_load(*, folder: Path | None = None, progress: Callable[[int, int, str], None] | None = None) -> IngestReport:
+    """Load a course folder (course.yaml + NN-slug.LANG.md files): only changed files are rewritten.
+
+    Each file is one Source and one Lesson; concepts are merged across the two languages by their
+    position in the front matter (the files list them in the same order).
+    """
+    import frontmatter
+
+    folder = folder or SHIPPED_COURSES / "llm-basics"
+    started = time.monotonic()
+    meta = yaml.safe_load((folder / "course.yaml").read_text(encoding="utf-8"))
+    title, description = meta.get("title") or {}, meta.get("description") or {}
+    course, _ = Course.objects.update_or_create(slug=meta["slug"], defaults={
+        "title": title.get("en", meta["slug"]), "title_zh": title.get("zh", ""),
+        "description": description.get("en", ""), "description_zh": description.get("zh", "")})
+    embedder = get_embedder()
+    report = IngestReport()
+    posts = {}
+    files = sorted(folder.glob("*.md"))
+    files = [f for f in files if f.name.upper() != "FORMAT.MD"]
+    textnorm.add_terms(_all_terms(files))
+    for i, path in enumerate(files):
+        data = path.read_bytes()
+        post = frontmatter.loads(data.decode("utf-8"))
+        posts[path.name] = post
+        digest = content_hash(data)
+        source = Source.objects.filter(course=course, name=path.name).first()
+        if source and source.content_hash == digest:
+            report.files.append(FileReport(name=path.name, status="unchanged"))
+        else:
+            report.files.append(_shipped_lesson_write(course=course, path=path, post=post, digest=digest, embedder=embedder))
+        if progress:
+            progress(i + 1, len(files), path.name)
+    stale = Source.objects.filter(course=course).exclude(name__in=[f.name for f in files])
+    if any(f.status == "ingested" for f in report.files) or stale.exists():
+        with transaction.atomic():
+            stale.delete()
+            _concepts_rebuild(course=course, posts=posts)
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _all_terms(files) -> list[str]:
+    import frontmatter
+
+    terms = []
+    for path in files:
+        for concept in frontmatter.loads(path.read_text(encoding="utf-8")).metadata.get("concepts") or []:
+            terms.append(concept.get("term", ""))
+            terms.extend(concept.get("aliases") or [])
+    return terms
+
+
+def _shipped_lesson_write(*, course: Course, path: Path, post, digest: str, embedder) -> FileReport:
+    meta = post.metadata
+    language = _language(meta.get("language", "en"))
+    doc = Document(name=path.name, text=post.content, title=str(meta.get("title", "")), markdown=True)
+    sections, vectors = _prepare(doc, embedder=embedder, lesson_title=doc.title)
+    citations = [{"title": s.get("title", ""), "author": s.get("author", ""), "url": s.get("url", ""), "file": s.get("file", "")}
+                 for s in meta.get("sources") or []]
+    with transaction.atomic():
+        Course.objects.select_for_update().get(pk=course.pk)
+        source, created = Source.objects.get_or_create(course=course, name=path.name, defaults={
+            "title": doc.title, "language": language, "content_hash": digest, "author": "Primer"})
+        if not created:
+            source.lessons.all().delete()
+            source.title, source.language, source.content_hash = doc.title, language, digest
+            source.save(update_fields=["title", "language", "content_hash", "ingested_at"])
+        _write_lesson(course=course, source=source, slug=str(meta["slug"]), language=language, order=int(meta.get("order", 0)),
+                      title=doc.title, summary=str(meta.get("summary", "")), citations=citations,
+                      questions=list(meta.get("questions") or []), sections=sections, vectors=vectors)
+    return FileReport(name=path.name, status="ingested", lessons=1, sections=len(sections),
+                      chunks=sum(len(s.chunks) for s in sections))
+
+
+def _concepts_rebuild(*, course: Course, posts: dict) -> None:
+    """One Concept per idea: the English file gives term and definition, the Chinese file term_zh and definition_zh."""
+    by_slug: dict[str, dict] = {}
+    lessons = {(lesson.source.name): lesson for lesson in Lesson.objects.filter(course=course).select_related("source")}
+    pairs: dict[str, dict[str, object]] = {}
+    for name, post in posts.items():
+        pairs.setdefault(str(post.metadata.get("slug")), {})[_language(post.metadata.get("language", "en"))] = (name, post)
+    for files in pairs.values():
+        en_name, en_post = files.get("en", (None, None))
+        zh_name, zh_post = files.get("zh-hans", (None, None))
+        en_concepts = (en_post.metadata.get("concepts") if en_post else None) or []
+        zh_concepts = (zh_post.metadata.get("concepts") if zh_post else None) or []
+        for i in range(max(len(en_concepts), len(zh_concepts))):
+            en = en_concepts[i] if i < len(en_concepts) else {}
+            zh = zh_concepts[i] if i < len(zh_concepts) else {}
+            term = en.get("term") or zh.get("term", "")
+            slug = slugify(term, allow_unicode=True)[:120] or f"concept-{len(by_slug)}"
+            entry = by_slug.setdefault(slug, {"term": term, "term_zh": "", "aliases": [], "definition": "",
+                                              "definition_zh": "", "sections": []})
+            entry["definition"] = entry["definition"] or en.get("definition", "")
+            entry["term_zh"] = entry["term_zh"] or zh.get("term", "")
+            entry["definition_zh"] = entry["definition_zh"] or zh.get("definition", "")
+            for alias in list(en.get("aliases") or []) + list(zh.get("aliases") or []):
+                if alias not in entry["aliases"] and alias not in (entry["term"], entry["term_zh"]):
+                    entry["aliases"].append(alias)
+            for name, concept in ((en_name, en), (zh_name, zh)):
+                lesson = lessons.get(name)
+                if lesson and concept.get("section"):
+                    entry["sections"].extend(lesson.sections.filter(heading=concept["section"]))
+    Concept.objects.filter(course=course).exclude(slug__in=list(by_slug)).delete()
+    for slug, entry in by_slug.items():
+        sections = entry.pop("sections")
+        concept, _ = Concept.objects.update_or_create(course=course, slug=slug, defaults=entry)
+        concept.sections.set(sections)
+
+
+def chunks_reindex(*, course: Course | None = None, batch: int = 64, progress: Callable[[int, int], None] | None = None) -> int:
+    """Re-embed every chunk (after the embedding model changed) and recompute its search tokens."""
+    embedder = get_embedder()
+    chunks = Chunk.objects.select_related("section__lesson").order_by("id")
+    if course is not None:
+        chunks = chunks.filter(section__lesson__course=course)
+    ids = list(chunks.values_list("id", flat=True))
+    for start in range(0, len(ids), batch):
+        rows = list(chunks.filter(id__in=ids[start:start + batch]))
+        vectors = embedder.passages([
+            textnorm.normalize(f"{c.section.lesson.title} · {c.section.heading}\n{c.text}") for c in rows])
+        for row, vector in zip(rows, vectors):
+            row.embedding = vector
+            row.search_tokens = textnorm.search_tokens(f"{row.section.heading}\n{row.text}")
+        Chunk.objects.bulk_update(rows, ["embedding", "search_tokens"])
+        if progress:
+            progress(min(start + batch, len(ids)), len(ids))
+    return len(ids)
+
+
+def lesson_mark_read(*, user, lesson: Lesson) -> LessonRead:
+    read, _ = LessonRead.objects.get_or_create(user=user, course=lesson.course, lesson_slug=lesson.slug)
+    return read
+
+
+def handwritten_questions_load(course: Course) -> None:
+    """Hand the lessons' questions to the quizzes app, when it is installed and ready for them."""
+    try:
+        from quizzes import services as quiz_services
+    except ImportError:
+        return
+    loader = getattr(quiz_services, "handwritten_questions_load", None)
+    if loader is not None:
+        loader(course=course)

@@ -1,0 +1,222 @@
+"""From clean text to sections and chunks: heading detection, topic segmentation, sentence-aware chunking."""
+
+import re
+from dataclasses import dataclass, field
+
+from django.utils.text import slugify
+
+CHUNK_MIN = 200
+CHUNK_MAX = 400
+OVERLAP_MAX = 120
+SECTION_MIN_CHARS = 40
+
+_MD_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+_SETEXT = re.compile(r"^\s*(=+|-{3,})\s*$")
+# "1 编解码与表示学习", "1.1. 神经元与网络", "1.2.3誤差函數", "第1章:深度學習革命", "Chapter 2 Attention".
+_NUMBERED = re.compile(r"^(?P<num>\d{1,2}(?:\.\d{1,2}){0,3})\.?\s*(?P<title>[^\d\s.)）、:：,，(（#=\-][^\n]{0,39})$")
+_CHAPTER = re.compile(r"^(?:第[一二三四五六七八九十\d]{1,3}[章节部分篇]|(?:chapter|part|section)\s+\d{1,2})[\s:：.、]*(?P<title>.{0,40})$",
+                      re.IGNORECASE)
+_SENTENCE_PUNCT = re.compile(r"[。！？；!?;,，、:：]\s*$|[。！？!?]")
+_BULLET = re.compile(r"^\s*(?:[-*+•·●▪]|\d{1,2}[.)）、]|[（(]?\d{1,2}[)）]|[a-z][.)])\s*\S", re.IGNORECASE)
+_FORMULA = re.compile(r"[=∑∫≈≤≥±×÷^√]|\\[a-z]+|\b[a-z]\([a-z, ]+\)", re.IGNORECASE)
+_SENTENCE_END = re.compile(r"(?<=[。！？；!?])|(?<=[.;])(?=\s+[A-Z\"“(])")
+
+
+@dataclass
+class Section:
+    heading: str
+    body: str
+    level: int = 1
+
+    @property
+    def anchor(self) -> str:
+        return slugify(self.heading, allow_unicode=True)[:100] or "section"
+
+
+@dataclass
+class Document:
+    """What a reader produces and the cleaner returns: a title, metadata, and the text (Markdown or plain)."""
+
+    name: str
+    text: str
+    title: str = ""
+    author: str = ""
+    url: str = ""
+    language: str = ""
+    markdown: bool = False
+    meta: dict = field(default_factory=dict)
+
+
+def heading_of(line: str) -> tuple[int, str] | None:
+    """(level, heading text) when a plain-text line reads as a heading, else None."""
+    stripped = line.strip()
+    if not stripped or len(stripped) > 48 or line[0].isspace():
+        return None
+    if m := _MD_HEADING.match(stripped):
+        return len(m.group(1)), m.group(2).strip()
+    if m := _CHAPTER.match(stripped):
+        return 1, stripped
+    if m := _NUMBERED.match(stripped):
+        title = m.group("title").strip()
+        # "1. item" is a list item; headings read "1 Title", "1.1. Title" or "1.2.3Title".
+        if "." not in m.group("num") and stripped[len(m.group("num")):].startswith("."):
+            return None
+        # A heading names a topic; it does not end a sentence, and it is not a line of code or a formula.
+        if _SENTENCE_PUNCT.search(title) or _FORMULA.search(title) or len(title) < 2:
+            return None
+        return m.group("num").count(".") + 1, stripped
+    return None
+
+
+def split_sections(text: str, *, markdown: bool = False) -> list[Section]:
+    """Sections at the headings; the text before the first heading becomes an introduction section.
+
+    Setext headings ("Title" over "====") and '#' headings count in any text; numbered plain-text
+    headings count outside Markdown (in Markdown a "1. item" is a list item).
+    """
+    lines = text.splitlines()
+    sections: list[Section] = []
+    heading, level, body = "", 1, []
+    in_code = False
+    for i, line in enumerate(lines):
+        if line.strip().startswith("```"):
+            in_code = not in_code
+        found = None
+        if not in_code:
+            nxt = lines[i + 1] if i + 1 < len(lines) else ""
+            if _SETEXT.match(nxt) and line.strip() and not _SETEXT.match(line) and len(line.strip()) <= 48:
+                found = (1, re.sub(r"^\s*[-*•]\s*", "", line.strip()))
+            elif _SETEXT.match(line) and body == [] and heading:
+                continue
+            elif markdown:
+                m = _MD_HEADING.match(line.strip())
+                found = (len(m.group(1)), m.group(2).strip()) if m else None
+            else:
+                found = heading_of(line)
+        if found:
+            sections.append(Section(heading, "\n".join(body).strip(), level))
+            level, heading = found
+            body = []
+        elif not (_SETEXT.match(line) and not body):
+            body.append(line)
+    sections.append(Section(heading, "\n".join(body).strip(), level))
+    # A heading with (almost) no text under it is a table of contents entry or a lost image caption.
+    return [s for s in sections if len(re.sub(r"\s", "", s.body)) >= SECTION_MIN_CHARS]
+
+
+def paragraphs(text: str) -> list[str]:
+    """Blocks of text: blank-line separated, and in scraped text (one paragraph per line) each line."""
+    blocks = [b.strip() for b in re.split(r"\n\s*\n", text) if b.strip()]
+    if len(blocks) <= 2 and text.count("\n") > 5:
+        blocks = [line.strip() for line in text.splitlines() if line.strip()]
+    return blocks
+
+
+def units(body: str) -> list[str]:
+    """The pieces a chunk is built from: sentences, whole list items, whole formula and table lines."""
+    out: list[str] = []
+    for line in body.splitlines():
+        line = line.rstrip()
+        if not line.strip():
+            continue
+        if _BULLET.match(line) or "|" in line or (_FORMULA.search(line) and len(line) <= 120) or line.startswith("    "):
+            out.append(line)
+            continue
+        out.extend(s for s in (p.strip() for p in _SENTENCE_END.split(line)) if s)
+    pieces: list[str] = []
+    for unit in out:
+        while len(unit) > CHUNK_MAX:
+            # A sentence longer than a chunk: cut at a clause mark, or at a space, or hard.
+            window = unit[:CHUNK_MAX]
+            cut = max(window.rfind(mark) for mark in "，,、：:") + 1 or window.rfind(" ") + 1 or CHUNK_MAX
+            cut = cut if cut > CHUNK_MIN // 2 else CHUNK_MAX
+            pieces.append(unit[:cut])
+            unit = unit[cut:].lstrip()
+        if unit:
+            pieces.append(unit)
+    return pieces
+
+
+def _join(parts: list[str]) -> str:
+    text = ""
+    for part in parts:
+        if not text:
+            text = part
+        elif _BULLET.match(part) or "|" in part or _FORMULA.search(part) and len(part) <= 120:
+            text += "\n" + part
+        elif re.search(r"[\u3400-\u9fff。！？；]$", text) or re.match(r"[\u3400-\u9fff]", part):
+            text += part
+        else:
+            text += " " + part
+    return text
+
+
+def chunk(body: str) -> list[str]:
+    """~200–400 characters per chunk, ending on sentence ends, the last sentence repeated as overlap."""
+    pieces = units(body)
+    chunks: list[list[str]] = []
+    current: list[str] = []
+    size = 0
+    for piece in pieces:
+        if current and size + len(piece) > CHUNK_MAX and size >= CHUNK_MIN // 2:
+            chunks.append(current)
+            tail = current[-1]
+            current, size = ([tail], len(tail)) if len(tail) <= OVERLAP_MAX and len(current) > 1 else ([], 0)
+        current.append(piece)
+        size += len(piece)
+    if current:
+        # A short remainder joins the previous chunk rather than standing alone with too little context.
+        if chunks and size < CHUNK_MIN // 2 and sum(map(len, chunks[-1])) + size <= CHUNK_MAX + CHUNK_MIN // 2:
+            chunks[-1].extend(p for p in current if p not in chunks[-1])
+        elif not (chunks and all(p in chunks[-1] for p in current)):
+            chunks.append(current)
+    return [_join(parts) for parts in chunks]
+
+
+def segment_by_topic(text: str, *, embedder, target: int = 1500) -> list[Section]:
+    """Sections for text without headings: cut where neighbouring paragraphs' topics differ most.
+
+    Recursive: a span longer than `target` is cut at the paragraph gap whose two sides (three
+    paragraphs each) are least similar, keeping at least a third of `target` on each side.
+    """
+    paras = paragraphs(text)
+    if sum(map(len, paras)) <= target * 1.3 or len(paras) < 4:
+        return [Section(heading=_heading_for(paras), body="\n\n".join(paras))] if paras else []
+    vectors = embedder.passages([p[:300] for p in paras])
+    lengths = [len(p) for p in paras]
+    spans = [(0, len(paras))]
+    done: list[tuple[int, int]] = []
+    while spans:
+        start, end = spans.pop()
+        if sum(lengths[start:end]) <= target * 1.3:
+            done.append((start, end))
+            continue
+        best, best_score = None, 2.0
+        for gap in range(start + 1, end):
+            if sum(lengths[start:gap]) < target / 3 or sum(lengths[gap:end]) < target / 3:
+                continue
+            left = vectors[max(start, gap - 3):gap].mean(axis=0)
+            right = vectors[gap:min(end, gap + 3)].mean(axis=0)
+            score = float(left @ right / ((left @ left) ** 0.5 * (right @ right) ** 0.5 or 1))
+            if score < best_score:
+                best, best_score = gap, score
+        if best is None:
+            done.append((start, end))
+        else:
+            spans.extend([(best, end), (start, best)])
+    return [Section(heading=_heading_for(paras[a:b]), body="\n\n".join(_body_for(paras[a:b]))) for a, b in sorted(done)]
+
+
+def _heading_for(paras: list[str]) -> str:
+    first = paras[0].strip() if paras else ""
+    if 0 < len(first) <= 30 and not _SENTENCE_PUNCT.search(first.rstrip("?？")):
+        return first
+    clause = re.split(r"[。！？；,，:：!?;.]", first, maxsplit=1)[0].strip()
+    return clause[:24] + ("…" if len(clause) > 24 else "")
+
+
+def _body_for(paras: list[str]) -> list[str]:
+    first = paras[0].strip()
+    if len(paras) > 1 and 0 < len(first) <= 30 and not _SENTENCE_PUNCT.search(first.rstrip("?？")):
+        return paras[1:]
+    return paras
