@@ -263,6 +263,7 @@ def fsrs_parameters_optimise(*, user, now: datetime | None = None) -> list[float
     if len(parameters) != len(fsrs_rs_python.DEFAULT_PARAMETERS):
         logger.warning("the optimiser returned %d parameters; keeping the current ones", len(parameters))
         return None
+    review_settings_for(user=user)
     with transaction.atomic():
         # Lock the settings row: the learner may be changing their retention in the same moment.
         review_settings = ReviewSettings.objects.select_for_update().get(user=user)
@@ -310,7 +311,7 @@ def reminder_send(*, user_id: int, now: datetime | None = None) -> bool:
     due = Card.objects.filter(user=user, due__lte=now, question__status=Question.Status.APPROVED).count()
     if not due:
         return False
-    base_url = getattr(settings, "PRIMER_BASE_URL", "http://localhost:8000").rstrip("/")
+    base_url = getattr(settings, "SITE_URL", "http://localhost:8000").rstrip("/")
     unsubscribe = base_url + reverse("reminders_unsubscribe", args=[signing.dumps(user.pk, salt=UNSUBSCRIBE_SALT)])
     with translation.override(learner_language(user)):
         context = {"due": due, "today_url": base_url + reverse("today"), "unsubscribe_url": unsubscribe,

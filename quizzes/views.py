@@ -130,14 +130,14 @@ def progress(request):
         services.review_settings_update(user=request.user, **form.cleaned_data)
         return redirect("progress")
     stats = selectors.progress_for(user=request.user, review_settings=review_settings, now=now)
-    charts = {
+    bar_charts = {
         "reviews": charts.bar_chart(stats["reviews_per_day"]),
         "forecast": charts.bar_chart(stats["forecast"]),
     }
     language = request.LANGUAGE_CODE
     mastery = [{"term": concept.term_in(language), "value": value, "percent": round(value * 100)}
                for concept, value in stats["mastery"]]
-    return render(request, "quizzes/progress.html", {"stats": stats, "charts": charts, "mastery": mastery,
+    return render(request, "quizzes/progress.html", {"stats": stats, "charts": bar_charts, "mastery": mastery,
                                                       "form": form})
 
 

@@ -232,3 +232,10 @@ if OIDC_SERVER_URL or OIDC_CLIENT_ID:
         }
     }
     SOCIALACCOUNT_EMAIL_AUTHENTICATION = True
+
+# Quizzes: the hourly reminder (each learner at their own local hour) and the nightly FSRS optimiser.
+CELERY_BEAT_SCHEDULE["quizzes-reminders"] = {"task": "quizzes.tasks.reminders_queue", "schedule": crontab(minute=0)}
+CELERY_BEAT_SCHEDULE["quizzes-fsrs-optimise"] = {
+    "task": "quizzes.tasks.fsrs_parameters_optimise_all",
+    "schedule": crontab(minute=30, hour=3),
+}

@@ -1,0 +1,51 @@
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+
+from . import services
+from .models import Card, Question, ReviewLog, ReviewSettings
+
+
+@admin.register(Question)
+class QuestionAdmin(admin.ModelAdmin):
+    """Staff review generated drafts here: filter by status "draft", read the evidence, approve or reject."""
+
+    list_display = ["prompt_short", "type", "origin", "status", "language", "rejection_reason", "section"]
+    list_filter = ["status", "origin", "type", "language"]
+    search_fields = ["prompt", "answer", "rejection_reason"]
+    raw_id_fields = ["section", "owner"]
+    filter_horizontal = ["concepts"]
+    actions = ["approve", "reject"]
+    readonly_fields = ["key", "created_at"]
+
+    @admin.display(description=_("prompt"))
+    def prompt_short(self, question):
+        return question.prompt[:90]
+
+    @admin.action(description=_("Approve the selected questions"))
+    def approve(self, request, queryset):
+        for question in queryset:
+            services.question_approve(question=question)
+
+    @admin.action(description=_("Reject the selected questions"))
+    def reject(self, request, queryset):
+        for question in queryset:
+            services.question_reject(question=question, reason=question.rejection_reason or "rejected by a reviewer")
+
+
+@admin.register(Card)
+class CardAdmin(admin.ModelAdmin):
+    list_display = ["user", "question", "due", "reps", "lapses", "is_leech"]
+    list_filter = ["is_leech"]
+    raw_id_fields = ["user", "question"]
+
+
+@admin.register(ReviewLog)
+class ReviewLogAdmin(admin.ModelAdmin):
+    list_display = ["card", "user", "rating", "correct", "reviewed_at", "duration_ms", "undone_at"]
+    raw_id_fields = ["card", "user"]
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+admin.site.register(ReviewSettings)
