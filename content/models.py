@@ -164,3 +164,36 @@ class LessonRead(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["user", "course", "lesson_slug"], name="lesson_read_once")
         ]
+
+
+class IngestionJob(models.Model):
+    """An upload waiting for, or going through, ingestion; the upload page polls it for progress."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="ingestion_jobs")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    folder = models.CharField(max_length=500, help_text=_("Where the uploaded files were saved."))
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    files_total = models.PositiveIntegerField(default=0)
+    files_done = models.PositiveIntegerField(default=0)
+    current_file = models.CharField(max_length=300, blank=True)
+    report = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.files_done / self.files_total) if self.files_total else 0
+
+    @property
+    def finished(self) -> bool:
+        return self.status in {self.Status.DONE, self.Status.FAILED}

@@ -348,3 +348,25 @@ def handwritten_questions_load(course: Course) -> None:
     loader = getattr(quiz_services, "handwritten_questions_load", None)
     if loader is not None:
         loader(course=course)
+
+
+def ingestion_job_create(*, course: Course, user, files) -> "IngestionJob":
+    """Save uploaded files to their own folder and queue their ingestion once this transaction commits."""
+    import uuid
+
+    from django.conf import settings
+
+    from .models import IngestionJob
+    from .tasks import ingestion_job_run
+
+    folder = Path(settings.MEDIA_ROOT) / "uploads" / uuid.uuid4().hex
+    folder.mkdir(parents=True, exist_ok=True)
+    for upload in files:
+        # Only the base name: a browser-supplied path must not choose where the file lands.
+        target = folder / Path(upload.name).name
+        with target.open("wb") as out:
+            for piece in upload.chunks():
+                out.write(piece)
+    job = IngestionJob.objects.create(course=course, created_by=user, folder=str(folder), files_total=len(files))
+    transaction.on_commit(lambda: ingestion_job_run.delay(job.id))
+    return job

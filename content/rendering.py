@@ -1,0 +1,77 @@
+"""Lesson Markdown to safe HTML, with the glossary's terms marked so their definitions show on hover or tap."""
+
+import html
+import re
+
+import markdown
+import nh3
+
+_ALLOWED_TAGS = {"p", "ul", "ol", "li", "strong", "em", "b", "i", "code", "pre", "blockquote", "table", "thead", "tbody",
+                 "tr", "th", "td", "h3", "h4", "h5", "a", "br", "hr", "sub", "sup", "del"}
+_SKIP_INSIDE = {"code", "pre", "a", "abbr", "h3", "h4", "h5"}
+_TAG = re.compile(r"(<[^>]+>)")
+
+
+def markdown_to_html(text: str) -> str:
+    rendered = markdown.markdown(text, extensions=["tables", "sane_lists", "fenced_code"])
+    return nh3.clean(rendered, tags=_ALLOWED_TAGS, attributes={"a": {"href", "title"}}, link_rel="noopener nofollow")
+
+
+def highlight_concepts(safe_html: str, concepts: list[tuple[str, str]]) -> str:
+    """Wrap the first mention of each (term, definition) in an <abbr> that is focusable, so a tap shows it too.
+
+    Works on the text between tags of already-sanitised HTML; code, links and headings are left alone.
+    Longer terms go first so "low-rank decomposition" wins over "rank".
+    """
+    pending = sorted(((t, d) for t, d in concepts if t and d), key=lambda item: -len(item[0]))
+    if not pending:
+        return safe_html
+    patterns = [(re.compile(_boundary(term), re.IGNORECASE), term, definition) for term, definition in pending]
+    done: set[str] = set()
+    stack: list[str] = []
+    out = []
+    for part in _TAG.split(safe_html):
+        if part.startswith("<"):
+            name = re.match(r"</?\s*([a-zA-Z0-9]+)", part)
+            if name:
+                tag = name.group(1).lower()
+                if part.startswith("</"):
+                    if tag in stack:
+                        stack.remove(tag)
+                elif tag in _SKIP_INSIDE:
+                    stack.append(tag)
+            out.append(part)
+            continue
+        if stack or not part.strip():
+            out.append(part)
+            continue
+        out.append(_mark(part, patterns, done))
+    return "".join(out)
+
+
+def _boundary(term: str) -> str:
+    escaped = re.escape(html.escape(term, quote=False))
+    # ASCII terms match whole words ("rank" not inside "ranking"); Chinese has no spaces to lean on.
+    return rf"(?<![A-Za-z0-9]){escaped}(?![A-Za-z0-9])" if term.isascii() else escaped
+
+
+def _mark(text: str, patterns, done: set[str]) -> str:
+    spans: list[tuple[int, int, str]] = []
+    for pattern, term, definition in patterns:
+        if definition in done:
+            continue
+        for m in pattern.finditer(text):
+            if all(m.end() <= a or m.start() >= b for a, b, _ in spans):
+                spans.append((m.start(), m.end(), definition))
+                done.add(definition)
+                break
+    if not spans:
+        return text
+    result, cursor = [], 0
+    for start, end, definition in sorted(spans):
+        result.append(text[cursor:start])
+        result.append(f'<abbr class="concept" tabindex="0" '
+                      f'data-definition="{html.escape(definition)}">{text[start:end]}</abbr>')
+        cursor = end
+    result.append(text[cursor:])
+    return "".join(result)

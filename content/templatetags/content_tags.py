@@ -1,0 +1,23 @@
+from django import template
+
+register = template.Library()
+
+
+@register.filter
+def title_in(obj, language: str) -> str:
+    return obj.title_in(language)
+
+
+@register.filter
+def description_in(obj, language: str) -> str:
+    return obj.description_in(language)
+
+
+@register.filter
+def term_in(concept, language: str) -> str:
+    return concept.term_in(language)
+
+
+@register.filter
+def definition_in(concept, language: str) -> str:
+    return concept.definition_in(language)
