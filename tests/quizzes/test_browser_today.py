@@ -1,0 +1,61 @@
+import pytest
+
+from quizzes import services
+from tests.conftest import screenshot
+
+from .conftest import course_make, lesson_from_file
+
+
+def answer_shown_question(page, text: str) -> None:
+    """Type into the blank, or pick the second option of a multiple-choice card."""
+    if page.locator("#answer-input").count():
+        page.fill("#answer-input", text)
+        page.keyboard.press("Enter")
+    else:
+        page.click(".options .option >> nth=1")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_alice_answers_a_card_on_her_phone_sees_feedback_and_rates_it_in_both_languages(
+    browser, live_server_process, alice
+):
+    course = course_make()
+    lesson_from_file(course, "07-lora-and-matrix-rank.en.md")
+    lesson_from_file(course, "07-lora-and-matrix-rank.zh.md")
+    services.handwritten_questions_load(course=course)
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.goto(f"{live_server_process}/accounts/login/")
+    page.fill("input[name=login]", alice.email)
+    page.fill("input[name=password]", "pw-alice-123")
+    page.click("form button[type=submit]:not([name])")
+    page.wait_for_url("**/today/")
+    screenshot(page, "quizzes-today-empty-phone-en")
+    page.click(".start-button")
+    page.wait_for_selector("#question")
+    screenshot(page, "quizzes-today-question-phone-en")
+
+    answer_shown_question(page, "140")
+    page.wait_for_selector("#feedback")
+    assert page.locator(".ratings .rating").count() == 4
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    screenshot(page, "quizzes-today-feedback-phone-en")
+    page.keyboard.press("3")  # Good, from the keyboard
+    page.wait_for_selector("#question")
+    assert "1 answered today" in page.locator(".session-counts").inner_text()
+
+    page.click("button[name=language][value=zh-hans]")
+    page.wait_for_selector("#question")
+    answer_shown_question(page, "错误答案")
+    page.wait_for_selector("#feedback")
+    assert "记得怎么样" in page.inner_text("#feedback")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    screenshot(page, "quizzes-today-feedback-phone-zh")
+    page.click("[data-proposed]")
+    page.wait_for_selector("#question, .done")
+    page.click("[data-undo]")
+    page.wait_for_selector("#question")
+
+    page.goto(f"{live_server_process}/progress/")
+    assert page.locator("svg.chart").count() == 2
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    screenshot(page, "quizzes-progress-phone-zh")
