@@ -17,6 +17,8 @@ from .models import Assignment, Invitation, Membership, Organization, Role, Team
 MANAGING_ROLES = (Role.MANAGER, Role.ADMIN)
 # Reviews counted for true retention: the last 30 days, as Anki's "true retention" does by default.
 RETENTION_WINDOW_DAYS = 30
+# Streaks are counted back at most a year, which keeps the review-log scan bounded for long-time learners.
+STREAK_WINDOW_DAYS = 366
 # How far behind the even pace through an assignment a learner may fall before they count as at risk.
 PACE_SLACK = 0.1
 
@@ -177,6 +179,23 @@ def _pace_status(row: LearnerRow, today: dt.date) -> str:
     return "on_track" if progress + PACE_SLACK >= expected else "at_risk"
 
 
+def _local_today(now: dt.datetime, zone: str | None) -> dt.date:
+    try:
+        return now.astimezone(zoneinfo.ZoneInfo(zone or "UTC")).date()
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return now.date()
+
+
+def _streak(days: set[dt.date], today: dt.date) -> int:
+    """Consecutive days with a review, ending today or yesterday: today's reviews may still be to come."""
+    day = today if today in days else today - dt.timedelta(days=1)
+    length = 0
+    while day in days:
+        length += 1
+        day -= dt.timedelta(days=1)
+    return length
+
+
 def _fsrs_default_w20() -> float:
     # The decay of FSRS-6's forgetting curve; a learner's optimised parameters carry their own.
     return float(fsrs.Scheduler().parameters[20])
@@ -185,31 +204,38 @@ def _fsrs_default_w20() -> float:
 # FSRS-6 retrievability, R = (1 + FACTOR * t / S) ** DECAY with DECAY = -w[20] and FACTOR = 0.9 ** (1 / DECAY) - 1,
 # t in whole elapsed days: the formula of fsrs.Scheduler.get_card_retrievability, computed in SQL so that
 # the heatmap is one aggregate however many cards a team holds (tests compare it with the package).
-RETRIEVABILITY_SQL = """
-    CASE WHEN c.fsrs->>'last_review' IS NULL OR c.fsrs->>'stability' IS NULL THEN 0.0 ELSE
-      power(
-        1 + (power(0.9, 1.0 / -w.w20) - 1)
-          * greatest(0, floor(extract(epoch FROM (%(now)s - (c.fsrs->>'last_review')::timestamptz)) / 86400))
-          / (c.fsrs->>'stability')::float8,
-        -w.w20)
-    END
+# A learner's optimised parameters carry their own w[20]; the package's default stands in otherwise.
+HEATMAP_SQL = """
+    WITH decay AS (
+      SELECT u.id AS user_id, coalesce((rs.fsrs_parameters->>20)::float8, %(w20)s) AS w20
+      FROM unnest(%(users)s::bigint[]) AS u(id) LEFT JOIN quizzes_reviewsettings rs ON rs.user_id = u.id
+    ), tagged AS (
+      SELECT qc.question_id, qc.concept_id FROM quizzes_question_concepts qc
+        JOIN content_concept k ON k.id = qc.concept_id WHERE k.course_id = %(course_id)s
+    ), memory AS (
+      SELECT c.user_id, c.question_id, (c.fsrs->>'stability')::float8 AS stability,
+             (c.fsrs->>'last_review')::timestamptz AS last_review
+      FROM quizzes_card c WHERE c.user_id = ANY(%(users)s) AND c.question_id IN (SELECT question_id FROM tagged)
+    )
+    SELECT m.user_id, t.concept_id, avg(
+      CASE WHEN m.last_review IS NULL OR m.stability IS NULL THEN 0.0 ELSE
+        power(1 + (power(0.9, 1.0 / -d.w20) - 1)
+                  * greatest(0, floor(extract(epoch FROM (%(now)s - m.last_review)) / 86400)) / m.stability,
+              -d.w20)
+      END)
+    FROM memory m JOIN decay d ON d.user_id = m.user_id JOIN tagged t ON t.question_id = m.question_id
+    GROUP BY m.user_id, t.concept_id
 """
 
-WEIGHTS_SQL = """
-    LEFT JOIN LATERAL (
-      SELECT COALESCE(
-        (SELECT (rs.fsrs_parameters->>20)::float8 FROM quizzes_reviewsettings rs WHERE rs.user_id = c.user_id),
-        %(w20)s) AS w20
-    ) w ON true
-"""
 
-
-def _card_course_filter(alias: str = "c") -> str:
+def _card_course_filter(course_id: int | None, alias: str = "c") -> str:
+    # A hashed IN over the course's question ids: an EXISTS per row cost a join per card or review.
+    if course_id is None:
+        return ""
     return f"""
-      AND (%(course_id)s::bigint IS NULL OR EXISTS (
-        SELECT 1 FROM quizzes_question q JOIN content_section s ON s.id = q.section_id
-          JOIN content_lesson l ON l.id = s.lesson_id
-        WHERE q.id = {alias}.question_id AND l.course_id = %(course_id)s))
+      AND {alias}.question_id IN (
+        SELECT q.id FROM quizzes_question q JOIN content_section s ON s.id = q.section_id
+          JOIN content_lesson l ON l.id = s.lesson_id WHERE l.course_id = %(course_id)s)
     """
 
 
@@ -270,67 +296,55 @@ def team_dashboard(*, team: Team, course: Course | None = None, now: dt.datetime
     params = {
         "users": user_ids, "course_id": course_id, "now": now, "w20": _fsrs_default_w20(),
         "week_ago": now - dt.timedelta(days=7), "retention_since": now - dt.timedelta(days=RETENTION_WINDOW_DAYS),
+        "streak_since": now - dt.timedelta(days=STREAK_WINDOW_DAYS),
     }
     card_sql = f"""
         SELECT c.user_id, count(*), count(*) FILTER (WHERE c.reps > 0),
                count(*) FILTER (WHERE c.reps > 0 AND c.due < %(now)s)
-        FROM quizzes_card c WHERE c.user_id = ANY(%(users)s) {_card_course_filter()}
+        FROM quizzes_card c WHERE c.user_id = ANY(%(users)s) {_card_course_filter(course_id)}
         GROUP BY c.user_id
     """
     for user_id, total, learned, overdue in _fetch(card_sql, params):
         row = rows[user_id]
         row.cards_total, row.cards_learned, row.overdue = total, learned, overdue
 
-    # True retention counts only reviews of cards already in the Review state (state_before = 2):
-    # first answers and relearning steps would flatter or punish it.
+    # One scan of the review log, grouped by learner and local day, serves both the counts and the streak.
+    # True retention counts only reviews of cards already in the Review state (state_before = 2): first
+    # answers and relearning steps would flatter or punish it. The counts are for the course's cards;
+    # the streak is any day with a review, in the learner's own time zone.
+    course_cards = (
+        "" if course_id is None else
+        f"JOIN (SELECT c.id FROM quizzes_card c WHERE c.user_id = ANY(%(users)s) {_card_course_filter(course_id)}) cc "
+        "ON cc.id = r.card_id"
+    )
+    in_course = "true" if course_id is None else "cc.id IS NOT NULL"
     review_sql = f"""
-        SELECT r.user_id,
-               count(*) FILTER (WHERE r.reviewed_at >= %(week_ago)s),
-               count(*) FILTER (WHERE r.reviewed_at >= %(retention_since)s AND r.state_before = 2),
-               count(*) FILTER (WHERE r.reviewed_at >= %(retention_since)s AND r.state_before = 2 AND r.rating > 1)
-        FROM quizzes_reviewlog r JOIN quizzes_card c ON c.id = r.card_id
-        WHERE r.user_id = ANY(%(users)s) AND r.undone_at IS NULL AND r.reviewed_at >= %(retention_since)s
-          {_card_course_filter()}
-        GROUP BY r.user_id
+        SELECT r.user_id, (r.reviewed_at AT TIME ZONE coalesce(p.timezone, 'UTC'))::date AS day,
+               count(*) FILTER (WHERE r.reviewed_at >= %(week_ago)s AND {in_course}),
+               count(*) FILTER (WHERE r.reviewed_at >= %(retention_since)s AND r.state_before = 2 AND {in_course}),
+               count(*) FILTER (WHERE r.reviewed_at >= %(retention_since)s AND r.state_before = 2 AND r.rating > 1
+                                AND {in_course})
+        FROM quizzes_reviewlog r LEFT JOIN teams_profile p ON p.user_id = r.user_id
+          {"LEFT " + course_cards if course_cards else ""}
+        WHERE r.user_id = ANY(%(users)s) AND r.undone_at IS NULL AND r.reviewed_at >= %(streak_since)s
+        GROUP BY 1, 2
     """
-    for user_id, week, mature, passed in _fetch(review_sql, params):
-        row = rows[user_id]
-        row.reviews_7d = week
-        row.retention_reviews = mature
-        row.retention = passed / mature if mature else None
-
-    # A streak is the run of consecutive days, in the learner's own time zone, with at least one review,
-    # ending today or yesterday (today's reviews may still be to come). Gaps-and-islands in SQL.
-    streak_sql = """
-        WITH days AS (
-          SELECT DISTINCT r.user_id, (r.reviewed_at AT TIME ZONE coalesce(p.timezone, 'UTC'))::date AS day
-          FROM quizzes_reviewlog r LEFT JOIN teams_profile p ON p.user_id = r.user_id
-          WHERE r.user_id = ANY(%(users)s) AND r.undone_at IS NULL
-        ), islands AS (
-          SELECT user_id, day, day - (row_number() OVER (PARTITION BY user_id ORDER BY day))::int AS island FROM days
-        )
-        SELECT DISTINCT ON (user_id) user_id, max(day), count(*)
-        FROM islands GROUP BY user_id, island ORDER BY user_id, max(day) DESC
-    """
+    days: dict[int, set[dt.date]] = {user_id: set() for user_id in user_ids}
+    mature: dict[int, int] = dict.fromkeys(user_ids, 0)
+    passed: dict[int, int] = dict.fromkeys(user_ids, 0)
+    for user_id, day, week, mature_n, passed_n in _fetch(review_sql, params):
+        days[user_id].add(day)
+        rows[user_id].reviews_7d += week
+        mature[user_id] += mature_n
+        passed[user_id] += passed_n
     zones = {m.user_id: m.user.profile.timezone for m in learners}
-    for user_id, last_day, length in _fetch(streak_sql, params):
-        try:
-            local_today = now.astimezone(zoneinfo.ZoneInfo(zones.get(user_id) or "UTC")).date()
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            local_today = now.date()
-        rows[user_id].streak = length if (local_today - last_day).days <= 1 else 0
+    for user_id, row in rows.items():
+        row.retention_reviews = mature[user_id]
+        row.retention = passed[user_id] / mature[user_id] if mature[user_id] else None
+        row.streak = _streak(days[user_id], _local_today(now, zones.get(user_id)))
 
     if concepts:
-        heat_sql = f"""
-            SELECT c.user_id, qc.concept_id, avg({RETRIEVABILITY_SQL})
-            FROM quizzes_card c
-              JOIN quizzes_question_concepts qc ON qc.question_id = c.question_id
-              JOIN content_concept k ON k.id = qc.concept_id
-              {WEIGHTS_SQL}
-            WHERE c.user_id = ANY(%(users)s) AND k.course_id = %(course_id)s
-            GROUP BY c.user_id, qc.concept_id
-        """
-        for user_id, concept_id, mean in _fetch(heat_sql, params):
+        for user_id, concept_id, mean in _fetch(HEATMAP_SQL, params):
             rows[user_id].mastery[concept_id] = float(mean)
 
     for row in rows.values():

@@ -38,3 +38,13 @@ def title_in(course, language: str) -> str:
 @register.filter
 def cells(dashboard, row):
     return dashboard.cells(row)
+
+
+@register.simple_tag
+def heatmap_cells(dashboard, row):
+    return heatmap.cells_html(dashboard, row)
+
+
+@register.simple_tag
+def heatmap_stylesheet():
+    return format_html("<style>{}</style>", heatmap.stylesheet())
