@@ -1,6 +1,6 @@
 """Manager dashboard for a team of 200 learners × 60 concepts: server time (p50/p95) and the query count.
 
-    .venv/bin/python -m bench.teams_dashboard [--learners 200] [--concepts 60] [--runs 60]
+    .venv/bin/python -m bench.bench_teams_dashboard [--learners 200] [--concepts 60] [--runs 60]
 
 Runs in a throwaway database (bench_teams_dashboard) on the same PostgreSQL, so development data is untouched.
 Each learner has two cards per concept, most of them reviewed two to four times over the past weeks.
@@ -11,15 +11,16 @@ import datetime as dt
 import os
 import random
 import statistics
+import sys
 import time
 
 
-def main(argv=None) -> dict:
+def main(argv=()) -> dict:
     parser = argparse.ArgumentParser()
     parser.add_argument("--learners", type=int, default=200)
     parser.add_argument("--concepts", type=int, default=60)
     parser.add_argument("--runs", type=int, default=60)
-    args = parser.parse_args(argv)
+    args = parser.parse_args(list(argv))
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
     import django
@@ -153,4 +154,4 @@ def seed(*, learners: int, concepts: int):
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])
