@@ -68,12 +68,14 @@ def read_markdown(name: str, text: str) -> Document:
 def read_html(name: str, text: str) -> Document:
     import trafilatura
 
-    extracted = trafilatura.bare_extraction(text, output_format="markdown", include_tables=True, include_links=True,
-                                            with_metadata=True)
-    if extracted is None or not (extracted.text or "").strip():
+    # extract() gives the Markdown body; the metadata comes separately (bare_extraction's text is not Markdown).
+    body = trafilatura.extract(text, output_format="markdown", include_tables=True, include_links=True)
+    if not (body or "").strip():
         raise ReadError("no main text was found in the HTML page")
-    return Document(name=name, text=extracted.text, title=extracted.title or "", author=extracted.author or extracted.sitename or "",
-                    url=extracted.url or "", markdown=True)
+    meta = trafilatura.extract_metadata(text)
+    return Document(name=name, text=body, title=(meta.title if meta else "") or "",
+                    author=(meta.author or meta.sitename if meta else "") or "", url=(meta.url if meta else "") or "",
+                    markdown=True)
 
 
 def read_pdf(name: str, data: bytes) -> Document:

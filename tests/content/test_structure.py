@@ -1,0 +1,50 @@
+from content.structure import chunk, heading_of, split_sections
+
+
+def test_numbered_plain_text_headings_are_found():
+    assert heading_of("1 编解码与表示学习") == (1, "1 编解码与表示学习")
+    assert heading_of("1.1. 神经元与网络") == (2, "1.1. 神经元与网络")
+    assert heading_of("1.2.3誤差函數") == (3, "1.2.3誤差函數")
+    assert heading_of("第1章:深度學習革命")[0] == 1
+
+
+def test_list_items_sentences_and_code_are_not_headings():
+    assert heading_of("1. 以Caffe为代表的专用工具库") is None
+    assert heading_of("  2. 以TensorFlow和PyTorch为代表的生态体系") is None
+    assert heading_of("1 ) 学会被各种语言所表示的东西") is None
+    assert heading_of("2)学会按别人的要求去执行翻译这个任务。") is None
+    assert heading_of("12 import osos.environ['HTTPS_PROXY'] = 'http://127.0.0.1:7890'") is None
+    assert heading_of("2012年,加拿大多伦多大学的教授带着学生参赛。") is None
+
+
+def test_sections_split_at_headings_and_a_table_of_contents_leaves_no_empty_sections():
+    text = "\n".join([
+        "目录", "1.1深度学习的影响", "1.1.1医疗诊断",  # a table of contents: headings without text
+        "1.1深度学习的影响", "深度学习改变了许多领域。" * 5,
+        "1.1.1医疗诊断", "模型可以从皮肤照片中区分恶性与良性的病变。" * 3,
+    ])
+    sections = split_sections(text)
+    assert [s.heading for s in sections] == ["1.1深度学习的影响", "1.1.1医疗诊断"]
+    assert [s.level for s in sections] == [2, 3]
+
+
+def test_chunks_end_on_sentence_ends_and_stay_near_the_target_size():
+    body = "".join(f"这是第{i}句话,用来说明分块会在中文句号处结束。" for i in range(40))
+    chunks = chunk(body)
+    assert len(chunks) >= 3
+    assert all(c.endswith("。") for c in chunks)
+    assert all(150 <= len(c) <= 460 for c in chunks[:-1])
+
+
+def test_consecutive_chunks_overlap_by_a_sentence():
+    body = " ".join(f"Sentence number {i} explains how chunks overlap at their edges." for i in range(30))
+    chunks = chunk(body)
+    last_sentence = chunks[0].split(". ")[-1]
+    assert last_sentence.rstrip(".") in chunks[1]
+
+
+def test_formulas_and_list_items_are_never_cut():
+    items = "\n".join(f"- 第{i}条:损失函数 L(w) = Σ (y_i − f(x_i))² 衡量预测与标准值的差距,越小越好。" for i in range(12))
+    chunks = chunk(items)
+    lines = {line for c in chunks for line in c.splitlines()}
+    assert all(line.startswith("- 第") and line.endswith("越小越好。") for line in lines)
