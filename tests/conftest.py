@@ -14,6 +14,17 @@ ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"
 
 
+@pytest.fixture(autouse=True)
+def english_first():
+    """Start every test in English: a Chinese request in an earlier test leaves its language active in the
+    thread (the test client runs views in it), and a user created then would get a Chinese profile."""
+    from django.utils import translation
+
+    translation.activate("en")
+    yield
+    translation.deactivate()
+
+
 @pytest.fixture
 def alice(django_user_model):
     """A learner."""

@@ -1,19 +1,10 @@
 import datetime as dt
 
 import pytest
-from django.utils import timezone, translation
+from django.utils import timezone
 
 from content.models import Concept, Course, Lesson, Section, Source
 from teams.models import Membership, Organization, Role, Team
-
-
-@pytest.fixture(autouse=True)
-def english_first():
-    """Start every test in English: a Chinese request in an earlier test leaves its language active in the thread,
-    and a user created then would get a Chinese profile."""
-    translation.activate("en")
-    yield
-    translation.deactivate()
 
 
 @pytest.fixture
