@@ -16,7 +16,7 @@ from content.models import Concept
 from . import scheduling
 from .models import Card, Question, ReviewLog, ReviewSettings
 
-CANDIDATES = 40
+CANDIDATES = 12
 # Large columns a review never shows: loading them for 40 candidates would dominate the query.
 HEAVY_FIELDS = ("question__section__body", "question__section__lesson__questions",
                 "question__section__lesson__citations", "question__section__lesson__course__description",
@@ -85,12 +85,21 @@ def session_next(*, user, review_settings: ReviewSettings, now: datetime, lesson
     focused = lesson_id is not None
     review_budget = review_settings.max_reviews_per_day - done["reviews"]
     new_budget = review_settings.new_per_day - done["new"]
-    candidates = cards.select_related("question__section__lesson__course").defer(*HEAVY_FIELDS).annotate(
-        concept_ids=ArrayAgg("question__concepts__id", filter=Q(question__concepts__isnull=False), default=[])
-    )
+    candidates = cards.select_related("question__section__lesson__course").defer(*HEAVY_FIELDS)
 
     def first_fitting(queryset):
-        for card in queryset[:CANDIDATES]:
+        # The concepts come in a second small query: aggregating them in the first one would group and sort every
+        # candidate card of the learner before the LIMIT could apply.
+        batch = list(queryset[:CANDIDATES])
+        if not batch:
+            return None
+        concept_ids = defaultdict(list)
+        for question_id, concept_id in Question.concepts.through.objects.filter(
+            question_id__in=[card.question_id for card in batch]
+        ).values_list("question_id", "concept_id"):
+            concept_ids[question_id].append(concept_id)
+        for card in batch:
+            card.concept_ids = concept_ids[card.question_id]
             in_review = card.fsrs.get("state") == fsrs.State.Review.value
             if in_review and review_budget <= 0 and not focused:
                 continue
