@@ -71,7 +71,7 @@ def dense_ids(query: str, course: Course | str | None = None, limit: int = CANDI
         return list(rows)
 
 
-def text_ids(query: str, course: Course | str | None = None, limit: int = CANDIDATES) -> list[int]:
+def text_ids(query: str, course: Course | str | None = None, limit: int = CANDIDATES) -> list[tuple[int, float]]:
     words = textnorm.query_tokens(query)
     if not words:
         return []
@@ -79,8 +79,14 @@ def text_ids(query: str, course: Course | str | None = None, limit: int = CANDID
     tsquery = SearchQuery(" | ".join(w.replace("'", "''").join("''") for w in words), search_type="raw", config="simple")
     rows = (_chunks(course).filter(search_vector=tsquery)
             .annotate(rank=SearchRank(F("search_vector"), tsquery, cover_density=True))
-            .order_by("-rank", "id").values_list("id", flat=True)[:limit])
-    return list(rows)
+            .order_by("-rank", "id").values_list("id", "search_tokens")[:limit])
+    return [(chunk_id, _coverage(words, tokens)) for chunk_id, tokens in rows]
+
+
+def _coverage(words: list[str], tokens: str) -> float:
+    """The share of the question's words a passage contains: one shared word ("data") is weak evidence."""
+    present = set(tokens.split())
+    return sum(1 for w in words if w in present) / len(words)
 
 
 def search(query: str, course: Course | str | None = None, k: int = 5) -> list[Hit]:
@@ -88,9 +94,11 @@ def search(query: str, course: Course | str | None = None, k: int = 5) -> list[H
     if not query:
         return []
     scores: dict[int, float] = {}
-    for ranking in (dense_ids(query, course), text_ids(query, course)):
-        for rank, chunk_id in enumerate(ranking):
-            scores[chunk_id] = scores.get(chunk_id, 0.0) + 1.0 / (RRF_K + rank + 1)
+    for rank, chunk_id in enumerate(dense_ids(query, course)):
+        scores[chunk_id] = 1.0 / (RRF_K + rank + 1)
+    # Reciprocal rank fusion, the full-text side weighted by how much of the question a passage covers.
+    for rank, (chunk_id, coverage) in enumerate(text_ids(query, course)):
+        scores[chunk_id] = scores.get(chunk_id, 0.0) + coverage / (RRF_K + rank + 1)
     best = sorted(scores, key=lambda chunk_id: (-scores[chunk_id], chunk_id))[:k]
     chunks = Chunk.objects.select_related("section__lesson__source", "section__lesson__course").in_bulk(best)
     return [_hit(chunks[chunk_id], scores[chunk_id]) for chunk_id in best if chunk_id in chunks]

@@ -92,7 +92,8 @@ def _prepare(document: Document, *, embedder, lesson_title: str) -> tuple[list[_
         for s, anchor in zip(sections, _unique_anchors(sections))
     ]
     # The lesson and section titles travel with each passage: "LoRA" in a heading is context the passage lacks.
-    texts = [textnorm.normalize(f"{lesson_title} · {s.heading}\n{c}") for s in prepared for c in s.chunks]
+    context = f"{document.title} · " if document.title else ""
+    texts = [textnorm.normalize(f"{context}{s.heading}\n{c}") for s in prepared for c in s.chunks]
     return prepared, list(embedder.passages(texts)) if texts else []
 
 
