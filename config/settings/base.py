@@ -81,8 +81,14 @@ else:
     from config import embedded
 
     DATABASES = {"default": env.db_url_config(embedded.database_url())}
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# A psycopg connection pool per process: under ASGI, persistent connections (CONN_MAX_AGE) are kept per
+# thread and ran PostgreSQL out of connections at 50 concurrent learners; a bounded pool does not.
+DATABASES["default"]["CONN_MAX_AGE"] = 0
+DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+    "min_size": env.int("DATABASE_POOL_MIN_SIZE", default=1),
+    "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=10),
+    "timeout": 10,
+}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 if env.str("REDIS_URL", default=""):
