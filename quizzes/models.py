@@ -15,6 +15,7 @@ class Question(models.Model):
         HANDWRITTEN = "handwritten", _("Hand-written")
         LLM = "llm", _("Language model")
         RULE = "rule", _("Rule-built")
+        TUTOR = "tutor", _("From a tutor answer")
 
     class Status(models.TextChoices):
         DRAFT = "draft", _("Draft")

@@ -198,6 +198,59 @@ def review_undo(*, user, now: datetime | None = None) -> Card | None:
     return card
 
 
+def _bigrams(text: str) -> set[str]:
+    from .grading import normalise
+
+    folded = normalise(text)
+    return {folded[i:i + 2] for i in range(len(folded) - 1)}
+
+
+def question_create_from_tutor_answer(*, user, question: str, answer: str, language: str,
+                                      section_id: int | None) -> Question:
+    """A short-answer card in the learner's own deck, made from a tutor answer and checked like generated ones.
+
+    The evidence is the sentence of the cited section that overlaps the answer most; an answer the section does not
+    support, a flawed stem or a near-duplicate of a question the learner already has is kept as rejected, with why.
+    """
+    import re
+
+    from content.embeddings import get_embedder
+    from content.models import Section
+
+    from .verification import Draft, check_duplicate, check_flaws, embedding_text, plain
+
+    reference = re.sub(r"\s*\[\d+\]", "", answer).strip()[:600]
+    section = Section.objects.filter(id=section_id).select_related("lesson").first() if section_id else None
+    sentences = [s for s in re.split(r"(?<=[。！？；.!?])\s*", plain(section.body)) if s.strip()] if section else []
+    answer_grams = _bigrams(reference)
+    overlap = lambda sentence: len(_bigrams(sentence) & answer_grams) / max(1, len(_bigrams(sentence)))  # noqa: E731
+    evidence = max(sentences, key=overlap, default="")
+    draft = Draft(type=Question.Type.FREE_TEXT, prompt=question.strip(), answer=reference, evidence=evidence)
+    reason = None
+    if section is None:
+        reason = "the answer cites no section of the course"
+    elif not evidence or overlap(evidence) < 0.3:
+        reason = "the cited section does not support the answer"
+    reason = reason or check_flaws(draft)
+    if reason is None:
+        own = list(approved_for(user=user).filter(language=language).values_list("id", "prompt", "answer"))
+        embedder = get_embedder()
+        vectors = embedder.passages([embedding_text(p, a) for _, p, a in own])
+        reason = check_duplicate(embedder.passages([embedding_text(draft.prompt, reference)])[0], vectors,
+                                 [row[0] for row in own])
+    with transaction.atomic():
+        created = Question.objects.create(
+            type=draft.type, prompt=draft.prompt, answer=reference, evidence=evidence, section=section,
+            language=language, origin=Question.Origin.TUTOR, owner=user,
+            status=Question.Status.REJECTED if reason else Question.Status.APPROVED, rejection_reason=reason or "",
+        )
+        if section is not None:
+            created.concepts.set(section.concepts.all())
+        if reason is None:
+            cards_create(user=user, questions=[created])
+    return created
+
+
 def question_approve(*, question: Question) -> Question:
     question.status = Question.Status.APPROVED
     question.rejection_reason = ""

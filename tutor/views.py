@@ -145,8 +145,12 @@ def feedback(request, answer_id: int):
 def card(request, answer_id: int):
     answer = get_object_or_404(Answer, id=answer_id, conversation__user=request.user)
     question = services.card_from_answer(user=request.user, answer=answer)
-    message = (_("A draft card is in your deck; it joins your reviews once it has been checked.") if question
-               else _("Making cards from answers is not available yet."))
+    if question is None:
+        message = _("Making cards from answers is not available yet.")
+    elif question.status == question.Status.APPROVED:
+        message = _("Added to your deck: it comes up in your reviews from today.")
+    else:
+        message = _("Not added: %(reason)s.") % {"reason": question.rejection_reason}
     if request.htmx:
         return render(request, "tutor/tutor.html#notice", {"message": message})
     return redirect(answer.conversation)
