@@ -53,7 +53,7 @@ def lesson_detail(request, course_slug: str, lesson_slug: str):
         "lesson": lesson,
         "sections": sections,
         "concepts": concepts,
-        "languages": selectors.lesson_languages(course, lesson.slug),
+        "lesson_languages": selectors.lesson_languages(course, lesson.slug),
         "is_read": lesson.slug in selectors.read_slugs(request.user, course),
         "previous": lessons[position - 1] if position > 0 else None,
         "next": lessons[position + 1] if position + 1 < len(lessons) else None,

@@ -43,6 +43,7 @@ def test_alice_reads_the_lesson_in_english_and_in_chinese(client, alice, course)
     assert f"/tutor/?lesson=" in english and "/today/?lesson=" in english
     chinese = client.get(url + "?lang=zh-hans").content.decode()
     assert "LoRA 与矩阵的秩" in chinese and "cheaterlin" in chinese
+    assert ">English</a>" in chinese and ">中文</a>" in english
 
 
 def test_alice_sees_the_lesson_in_her_language_without_asking(client, alice, course):
