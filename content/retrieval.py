@@ -59,8 +59,8 @@ def _hit(chunk: Chunk, score: float) -> Hit:
                section_id=section.id, lesson_id=lesson.id)
 
 
-def dense_ids(query: str, course: Course | str | None = None, limit: int = CANDIDATES) -> list[int]:
-    vector = get_embedder().query(textnorm.normalize(query))
+def dense_ids(query: str, course: Course | str | None = None, limit: int = CANDIDATES, *, query_vector=None) -> list[int]:
+    vector = query_vector if query_vector is not None else get_embedder().query(textnorm.normalize(query))
     with transaction.atomic(), connection.cursor() as cursor:
         # SET LOCAL lasts for this transaction only. Iterative scans keep the HNSW index useful when a
         # course filter removes most of the nearest neighbours it finds first.
@@ -89,12 +89,13 @@ def _coverage(words: list[str], tokens: str) -> float:
     return sum(1 for w in words if w in present) / len(words)
 
 
-def search(query: str, course: Course | str | None = None, k: int = 5) -> list[Hit]:
+def search(query: str, course: Course | str | None = None, k: int = 5, *, query_vector=None) -> list[Hit]:
+    """`query_vector` lets a caller that already embedded the question (the tutor) skip a second embedding."""
     query = (query or "").strip()
     if not query:
         return []
     scores: dict[int, float] = {}
-    for rank, chunk_id in enumerate(dense_ids(query, course)):
+    for rank, chunk_id in enumerate(dense_ids(query, course, query_vector=query_vector)):
         scores[chunk_id] = 1.0 / (RRF_K + rank + 1)
     # Reciprocal rank fusion, the full-text side weighted by how much of the question a passage covers.
     for rank, (chunk_id, coverage) in enumerate(text_ids(query, course)):
