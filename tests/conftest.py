@@ -14,6 +14,19 @@ ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def database_pool_closed_before_teardown(django_db_setup, django_db_blocker):
+    """Close the connection pool before pytest-django drops the test database, which it cannot while the pool's
+    idle connections are still open on it."""
+    yield
+    from django.db import connections
+
+    with django_db_blocker.unblock():
+        for connection in connections.all():
+            if hasattr(connection, "close_pool"):
+                connection.close_pool()
+
+
 @pytest.fixture(autouse=True)
 def english_first():
     """Start every test in English: a Chinese request in an earlier test leaves its language active in the

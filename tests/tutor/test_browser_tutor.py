@@ -57,5 +57,5 @@ def test_alice_asks_in_chinese_and_reads_the_page_in_chinese(fake_openai, course
     answer = page.locator("article.answer:not([sse-connect])")
     answer.locator("a.cite").first.wait_for()
     assert "低秩" in answer.inner_text()
-    assert "出处" in answer.inner_text()
+    assert "资料来源" in answer.inner_text()
     screenshot(page, "tutor-answer-phone-zh")
