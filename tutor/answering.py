@@ -15,6 +15,7 @@ import numpy as np
 from django.conf import settings
 from django.utils.translation import gettext as _
 
+from content import textnorm
 from content.embeddings import get_embedder
 from content.retrieval import Hit, search
 
@@ -161,10 +162,11 @@ def prepare(question: str, *, reader_language: str = "en", course=None, previous
     language = answer_language(question, reader_language)
     query = query or standalone_query(question, previous_questions or [])
     started = time.perf_counter()
-    query_vector = get_embedder().query(query)
+    # Embedded once, as retrieval would (normalised), and shared with it.
+    query_vector = get_embedder().query(textnorm.normalize(query))
     embedded = time.perf_counter()
     # Ask for more than we show, then prefer passages in the answer's language: the course has both.
-    hits = search(query, course=course, k=k * 2)
+    hits = search(query, course=course, k=k * 2, query_vector=query_vector)
     retrieved = time.perf_counter()
     same = [h for h in hits if h.language.startswith(language[:2])]
     chosen = (same + [h for h in hits if h not in same])[:k]
