@@ -6,25 +6,18 @@ Runs in a throwaway database (bench_content_ingest) on the same PostgreSQL; a fr
 embedding is cached. Reads ../shared/seeds and tests/content/eval_questions.yaml.
 """
 
-import os
 import time
 from pathlib import Path
+
+from bench.common import throwaway_database
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT.parent / "shared" / "seeds"
 
 
 def main(argv=()) -> dict:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
-    import django
 
-    django.setup()
-    from django.db import connection
-    from django.test.utils import setup_test_environment
-
-    setup_test_environment()
-    connection.settings_dict["TEST"]["NAME"] = "bench_content_ingest"
-    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
+    connection, drop = throwaway_database("bench_content_ingest")
     try:
         from content import services
         from content.evaluation import load_questions, recall_at_k
@@ -41,7 +34,7 @@ def main(argv=()) -> dict:
         print("missed:", [r.question for r in results if not r.found])
         return result
     finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0)
+        drop()
 
 
 if __name__ == "__main__":

@@ -9,11 +9,12 @@ are the ones content.models and content.retrieval use (m=16, ef_construction=64,
 """
 
 import argparse
-import os
 import statistics
 import time
 
 import numpy as np
+
+from bench.common import throwaway_database
 
 
 def main(argv=()) -> dict:
@@ -21,18 +22,9 @@ def main(argv=()) -> dict:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=200)
     args = parser.parse_args(list(argv))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
-    import django
-
-    django.setup()
-    from django.db import connection
-    from django.test.utils import setup_test_environment
-
+    connection, drop = throwaway_database("bench_content_search")
     from content.retrieval import EF_SEARCH
 
-    setup_test_environment()
-    connection.settings_dict["TEST"]["NAME"] = "bench_content_search"
-    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
     rng = np.random.default_rng(7)
     dims = 384
     centres = rng.normal(size=(400, dims)).astype(np.float32)
@@ -79,7 +71,7 @@ def main(argv=()) -> dict:
         return result
     finally:
         connection.close()
-        connection.creation.destroy_test_db(old_name, verbosity=0)
+        drop()
 
 
 def _vectors(rng, centres, n: int) -> np.ndarray:

@@ -7,10 +7,10 @@ untouched. Learners are spread over 8 time zones and all 24 reminder hours; each
 """
 
 import argparse
-import datetime as dt
-import os
 import sys
 import time
+
+from bench.common import throwaway_database
 
 ZONES = ["UTC", "Asia/Shanghai", "Asia/Tokyo", "Europe/Berlin", "Europe/London", "America/New_York",
          "America/Los_Angeles", "Asia/Kolkata"]
@@ -21,16 +21,8 @@ def main(argv=()) -> dict:
     parser.add_argument("--learners", type=int, default=100_000)
     args = parser.parse_args(list(argv))
 
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
-    import django
 
-    django.setup()
-    from django.db import connection
-    from django.test.utils import setup_test_environment
-
-    setup_test_environment()
-    connection.settings_dict["TEST"]["NAME"] = "bench_quizzes_reminders"
-    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
+    connection, drop = throwaway_database("bench_quizzes_reminders")
     try:
         started = time.perf_counter()
         seed(learners=args.learners)
@@ -62,7 +54,7 @@ def main(argv=()) -> dict:
               f"claimed {len(again)} in {second_run:.2f} s (seeding took {seeded:.0f} s)")
         return result
     finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0)
+        drop()
 
 
 def seed(*, learners: int) -> None:

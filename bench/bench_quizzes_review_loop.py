@@ -17,12 +17,9 @@ import threading
 import time
 from pathlib import Path
 
+from bench.common import percentile, throwaway_database
+
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def percentile(values, p):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * p))]
 
 
 def main(argv=None) -> dict:
@@ -32,30 +29,19 @@ def main(argv=None) -> dict:
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args(argv)
 
-    os.environ["DJANGO_SETTINGS_MODULE"] = "bench.review_settings"
-    import django
-
-    django.setup()
     import requests
-    from django.db import connection
     from django.test import Client
-    from django.test.utils import setup_test_environment
 
     from tests.conftest import free_port, wait_for_port
 
-    setup_test_environment()
-    connection.settings_dict["TEST"]["NAME"] = "bench_quizzes_review"
-    connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
+    connection, drop = throwaway_database("bench_quizzes_review", "bench.review_settings")
     server = None
     try:
         cookies = seed(args.learners, Client)
         settings_dict = connection.settings_dict
         host = settings_dict["HOST"] or settings_dict["OPTIONS"].get("host", "")
         env = dict(os.environ, DJANGO_SETTINGS_MODULE="bench.review_settings", PYTHONPATH=str(ROOT),
-                   DATABASE_URL=f"postgres://{settings_dict['USER']}@/{settings_dict['NAME']}?host={host}",
-                   # Under ASGI each sync view runs on a pool thread; persistent connections per thread would
-                   # exhaust PostgreSQL's max_connections at 50 learners, so the server opens one per request.
-                   CONN_MAX_AGE="0")
+                   DATABASE_URL=f"postgres://{settings_dict['USER']}@/{settings_dict['NAME']}?host={host}")
         port = free_port()
         server = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(port),
@@ -109,7 +95,7 @@ def main(argv=None) -> dict:
             elapsed = time.monotonic() - started
             results[name] = {"requests": len(timings), "errors": len(errors),
                              "throughput_rps": round(len(timings) / elapsed, 1),
-                             "p50_ms": round(statistics.median(timings), 1), "p95_ms": round(percentile(timings, 0.95), 1)}
+                             "p50_ms": round(statistics.median(timings), 1), "p95_ms": round(percentile(timings, 95), 1)}
             print(name, results[name], flush=True)
         ratio = results["answer → next card"]["throughput_rps"] / results["bare view"]["throughput_rps"]
         print(f"review loop throughput is {ratio:.0%} of the bare view's "
@@ -119,8 +105,7 @@ def main(argv=None) -> dict:
         if server is not None:
             server.terminate()
             server.wait(timeout=20)
-        connection.close()
-        connection.creation.destroy_test_db("bench_quizzes_review", verbosity=0)
+        drop()
 
 
 def seed(learners: int, Client) -> list[str]:

@@ -8,11 +8,12 @@ Each learner has two cards per concept, most of them reviewed two to four times 
 
 import argparse
 import datetime as dt
-import os
 import random
 import statistics
 import sys
 import time
+
+from bench.common import percentile, throwaway_database
 
 
 def main(argv=()) -> dict:
@@ -22,17 +23,7 @@ def main(argv=()) -> dict:
     parser.add_argument("--runs", type=int, default=60)
     args = parser.parse_args(list(argv))
 
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
-    import django
-
-    django.setup()
-    from django.conf import settings
-    from django.db import connection
-    from django.test.utils import setup_test_environment
-
-    setup_test_environment()
-    connection.settings_dict["TEST"]["NAME"] = "bench_teams_dashboard"
-    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
+    connection, drop = throwaway_database("bench_teams_dashboard")
     try:
         team, manager = seed(learners=args.learners, concepts=args.concepts)
         from django.test import Client
@@ -73,12 +64,8 @@ def main(argv=()) -> dict:
         )
         return result
     finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0)
+        drop()
 
-
-def percentile(values: list[float], p: int) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def seed(*, learners: int, concepts: int):

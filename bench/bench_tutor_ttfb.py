@@ -11,12 +11,13 @@ and prompt building (measured in-process over the same questions).
 
 import argparse
 import asyncio
-import os
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from bench.common import throwaway_database
 
 ROOT = Path(__file__).resolve().parent.parent
 QUESTIONS = ["What is self-attention?", "How does LoRA fine-tune a model?", "LoRA 是什么?", "What are queries, keys and values?",
@@ -46,24 +47,17 @@ def main(argv=None) -> dict:
     parser.add_argument("--concurrent", type=int, default=20)
     args = parser.parse_args(argv)
 
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
     sys.path.insert(0, str(ROOT))
-    import django
 
-    django.setup()
     import httpx2
     from django.conf import settings
     from django.contrib.auth import get_user_model
-    from django.db import connection
     from django.test import Client
-    from django.test.utils import setup_test_environment
 
     from tests.conftest import free_port, process_env, wait_for_port
     from tests.fake_openai import FakeOpenAI, Reply
 
-    setup_test_environment()
-    connection.settings_dict["TEST"]["NAME"] = "bench_tutor"
-    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
+    connection, drop = throwaway_database("bench_tutor")
     fake = FakeOpenAI().start()
     fake.default = Reply("Self-attention compares each token's query with every key [1] and mixes the values [2].")
     server = None
@@ -139,7 +133,7 @@ def main(argv=None) -> dict:
             server.terminate()
             server.wait(timeout=10)
         fake.stop()
-        connection.creation.destroy_test_db(old_name, verbosity=0)
+        drop()
 
 
 def build_course(course_material):
