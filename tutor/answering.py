@@ -9,7 +9,7 @@ finish()           validates citations ([n] must name a given passage) and lists
 
 import functools
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from django.conf import settings
@@ -182,12 +182,22 @@ def prepare(question: str, *, reader_language: str = "en", course=None, previous
         or (not terms and best_similarity >= MIN_SIMILARITY)
         or (best_coverage > 0 and best_similarity >= MIN_SIMILARITY)
     )
-    passages = [Passage(i + 1, hit) for i, hit in enumerate(chosen)] if relevant else []
+    passages = [Passage(i + 1, hit) for i, hit in enumerate(one_per_section(chosen))] if relevant else []
     return Prepared(
         question=question, query=query, language=language, passages=passages, relevant=relevant,
         closest_lessons=[] if relevant else _closest_lessons(same or hits), query_vector=query_vector,
         timings={"embed_ms": (embedded - started) * 1000, "retrieve_ms": (retrieved - embedded) * 1000},
     )
+
+
+def one_per_section(hits: list[Hit]) -> list[Hit]:
+    """Passages from the same section become one, read in order: a learner sees each section cited once."""
+    groups: dict[int, list[Hit]] = {}
+    for hit in hits:
+        groups.setdefault(hit.section_id, []).append(hit)
+    # Chunk ids grow with their position in a section (they are written in order).
+    return [replace(group[0], text="\n".join(h.text for h in sorted(group, key=lambda h: h.chunk_id)))
+            if len(group) > 1 else group[0] for group in groups.values()]
 
 
 def _fence(text: str) -> str:
@@ -241,7 +251,11 @@ def rewrite_messages(question: str, history: list[tuple[str, str]]) -> list[dict
 
 # The offline answer.
 
-SENTENCE_END = re.compile(r"(?<=[。！？；!?;])|(?<=[.])(?=\s+[A-Z\"“(])")
+# An English ";" joins two halves of one sentence (split there, the second half reads as a fragment);
+# after Chinese text it ends a clause the way "；" does.
+SENTENCE_END = re.compile(r"(?<=[。！？；!?])|(?<=[\u4e00-\u9fff];)|(?<=[.])(?=\s+[A-Z\"“(])")
+# A piece that starts in lower case is the tail of a sentence cut off at the start of a passage.
+FRAGMENT = re.compile(r"^[a-z]")
 
 
 def _plain(markdown_text: str) -> str:
@@ -262,6 +276,8 @@ def sentences(text: str) -> list[str]:
             piece = piece.strip()
             length = len(piece) if CJK.search(piece) else len(piece.split())
             minimum = 8 if CJK.search(piece) else 5
+            if FRAGMENT.match(piece):
+                continue
             if length >= minimum and len(piece) <= 600 and not INJECTION.search(piece):
                 found.append(piece)
     return found
