@@ -16,15 +16,19 @@ CHROMIUM = "/usr/bin/chromium"
 
 @pytest.fixture(scope="session", autouse=True)
 def database_pool_closed_before_teardown(django_db_setup, django_db_blocker):
-    """Close the connection pool before pytest-django drops the test database, which it cannot while the pool's
-    idle connections are still open on it."""
+    """Close the connection pool before pytest-django drops the test database, which it cannot while
+    connections are still open on it."""
     yield
-    from django.db import connections
+    from django.db import connection, connections
 
     with django_db_blocker.unblock():
-        for connection in connections.all():
-            if hasattr(connection, "close_pool"):
-                connection.close_pool()
+        # Sessions other threads or killed test servers still hold would make the DROP fail with a warning.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                           "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        for each in connections.all():
+            if hasattr(each, "close_pool"):
+                each.close_pool()
 
 
 @pytest.fixture(autouse=True)
