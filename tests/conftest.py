@@ -19,13 +19,17 @@ def database_pool_closed_before_teardown(django_db_setup, django_db_blocker):
     """Close the connection pool before pytest-django drops the test database, which it cannot while
     connections are still open on it."""
     yield
-    from django.db import connection, connections
+    from django.db import DatabaseError, connection, connections
 
     with django_db_blocker.unblock():
         # Sessions other threads or killed test servers still hold would make the DROP fail with a warning.
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                           "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        # Best effort: a session whose database was never set up has nothing to end.
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                               "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        except DatabaseError:
+            pass
         for each in connections.all():
             if hasattr(each, "close_pool"):
                 each.close_pool()

@@ -9,12 +9,12 @@ def test_numbered_plain_text_headings_are_found():
 
 
 def test_list_items_sentences_and_code_are_not_headings():
-    assert heading_of("1. 以Caffe为代表的专用工具库") is None
-    assert heading_of("  2. 以TensorFlow和PyTorch为代表的生态体系") is None
-    assert heading_of("1 ) 学会被各种语言所表示的东西") is None
-    assert heading_of("2)学会按别人的要求去执行翻译这个任务。") is None
+    assert heading_of("1. 以某个框架为主的第一批工具") is None
+    assert heading_of("  2. 以两个流行框架为核心的一整套生态") is None
+    assert heading_of("1 ) 先学会把输入变成某种内部表示") is None
+    assert heading_of("2)再学会按照要求完成具体的任务。") is None
     assert heading_of("12 import osos.environ['HTTPS_PROXY'] = 'http://127.0.0.1:7890'") is None
-    assert heading_of("2012年,加拿大多伦多大学的教授带着学生参赛。") is None
+    assert heading_of("2012年,一支大学团队带着新模型参加了比赛。") is None
 
 
 def test_sections_split_at_headings_and_a_table_of_contents_leaves_no_empty_sections():
