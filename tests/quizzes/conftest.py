@@ -100,18 +100,3 @@ def question_make(*, section=None, concepts=(), **fields):
     question = Question.objects.create(section=section, **{**defaults, **fields})
     question.concepts.set(concepts)
     return question
-
-
-@pytest.fixture(autouse=True)
-def lesson_urls(settings):
-    from django.urls import NoReverseMatch, clear_url_caches, reverse
-
-    try:
-        reverse("lesson_detail", args=["c", "l"])
-    except NoReverseMatch:
-        settings.ROOT_URLCONF = "tests.quizzes.urls_with_lessons"
-        clear_url_caches()
-        yield
-        clear_url_caches()
-    else:
-        yield

@@ -80,7 +80,3 @@ def add_passage(course, text: str, *, heading="Notes", language="en"):
     return Chunk.objects.create(section=section, position=0, text=text, embedding=get_embedder().passages([text])[0],
                                 search_tokens=text.lower())
 
-
-@pytest.fixture(autouse=True)
-def lesson_urls(settings):
-    settings.ROOT_URLCONF = "tests.tutor.urls"
