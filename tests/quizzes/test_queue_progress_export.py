@@ -107,3 +107,9 @@ def test_review_settings_can_be_changed_on_the_progress_page(client, alice):
                                       "reminder_hour": "7", "reminders_enabled": "on"})
     review_settings = services.review_settings_for(user=alice)
     assert (review_settings.desired_retention, review_settings.new_per_day) == (0.85, 5)
+
+
+def test_a_learner_with_no_answers_is_pointed_to_today_instead_of_empty_charts(client, alice):
+    client.force_login(alice)
+    page = client.get(reverse("progress")).text
+    assert "No answers yet" in page and f'href="{reverse("today")}"' in page
