@@ -109,7 +109,9 @@ def session_next(*, user, review_settings: ReviewSettings, now: datetime, lesson
             return card
         return None
 
-    session.card = first_fitting(candidates.filter(reps__gt=0, due__lte=now).order_by("due", "id"))
+    # The counts above already say whether anything is due: skip that query when nothing is.
+    if counts["due"]:
+        session.card = first_fitting(candidates.filter(reps__gt=0, due__lte=now).order_by("due", "id"))
     if session.card is None and (new_budget > 0 or focused):
         session.card = first_fitting(candidates.filter(reps=0).order_by(
             "question__section__lesson__order", "question__section__position", "question_id"))

@@ -76,9 +76,9 @@ def test_answer_and_rate_use_a_fixed_number_of_queries(client, alice, django_ass
     client.get(reverse("today"))
     with django_assert_num_queries(4):
         feedback = answer(client, cards[0], answer="token").content.decode()
-    with django_assert_num_queries(15):
+    with django_assert_num_queries(14):
         client.post(reverse("today"), {"action": "rate", "token": field(feedback, "token"), "rating": "3"}, **HTMX)
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(7):
         client.get(reverse("today"), **HTMX)
 
 
