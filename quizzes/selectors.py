@@ -85,7 +85,9 @@ def session_next(*, user, review_settings: ReviewSettings, now: datetime, lesson
     focused = lesson_id is not None
     review_budget = review_settings.max_reviews_per_day - done["reviews"]
     new_budget = review_settings.new_per_day - done["new"]
-    candidates = cards.select_related("question__section__lesson__course").defer(*HEAVY_FIELDS)
+    # A question on screen shows only its lesson's title; the course is needed later, for the feedback's link.
+    candidates = cards.select_related("question__section__lesson").defer(
+        *(name for name in HEAVY_FIELDS if "__course__" not in name))
 
     def first_fitting(queryset):
         # The concepts come in a second small query: aggregating them in the first one would group and sort every
