@@ -111,14 +111,6 @@ def read_bytes(name: str, data: bytes) -> Document:
     return Document(name=name, text=text)
 
 
-def read_path(path: Path) -> Document:
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise ReadError(f"the file could not be opened ({error.strerror})") from error
-    return read_bytes(path.name, data)
-
-
 def collect(paths) -> list[Path]:
     """Files to ingest: the given files, and every supported file inside the given folders, in name order."""
     files: list[Path] = []

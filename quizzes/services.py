@@ -1,7 +1,7 @@
 """Writes: loading and reviewing questions, creating and reviewing cards, reminders, FSRS optimisation."""
 
 import logging
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 import fsrs
 from django.db import transaction
@@ -329,15 +329,6 @@ def fsrs_parameters_optimise(*, user, now: datetime | None = None) -> list[float
 # fsrs-rs wants a few hundred reviews before its fit beats the defaults; Anki suggests about 400.
 MIN_REVIEWS_FOR_OPTIMISATION = 400
 MIN_ITEMS_FOR_OPTIMISATION = 100
-
-
-def local_date(*, user, now: datetime) -> date:
-    import zoneinfo
-
-    try:
-        return now.astimezone(zoneinfo.ZoneInfo(user.profile.timezone)).date()
-    except Exception:  # noqa: BLE001 — no profile or an unknown zone: UTC
-        return now.astimezone(UTC).date()
 
 
 UNSUBSCRIBE_SALT = "quizzes.reminders.unsubscribe"

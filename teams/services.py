@@ -66,10 +66,6 @@ def organization_create(*, name: str, team_name: str, admin) -> Organization:
     return organization
 
 
-def team_create(*, organization: Organization, name: str) -> Team:
-    return Team.objects.create(organization=organization, name=name)
-
-
 def invitation_create(
     *, team: Team, created_by, email: str = "", role: str = Role.LEARNER, max_uses: int = 1,
     expires_in_days: int = 14, join_url_for=None,
