@@ -15,7 +15,7 @@ from django.db import connection, transaction
 from django.db.models import F, QuerySet
 from pgvector.django import CosineDistance
 
-from . import textnorm
+from . import glossary, textnorm
 from .embeddings import get_embedder
 from .models import Chunk, Course
 
@@ -95,10 +95,15 @@ def search(query: str, course: Course | str | None = None, k: int = 5, *, query_
     if not query:
         return []
     scores: dict[int, float] = {}
+    # Concepts the question names are also looked for under their names in the other language.
+    other_names = glossary.expand(query)
+    expanded = " ".join([query, *other_names])
+    if other_names and query_vector is None:
+        query_vector = get_embedder().query(textnorm.normalize(expanded))
     for rank, chunk_id in enumerate(dense_ids(query, course, query_vector=query_vector)):
         scores[chunk_id] = 1.0 / (RRF_K + rank + 1)
     # Reciprocal rank fusion, the full-text side weighted by how much of the question a passage covers.
-    for rank, (chunk_id, coverage) in enumerate(text_ids(query, course)):
+    for rank, (chunk_id, coverage) in enumerate(text_ids(expanded, course)):
         scores[chunk_id] = scores.get(chunk_id, 0.0) + coverage / (RRF_K + rank + 1)
     best = sorted(scores, key=lambda chunk_id: (-scores[chunk_id], chunk_id))[:k]
     chunks = Chunk.objects.select_related("section__lesson__source", "section__lesson__course").in_bulk(best)

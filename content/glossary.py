@@ -1,0 +1,68 @@
+"""The course glossary as a bilingual dictionary for search.
+
+A question that names a concept in one language also looks for the concept's names in the other, so
+"What is weight decay?" finds a Chinese passage about 权重衰减 by its words, not by the embeddings alone.
+"""
+
+import functools
+import re
+from dataclasses import dataclass
+
+from django.db.models import Count, Max
+
+from . import textnorm
+from .models import Concept
+
+MAX_CONCEPTS = 4  # a question names a few concepts; more would pull the search off its subject
+
+
+@dataclass(frozen=True)
+class Entry:
+    english: tuple[str, ...]
+    chinese: tuple[str, ...]
+    patterns: tuple[re.Pattern, ...]  # the English names as whole words
+
+
+def _variants(name: str) -> set[str]:
+    # "over-fitting", "over fitting" and "overfitting" are one word to a reader.
+    return {name, name.replace("-", " "), name.replace("-", "")} if "-" in name else {name}
+
+
+@functools.lru_cache(maxsize=4)
+def _entries(version: tuple) -> tuple[Entry, ...]:
+    entries = []
+    for term, term_zh, aliases in Concept.objects.values_list("term", "term_zh", "aliases"):
+        # The concept's own terms come first: they are the names a passage most likely uses.
+        names = list(dict.fromkeys(textnorm.normalize(n).strip() for n in [term, term_zh, *aliases] if n and n.strip()))
+        chinese = tuple(n for n in names if textnorm.cjk_ratio(n) > 0.5)
+        english = tuple(dict.fromkeys(v for n in names if textnorm.cjk_ratio(n) == 0 and len(n) > 2
+                                      for v in sorted(_variants(n), key=lambda v: v != n)))
+        if english and chinese:
+            patterns = tuple(re.compile(rf"(?<![\w-]){re.escape(name)}(?:s|es)?(?![\w-])") for name in english)
+            entries.append(Entry(english=english, chinese=chinese, patterns=patterns))
+    # Longer names first, so "weight decay" is matched before "weight".
+    return tuple(sorted(entries, key=lambda e: -max(len(n) for n in e.english + e.chinese)))
+
+
+def expand(query: str) -> list[str]:
+    """The other language's names of the concepts a query names (empty when it names none)."""
+    version = tuple(Concept.objects.aggregate(n=Count("id"), last=Max("id")).values())
+    text = textnorm.normalize(query)
+    extra: list[str] = []
+    matched = 0
+    for entry in _entries(version):
+        found = next((m for p in entry.patterns if (m := p.search(text))), None)
+        if found:
+            extra.extend(name for name in entry.chinese[:1] if name not in text)
+        else:
+            found = next((name for name in entry.chinese if name in text), None)
+            if not found:
+                continue
+            extra.extend(name for name in entry.english[:1] if name not in text)
+        # A name counts once: "weight" inside "weight decay" is not a second concept.
+        span = found.group(0) if isinstance(found, re.Match) else found
+        text = text.replace(span, " ")
+        matched += 1
+        if matched == MAX_CONCEPTS:
+            break
+    return list(dict.fromkeys(extra))

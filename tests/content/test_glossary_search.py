@@ -1,0 +1,49 @@
+"""Search treats the glossary as a bilingual dictionary: a concept named in one language is also looked for
+under its names in the other."""
+
+import pytest
+
+from content import glossary, retrieval, services
+from content.models import Concept
+
+pytestmark = pytest.mark.django_db
+
+CHINESE = """# 训练技巧
+
+## 权重衰减
+
+权重衰减在损失函数里加上一项惩罚，系数越大惩罚越重，模型的参数因此保持较小，过拟合随之减轻。
+
+## 学习率
+
+学习率决定每一步沿梯度走多远：太大会来回震荡，太小则收敛得很慢。
+"""
+ENGLISH = """# Notes on weights
+
+## Saving weights
+
+Model weights are saved to disk after every epoch, and the weights of the best epoch are kept for serving.
+"""
+
+
+@pytest.fixture
+def course(tmp_path):
+    (tmp_path / "tricks.md").write_text(CHINESE)
+    (tmp_path / "weights.md").write_text(ENGLISH)
+    course = services.course_get_or_create(slug="tricks")
+    services.paths_ingest(course=course, paths=[tmp_path])
+    Concept.objects.create(course=course, slug="weight-decay", term="weight decay", term_zh="权重衰减",
+                           aliases=["L2 regularization", "L2 正则化"])
+    Concept.objects.create(course=course, slug="weight", term="weight", term_zh="权重")
+    return course
+
+
+def test_an_english_concept_brings_its_chinese_name_and_the_longer_name_wins(course):
+    assert glossary.expand("What is weight decay?") == ["权重衰减"]
+    assert glossary.expand("权重衰减有什么用？") == ["weight decay"]
+    assert glossary.expand("How do transformers work?") == []
+
+
+def test_an_english_question_finds_the_chinese_passage_that_names_the_concept(course):
+    hits = retrieval.search("What is weight decay?", course=course, k=3)
+    assert hits[0].source == "tricks.md" and "权重衰减" in hits[0].text
