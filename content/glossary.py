@@ -28,12 +28,38 @@ def _variants(name: str) -> set[str]:
     return {name, name.replace("-", " "), name.replace("-", "")} if "-" in name else {name}
 
 
+@functools.cache
+def _shipped_concepts() -> tuple[tuple[str, ...], ...]:
+    """The shipped course's concepts straight from its files, so that search knows the glossary even in a
+    database where only other sources were ingested. The two languages list their concepts in the same order."""
+    import frontmatter
+
+    from .services import SHIPPED_COURSES
+
+    by_lesson: dict[tuple, dict[str, list]] = {}
+    for path in sorted(SHIPPED_COURSES.glob("*/*.md")):
+        meta = frontmatter.loads(path.read_text(encoding="utf-8")).metadata
+        if "slug" in meta:
+            language = "en" if str(meta.get("language", "en")).startswith("en") else "zh"
+            by_lesson.setdefault((path.parent.name, meta["slug"]), {})[language] = meta.get("concepts") or []
+    concepts = []
+    for languages in by_lesson.values():
+        en, zh = languages.get("en", []), languages.get("zh", [])
+        for i in range(max(len(en), len(zh))):
+            first, second = (en[i] if i < len(en) else {}), (zh[i] if i < len(zh) else {})
+            concepts.append((first.get("term", ""), second.get("term", ""),
+                             *(first.get("aliases") or []), *(second.get("aliases") or [])))
+    return tuple(concepts)
+
+
 @functools.lru_cache(maxsize=4)
 def _entries(version: tuple) -> tuple[Entry, ...]:
     entries = []
-    for term, term_zh, aliases in Concept.objects.values_list("term", "term_zh", "aliases"):
+    concepts = [(term, term_zh, *aliases)
+                for term, term_zh, aliases in Concept.objects.values_list("term", "term_zh", "aliases")]
+    for names in dict.fromkeys(concepts + list(_shipped_concepts())):
         # The concept's own terms come first: they are the names a passage most likely uses.
-        names = list(dict.fromkeys(textnorm.normalize(n).strip() for n in [term, term_zh, *aliases] if n and n.strip()))
+        names = list(dict.fromkeys(textnorm.normalize(str(n)).strip() for n in names if n and str(n).strip()))
         chinese = tuple(n for n in names if textnorm.cjk_ratio(n) > 0.5)
         english = tuple(dict.fromkeys(v for n in names if textnorm.cjk_ratio(n) == 0 and len(n) > 2
                                       for v in sorted(_variants(n), key=lambda v: v != n)))

@@ -28,6 +28,8 @@ _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 STOP_TOKENS = frozenset(
     "的 了 是 在 和 与 及 或 也 都 就 而 及其 吗 呢 吧 啊 么 什么 怎么 怎样 如何 为什么 为何 哪些 哪个 多少 几 一个 这个 那个 "
     "这 那 有 没有 会 能 可以 要 把 被 让 对 从 到 中 上 下 里 它 他 她 我们 你 我 其 之 "
+    # The frame of a question ("解决了什么问题", "有什么用", "是什么意思") says nothing about its subject.
+    "问题 解决 意思 作用 用 区别 关系 主要 原因 为什么说 说 叫 称为 指 "
     "a an the of to in on for and or is are was were be been what why how which who does do did can "
     "with by as at from that this it its into about".split()
 )
