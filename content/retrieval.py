@@ -89,17 +89,26 @@ def _coverage(words: list[str], tokens: str) -> float:
     return sum(1 for w in words if w in present) / len(words)
 
 
+def expanded_query(query: str) -> str:
+    """The question plus the other language's names of the concepts it names (glossary.expand), which both
+    the full-text side and the embedded query use."""
+    return " ".join([query, *glossary.expand(query)])
+
+
+def embed_query(query: str):
+    """The query vector `search` would compute, for callers that also need it (the tutor)."""
+    return get_embedder().query(textnorm.normalize(expanded_query(query)))
+
+
 def search(query: str, course: Course | str | None = None, k: int = 5, *, query_vector=None) -> list[Hit]:
     """`query_vector` lets a caller that already embedded the question (the tutor) skip a second embedding."""
     query = (query or "").strip()
     if not query:
         return []
     scores: dict[int, float] = {}
-    # Concepts the question names are also looked for under their names in the other language.
-    other_names = glossary.expand(query)
-    expanded = " ".join([query, *other_names])
-    if other_names and query_vector is None:
-        query_vector = get_embedder().query(textnorm.normalize(expanded))
+    expanded = expanded_query(query)
+    if query_vector is None:
+        query_vector = get_embedder().query(textnorm.normalize(expanded))  # as embed_query does
     for rank, chunk_id in enumerate(dense_ids(query, course, query_vector=query_vector)):
         scores[chunk_id] = 1.0 / (RRF_K + rank + 1)
     # Reciprocal rank fusion, the full-text side weighted by how much of the question a passage covers.

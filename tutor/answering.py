@@ -15,9 +15,9 @@ import numpy as np
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from content import textnorm
+from content import glossary
 from content.embeddings import get_embedder
-from content.retrieval import Hit, search
+from content.retrieval import Hit, embed_query, search
 
 CJK = re.compile(r"[\u3400-\u9fff]")
 CITATION = re.compile(r"[\[【]\s*(\d{1,3}(?:\s*[,，、]\s*\d{1,3})*)\s*[\]】]")
@@ -162,17 +162,22 @@ def prepare(question: str, *, reader_language: str = "en", course=None, previous
     language = answer_language(question, reader_language)
     query = query or standalone_query(question, previous_questions or [])
     started = time.perf_counter()
-    # Embedded once, as retrieval would (normalised), and shared with it.
-    query_vector = get_embedder().query(textnorm.normalize(query))
+    # Embedded once, as retrieval would, and shared with it.
+    query_vector = embed_query(query)
     embedded = time.perf_counter()
-    # Ask for more than we show, then prefer passages in the answer's language: the course has both.
-    hits = search(query, course=course, k=k * 2, query_vector=query_vector)
+    # Ask for more than we show, then prefer passages in the answer's language: the course may have both, and
+    # the glossary pulls the other language's passages up too.
+    hits = search(query, course=course, k=k * 4, query_vector=query_vector)
     retrieved = time.perf_counter()
     same = [h for h in hits if h.language.startswith(language[:2])]
     chosen = (same + [h for h in hits if h not in same])[:k]
     similarities = _chunk_similarities(query_vector, chosen) if chosen else {}
     terms = key_terms(query)
-    best_coverage = max((term_coverage(terms, f"{h.lesson} {h.section} {h.text}") for h in chosen), default=0.0)
+    # The concepts the question names, under their names in the other language: an English question about
+    # "weight decay" is covered by a Chinese passage about 权重衰减.
+    translated = key_terms(" ".join(glossary.expand(query)))
+    best_coverage = max((max(term_coverage(terms, f"{h.lesson} {h.section} {h.text}"),
+                             term_coverage(translated, f"{h.lesson} {h.section} {h.text}")) for h in chosen), default=0.0)
     best_similarity = max(similarities.values(), default=0.0)
     # e5 scores unrelated text around 0.78-0.82, so similarity alone cannot say "not in the course";
     # the question's own words appearing in a passage is the stronger signal, similarity a backstop.
@@ -318,12 +323,11 @@ def offline_answer(prepared: Prepared, *, max_sentences: int = 4, socratic: bool
         chosen.append(best)
     # Read in course order: passage rank, then position in the passage.
     chosen.sort(key=lambda i: (candidates[i][0].number, candidates[i][2]))
-    simplified = prepared.language == "zh-hans"
     lines = []
     for i in chosen:
         passage, sentence, _ = candidates[i]
-        if simplified:
-            sentence = to_simplified(sentence)
+        # Learners read Simplified Chinese (or English): a Traditional source is shown folded, whatever the question's language.
+        sentence = to_simplified(sentence)
         # The passage's own brackets ("A = [2, 1, 3]") must not read as citations.
         sentence = sentence.replace("[", "［").replace("]", "］")
         lines.append(f"{sentence} [{passage.number}]")
