@@ -58,7 +58,6 @@ def _entries(version: tuple) -> tuple[Entry, ...]:
     concepts = [(term, term_zh, *aliases)
                 for term, term_zh, aliases in Concept.objects.values_list("term", "term_zh", "aliases")]
     for names in dict.fromkeys(concepts + list(_shipped_concepts())):
-        # The concept's own terms come first: they are the names a passage most likely uses.
         names = list(dict.fromkeys(textnorm.normalize(str(n)).strip() for n in names if n and str(n).strip()))
         chinese = tuple(n for n in names if textnorm.cjk_ratio(n) > 0.5)
         english = tuple(dict.fromkeys(v for n in names if textnorm.cjk_ratio(n) == 0 and len(n) > 2
@@ -77,17 +76,16 @@ def expand(query: str) -> list[str]:
     extra: list[str] = []
     matched = 0
     for entry in _entries(version):
-        found = next((m for p in entry.patterns if (m := p.search(text))), None)
-        if found:
-            extra.extend(name for name in entry.chinese[:1] if name not in text)
-        else:
-            found = next((name for name in entry.chinese if name in text), None)
-            if not found:
-                continue
-            extra.extend(name for name in entry.english[:1] if name not in text)
+        # The other language's first name is the concept's own term, the one a passage most likely uses.
+        english = next((m.group(0) for p in entry.patterns if (m := p.search(text))), None)
+        chinese = None if english else next((name for name in entry.chinese if name in text), None)
+        if not (english or chinese):
+            continue
+        other = entry.chinese[0] if english else entry.english[0]
+        if other not in text:
+            extra.append(other)
         # A name counts once: "weight" inside "weight decay" is not a second concept.
-        span = found.group(0) if isinstance(found, re.Match) else found
-        text = text.replace(span, " ")
+        text = text.replace(english or chinese, " ")
         matched += 1
         if matched == MAX_CONCEPTS:
             break
