@@ -1,4 +1,5 @@
 import html
+import re
 
 import markdown
 import nh3
@@ -24,7 +25,5 @@ def answer_html(answer) -> str:
         if number not in urls:
             return ""
         return f'<a class="cite" href="{html.escape(urls[number])}">[{number}]</a>'
-
-    import re
 
     return mark_safe(re.sub("\u2063(\\d+)\u2063", link, cleaned))
