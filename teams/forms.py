@@ -1,6 +1,6 @@
 from django import forms
 from django.contrib.auth import get_user_model
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from content.models import Course
@@ -34,7 +34,8 @@ class InvitationForm(forms.Form):
 
 
 class AssignmentForm(forms.Form):
-    course = forms.ModelChoiceField(label=_("Course"), queryset=Course.objects.order_by("title"))
+    course = forms.ModelChoiceField(label=_("Course"), queryset=Course.objects.order_by("title"),
+                                    empty_label=_("Choose a course"))
     learner = forms.ModelChoiceField(
         label=_("Learner"), queryset=None, required=False, empty_label=_("The whole team"),
     )
@@ -45,8 +46,11 @@ class AssignmentForm(forms.Form):
         # Only the team's own learners can be chosen: a posted id of anyone else fails validation.
         self.fields["learner"].queryset = User.objects.filter(
             memberships__team=team, memberships__role=Role.LEARNER
-        ).order_by("email")
+        ).select_related("profile").order_by("email")
         self.fields["learner"].label_from_instance = lambda user: user.profile.name
+        # Course titles in the manager's language.
+        language = translation.get_language() or "en"
+        self.fields["course"].label_from_instance = lambda course: course.title_in(language)
 
     def clean_due_on(self):
         due_on = self.cleaned_data["due_on"]
