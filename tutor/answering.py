@@ -281,7 +281,8 @@ def sentences(text: str) -> list[str]:
             piece = piece.strip()
             length = len(piece) if CJK.search(piece) else len(piece.split())
             minimum = 8 if CJK.search(piece) else 5
-            if FRAGMENT.match(piece):
+            # A fragment, or a line that only introduces a list ("…, as follows:"), says nothing alone.
+            if FRAGMENT.match(piece) or piece.endswith((":", "：")):
                 continue
             if length >= minimum and len(piece) <= 600 and not INJECTION.search(piece):
                 found.append(piece)
