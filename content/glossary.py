@@ -30,25 +30,18 @@ def _variants(name: str) -> set[str]:
 
 @functools.cache
 def _shipped_concepts() -> tuple[tuple[str, ...], ...]:
-    """The shipped course's concepts straight from its files, so that search knows the glossary even in a
-    database where only other sources were ingested. The two languages list their concepts in the same order."""
+    """The shipped courses' concepts straight from their files, so that search knows the glossary even in a
+    database where only other sources were ingested."""
     import frontmatter
 
-    from .services import SHIPPED_COURSES
+    from .services import SHIPPED_COURSES, shipped_concept_pairs
 
-    by_lesson: dict[tuple, dict[str, list]] = {}
-    for path in sorted(SHIPPED_COURSES.glob("*/*.md")):
-        meta = frontmatter.loads(path.read_text(encoding="utf-8")).metadata
-        if "slug" in meta:
-            language = "en" if str(meta.get("language", "en")).startswith("en") else "zh"
-            by_lesson.setdefault((path.parent.name, meta["slug"]), {})[language] = meta.get("concepts") or []
     concepts = []
-    for languages in by_lesson.values():
-        en, zh = languages.get("en", []), languages.get("zh", [])
-        for i in range(max(len(en), len(zh))):
-            first, second = (en[i] if i < len(en) else {}), (zh[i] if i < len(zh) else {})
-            concepts.append((first.get("term", ""), second.get("term", ""),
-                             *(first.get("aliases") or []), *(second.get("aliases") or [])))
+    for folder in sorted(p for p in SHIPPED_COURSES.iterdir() if p.is_dir()):
+        posts = {path.name: frontmatter.loads(path.read_text(encoding="utf-8")) for path in sorted(folder.glob("*.md"))
+                 if path.name.upper() != "FORMAT.MD"}
+        for _en_name, en, _zh_name, zh in shipped_concept_pairs(posts):
+            concepts.append((en.get("term", ""), zh.get("term", ""), *(en.get("aliases") or []), *(zh.get("aliases") or [])))
     return tuple(concepts)
 
 
@@ -72,7 +65,12 @@ def _entries(version: tuple) -> tuple[Entry, ...]:
 def expand(query: str) -> list[str]:
     """The other language's names of the concepts a query names (empty when it names none)."""
     version = tuple(Concept.objects.aggregate(n=Count("id"), last=Max("id")).values())
-    text = textnorm.normalize(query)
+    return list(_expand(textnorm.normalize(query), version))
+
+
+# One question is expanded by the tutor's query embedding, by search and by the tutor's relevance check.
+@functools.lru_cache(maxsize=1024)
+def _expand(text: str, version: tuple) -> tuple[str, ...]:
     extra: list[str] = []
     matched = 0
     for entry in _entries(version):
@@ -89,4 +87,4 @@ def expand(query: str) -> list[str]:
         matched += 1
         if matched == MAX_CONCEPTS:
             break
-    return list(dict.fromkeys(extra))
+    return tuple(dict.fromkeys(extra))

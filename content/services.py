@@ -221,15 +221,13 @@ def shipped_course_load(*, folder: Path | None = None, progress: Callable[[int, 
         "description": description.get("en", ""), "description_zh": description.get("zh", "")})
     embedder = get_embedder()
     report = IngestReport()
-    posts = {}
-    files = sorted(folder.glob("*.md"))
-    files = [f for f in files if f.name.upper() != "FORMAT.MD"]
-    textnorm.add_terms(_all_terms(files))
+    files = [f for f in sorted(folder.glob("*.md")) if f.name.upper() != "FORMAT.MD"]
+    raw = {path.name: path.read_bytes() for path in files}
+    posts = {name: frontmatter.loads(data.decode("utf-8")) for name, data in raw.items()}
+    textnorm.add_terms(_all_terms(posts.values()))
     for i, path in enumerate(files):
-        data = path.read_bytes()
-        post = frontmatter.loads(data.decode("utf-8"))
-        posts[path.name] = post
-        digest = content_hash(data)
+        post = posts[path.name]
+        digest = content_hash(raw[path.name])
         source = Source.objects.filter(course=course, name=path.name).first()
         if source and source.content_hash == digest:
             report.files.append(FileReport(name=path.name, status="unchanged"))
@@ -246,15 +244,29 @@ def shipped_course_load(*, folder: Path | None = None, progress: Callable[[int, 
     return report
 
 
-def _all_terms(files) -> list[str]:
-    import frontmatter
-
+def _all_terms(posts) -> list[str]:
     terms = []
-    for path in files:
-        for concept in frontmatter.loads(path.read_text(encoding="utf-8")).metadata.get("concepts") or []:
+    for post in posts:
+        for concept in post.metadata.get("concepts") or []:
             terms.append(concept.get("term", ""))
             terms.extend(concept.get("aliases") or [])
     return terms
+
+
+def shipped_concept_pairs(posts: dict):
+    """(en file, en concept, zh file, zh concept) for each concept of a course folder's lessons: the two
+    language files of a lesson list their concepts in the same order. A side may be (None, {})."""
+    pairs: dict[str, dict[str, tuple]] = {}
+    for name, post in posts.items():
+        pairs.setdefault(str(post.metadata.get("slug")), {})[_language(post.metadata.get("language", "en"))] = (name, post)
+    for files in pairs.values():
+        en_name, en_post = files.get("en", (None, None))
+        zh_name, zh_post = files.get("zh-hans", (None, None))
+        en_concepts = (en_post.metadata.get("concepts") if en_post else None) or []
+        zh_concepts = (zh_post.metadata.get("concepts") if zh_post else None) or []
+        for i in range(max(len(en_concepts), len(zh_concepts))):
+            yield (en_name, en_concepts[i] if i < len(en_concepts) else {},
+                   zh_name, zh_concepts[i] if i < len(zh_concepts) else {})
 
 
 def _shipped_lesson_write(*, course: Course, path: Path, post, digest: str, embedder) -> FileReport:
@@ -283,31 +295,21 @@ def _concepts_rebuild(*, course: Course, posts: dict) -> None:
     """One Concept per idea: the English file gives term and definition, the Chinese file term_zh and definition_zh."""
     by_slug: dict[str, dict] = {}
     lessons = {(lesson.source.name): lesson for lesson in Lesson.objects.filter(course=course).select_related("source")}
-    pairs: dict[str, dict[str, object]] = {}
-    for name, post in posts.items():
-        pairs.setdefault(str(post.metadata.get("slug")), {})[_language(post.metadata.get("language", "en"))] = (name, post)
-    for files in pairs.values():
-        en_name, en_post = files.get("en", (None, None))
-        zh_name, zh_post = files.get("zh-hans", (None, None))
-        en_concepts = (en_post.metadata.get("concepts") if en_post else None) or []
-        zh_concepts = (zh_post.metadata.get("concepts") if zh_post else None) or []
-        for i in range(max(len(en_concepts), len(zh_concepts))):
-            en = en_concepts[i] if i < len(en_concepts) else {}
-            zh = zh_concepts[i] if i < len(zh_concepts) else {}
-            term = en.get("term") or zh.get("term", "")
-            slug = slugify(term, allow_unicode=True)[:120] or f"concept-{len(by_slug)}"
-            entry = by_slug.setdefault(slug, {"term": term, "term_zh": "", "aliases": [], "definition": "",
-                                              "definition_zh": "", "sections": []})
-            entry["definition"] = entry["definition"] or en.get("definition", "")
-            entry["term_zh"] = entry["term_zh"] or zh.get("term", "")
-            entry["definition_zh"] = entry["definition_zh"] or zh.get("definition", "")
-            for alias in list(en.get("aliases") or []) + list(zh.get("aliases") or []):
-                if alias not in entry["aliases"] and alias not in (entry["term"], entry["term_zh"]):
-                    entry["aliases"].append(alias)
-            for name, concept in ((en_name, en), (zh_name, zh)):
-                lesson = lessons.get(name)
-                if lesson and concept.get("section"):
-                    entry["sections"].extend(lesson.sections.filter(heading=concept["section"]))
+    for en_name, en, zh_name, zh in shipped_concept_pairs(posts):
+        term = en.get("term") or zh.get("term", "")
+        slug = slugify(term, allow_unicode=True)[:120] or f"concept-{len(by_slug)}"
+        entry = by_slug.setdefault(slug, {"term": term, "term_zh": "", "aliases": [], "definition": "",
+                                          "definition_zh": "", "sections": []})
+        entry["definition"] = entry["definition"] or en.get("definition", "")
+        entry["term_zh"] = entry["term_zh"] or zh.get("term", "")
+        entry["definition_zh"] = entry["definition_zh"] or zh.get("definition", "")
+        for alias in list(en.get("aliases") or []) + list(zh.get("aliases") or []):
+            if alias not in entry["aliases"] and alias not in (entry["term"], entry["term_zh"]):
+                entry["aliases"].append(alias)
+        for name, concept in ((en_name, en), (zh_name, zh)):
+            lesson = lessons.get(name)
+            if lesson and concept.get("section"):
+                entry["sections"].extend(lesson.sections.filter(heading=concept["section"]))
     Concept.objects.filter(course=course).exclude(slug__in=list(by_slug)).delete()
     for slug, entry in by_slug.items():
         sections = entry.pop("sections")

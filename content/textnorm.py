@@ -43,7 +43,7 @@ def _converter():
 
 
 def to_simplified(text: str) -> str:
-    return _converter().convert(text)
+    return _converter().convert(text) if _CJK.search(text) else text
 
 
 def normalize(text: str) -> str:

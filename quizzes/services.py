@@ -217,11 +217,12 @@ def question_create_from_tutor_answer(*, user, question: str, answer: str, langu
     from content.embeddings import get_embedder
     from content.models import Section
 
+    from .generation import sentences as sentences_of
     from .verification import Draft, check_duplicate, check_flaws, embedding_text, plain
 
     reference = re.sub(r"\s*\[\d+\]", "", answer).strip()[:600]
     section = Section.objects.filter(id=section_id).select_related("lesson").first() if section_id else None
-    sentences = [s for s in re.split(r"(?<=[。！？；.!?])\s*", plain(section.body)) if s.strip()] if section else []
+    sentences = sentences_of(plain(section.body)) if section else []
     answer_grams = _bigrams(reference)
     overlap = lambda sentence: len(_bigrams(sentence) & answer_grams) / max(1, len(_bigrams(sentence)))  # noqa: E731
     evidence = max(sentences, key=overlap, default="")

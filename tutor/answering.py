@@ -7,7 +7,6 @@ offline_answer()   an extractive answer from the passages' most relevant, divers
 finish()           validates citations ([n] must name a given passage) and lists the sources used.
 """
 
-import functools
 import re
 from dataclasses import dataclass, field, replace
 
@@ -18,6 +17,7 @@ from django.utils.translation import gettext as _
 from content import glossary
 from content.embeddings import get_embedder
 from content.retrieval import Hit, embed_query, search
+from content.textnorm import to_simplified
 
 CJK = re.compile(r"[\u3400-\u9fff]")
 CITATION = re.compile(r"[\[【]\s*(\d{1,3}(?:\s*[,，、]\s*\d{1,3})*)\s*[\]】]")
@@ -82,17 +82,6 @@ def answer_language(question: str, reader_language: str) -> str:
     if not any(c.isalpha() for c in question):
         return "zh-hans" if reader_language.startswith("zh") else "en"
     return "zh-hans" if is_chinese(question) else "en"
-
-
-@functools.cache
-def _t2s():
-    import opencc
-
-    return opencc.OpenCC("t2s")
-
-
-def to_simplified(text: str) -> str:
-    return _t2s().convert(text) if CJK.search(text) else text
 
 
 def _stem(word: str) -> str:
