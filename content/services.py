@@ -189,10 +189,8 @@ def paths_ingest(*, course: Course, paths: Iterable, progress: Callable[[int, in
 
 
 def _queue_question_generation(course: Course) -> None:
-    try:
-        from quizzes.tasks import generate_questions_for_course
-    except ImportError:
-        return
+    from quizzes.tasks import generate_questions_for_course  # imported here: quizzes builds on content
+
     course_id = course.id
     transaction.on_commit(lambda: generate_questions_for_course.delay(course_id))
 
@@ -340,17 +338,6 @@ def chunks_reindex(*, course: Course | None = None, batch: int = 64, progress: C
 def lesson_mark_read(*, user, lesson: Lesson) -> LessonRead:
     read, _ = LessonRead.objects.get_or_create(user=user, course=lesson.course, lesson_slug=lesson.slug)
     return read
-
-
-def handwritten_questions_load(course: Course) -> None:
-    """Hand the lessons' questions to the quizzes app, when it is installed and ready for them."""
-    try:
-        from quizzes import services as quiz_services
-    except ImportError:
-        return
-    loader = getattr(quiz_services, "handwritten_questions_load", None)
-    if loader is not None:
-        loader(course=course)
 
 
 def ingestion_job_create(*, course: Course, user, files) -> "IngestionJob":

@@ -154,16 +154,10 @@ def assignment_create(*, team: Team, course, due_on: dt.date, created_by, learne
 
 
 def _cards_create(*, users, course) -> int:
-    # The quizzes app owns cards; without its service (an older install) assignments still work, cards come later.
-    try:
-        from quizzes import services as quiz_services
-    except ImportError:
-        return 0
-    create = getattr(quiz_services, "cards_create_for_course", None)
-    if create is None:
-        return 0
+    from quizzes.services import cards_create_for_course  # imported here: quizzes builds on teams' profiles
+
     for user in users:
-        create(user=user, course=course)
+        cards_create_for_course(user=user, course=course)
     return len(users)
 
 

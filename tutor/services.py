@@ -254,20 +254,12 @@ def feedback_record(*, answer: Answer, helpful: bool, comment: str = "") -> Feed
 
 
 def card_from_answer(*, user, answer: Answer):
-    """A draft question in the learner's own deck, made by the quizzes app (which verifies it like generated ones).
+    """A question in the learner's own deck, made by the quizzes app (which verifies it like generated ones)."""
+    from quizzes.services import question_create_from_tutor_answer
 
-    Returns the question, or None when the quizzes app does not offer this yet.
-    """
-    try:
-        from quizzes import services as quiz_services
-    except ImportError:
-        return None
-    create = getattr(quiz_services, "question_create_from_tutor_answer", None)
-    if create is None:
-        return None
     first = answer.citations[0] if answer.citations else {}
-    return create(user=user, question=answer.question, answer=answer.text, language=answer.language,
-                  section_id=_section_id(first.get("chunk_id")))
+    return question_create_from_tutor_answer(user=user, question=answer.question, answer=answer.text,
+                                             language=answer.language, section_id=_section_id(first.get("chunk_id")))
 
 
 def _section_id(chunk_id: int | None) -> int | None:

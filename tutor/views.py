@@ -16,10 +16,8 @@ def _missed_question(question_id, wrong_answer: str) -> dict | None:
     """The quiz question a learner missed, when the tutor is opened from Today."""
     if not question_id:
         return None
-    try:
-        from quizzes.models import Question
-    except ImportError:
-        return None
+    from quizzes.models import Question
+
     question = Question.objects.filter(id=question_id).first()
     if question is None:
         return None
@@ -145,9 +143,7 @@ def feedback(request, answer_id: int):
 def card(request, answer_id: int):
     answer = get_object_or_404(Answer, id=answer_id, conversation__user=request.user)
     question = services.card_from_answer(user=request.user, answer=answer)
-    if question is None:
-        message = _("Making cards from answers is not available yet.")
-    elif question.status == question.Status.APPROVED:
+    if question.status == question.Status.APPROVED:
         message = _("Added to your deck: it comes up in your reviews from today.")
     else:
         message = _("Not added: %(reason)s.") % {"reason": question.rejection_reason}

@@ -2,6 +2,7 @@ from django.core.management.base import BaseCommand
 from tqdm import tqdm
 
 from content import services
+from quizzes.services import handwritten_questions_load
 
 
 class Command(BaseCommand):
@@ -17,7 +18,7 @@ class Command(BaseCommand):
             report = services.shipped_course_load(progress=progress)
         changed = [f for f in report.files if f.status == "ingested"]
         course = services.Course.objects.get(slug="llm-basics")
-        services.handwritten_questions_load(course)
+        handwritten_questions_load(course=course)
         self.stdout.write(
             f"{course.slug}: {len(changed)} of {len(report.files)} lesson files loaded "
             f"({report.total('sections')} sections, {report.total('chunks')} chunks) in {report.seconds:.1f} s"
