@@ -9,7 +9,7 @@ export PORT
 PYTHON ?= $(shell for p in python3.12 python3.13 python3 $$HOME/.pyenv/versions/3.12*/bin/python3 $$HOME/.pyenv/versions/3.13*/bin/python3; do \
 	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && { echo $$p; break; }; done)
 
-.PHONY: setup run test services-stop bench clean
+.PHONY: setup run test lint services-stop bench clean
 
 setup: $(VENV)/.installed
 
@@ -29,8 +29,12 @@ run: setup
 	@echo ""
 	@trap '$(PY) -m config.embedded stop' EXIT; $(VENV)/bin/honcho start -f Procfile || true
 
-test: setup
+test: setup lint
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 bench: setup
 	$(PY) -m bench.run

@@ -112,21 +112,54 @@ def test_the_language_switch_refuses_to_redirect_off_site(client):
     assert response["Location"] == "/"
 
 
-def test_production_settings_refuse_a_missing_secret_or_debug():
-    def start(**env):
-        return subprocess.run(
-            [sys.executable, "-c", "import django; django.setup()"],
-            cwd=ROOT, capture_output=True, text=True,
-            env={"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "config.settings.production",
-                 "DATABASE_URL": "postgres://x@localhost/x", "REDIS_URL": "redis://localhost:1/0", **env},
-        )
+def start_production(tmp_path, **env):
+    """Import the production settings in a fresh interpreter, with nothing in the environment but `env`."""
+    return subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        cwd=ROOT, capture_output=True, text=True,
+        env={"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "config.settings.production",
+             "PRIMER_VAR_DIR": str(tmp_path / "var"), **env},
+    )
 
-    missing_secret = start()
+
+PRODUCTION_ENV = {"DATABASE_URL": "postgres://x@localhost/x", "REDIS_URL": "redis://localhost:1/0",
+                  "SITE_URL": "https://primer.example.com", "EMAIL_URL": "smtp://mail.example.com:587"}
+
+
+def test_production_settings_refuse_a_missing_secret_or_debug(tmp_path):
+    missing_secret = start_production(tmp_path, **PRODUCTION_ENV)
     assert "SECRET_KEY must be set" in missing_secret.stderr
-    debug_on = start(SECRET_KEY="x" * 50, DEBUG="true")
+    debug_on = start_production(tmp_path, **PRODUCTION_ENV, SECRET_KEY="x" * 50, DEBUG="true")
     assert "DEBUG must be off" in debug_on.stderr
-    fine = start(SECRET_KEY="x" * 50)
+    fine = start_production(tmp_path, **PRODUCTION_ENV, SECRET_KEY="x" * 50)
     assert fine.returncode == 0, fine.stderr
+
+
+@pytest.mark.parametrize("name", ["DATABASE_URL", "REDIS_URL", "SITE_URL", "EMAIL_URL"])
+def test_production_names_a_missing_service_and_never_starts_an_embedded_one(tmp_path, name):
+    env = {key: value for key, value in PRODUCTION_ENV.items() if key != name}
+    result = start_production(tmp_path, **env, SECRET_KEY="x" * 50)
+    assert result.returncode != 0
+    assert f"Production needs {name}" in result.stderr
+    assert not (tmp_path / "var").exists(), "no embedded PostgreSQL or Redis was started"
+
+
+def test_production_refuses_console_mail_that_would_log_reset_links(tmp_path):
+    result = start_production(tmp_path, **{**PRODUCTION_ENV, "EMAIL_URL": "consolemail://"}, SECRET_KEY="x" * 50)
+    assert "EMAIL_URL must be an smtp:// URL" in result.stderr
+
+
+def test_env_example_lists_every_variable_the_settings_read():
+    import re
+
+    read = set()
+    for path in [*(ROOT / "config").rglob("*.py")]:
+        text = path.read_text(encoding="utf-8")
+        read |= set(re.findall(r"env\.\w+\(\s*\"([A-Z][A-Z0-9_]+)\"", text))
+        read |= set(re.findall(r"os\.environ(?:\.get)?[\[(]\s*\"([A-Z][A-Z0-9_]+)\"", text))
+    listed = set(re.findall(r"^([A-Z][A-Z0-9_]+)=", (ROOT / ".env.example").read_text(encoding="utf-8"), re.MULTILINE))
+    read -= {"DJANGO_SETTINGS_MODULE"}
+    assert read - listed == set()
 
 
 def test_the_compose_file_runs_every_service_from_one_image_with_vllm_behind_the_gpu_profile():
