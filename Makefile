@@ -29,7 +29,7 @@ run: setup
 	@echo ""
 	@trap '$(PY) -m config.embedded stop' EXIT; $(VENV)/bin/honcho start -f Procfile || true
 
-test: setup lint
+test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: setup
