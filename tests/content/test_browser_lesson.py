@@ -8,7 +8,7 @@ SHIPPED = Path(services.SHIPPED_COURSES) / "llm-basics"
 
 
 def test_the_lesson_page_reads_well_on_a_phone_in_english_and_chinese(live_server_process, browser, alice, tmp_path):
-    for name in ["course.yaml", "07-lora-and-matrix-rank.en.md", "07-lora-and-matrix-rank.zh.md"]:
+    for name in ["course.yaml", "10-lora-and-matrix-rank.en.md", "10-lora-and-matrix-rank.zh.md"]:
         shutil.copy(SHIPPED / name, tmp_path / name)
     services.shipped_course_load(folder=tmp_path)
     page = browser.new_page(viewport={"width": 390, "height": 844})

@@ -13,7 +13,7 @@ SHIPPED = Path(services.SHIPPED_COURSES) / "llm-basics"
 @pytest.fixture
 def course(db, tmp_path):
     """The shipped course's course.yaml and its LoRA lesson in both languages (all of it takes minutes to embed)."""
-    for name in ["course.yaml", "07-lora-and-matrix-rank.en.md", "07-lora-and-matrix-rank.zh.md"]:
+    for name in ["course.yaml", "10-lora-and-matrix-rank.en.md", "10-lora-and-matrix-rank.zh.md"]:
         shutil.copy(SHIPPED / name, tmp_path / name)
     services.shipped_course_load(folder=tmp_path)
     return Course.objects.get(slug="llm-basics")

@@ -65,12 +65,12 @@ def course(db):
 
 @pytest.fixture
 def lora_lesson(course):
-    return lesson_from_file(course, "07-lora-and-matrix-rank.en.md")
+    return lesson_from_file(course, "10-lora-and-matrix-rank.en.md")
 
 
 @pytest.fixture
 def lora_lesson_zh(course, lora_lesson):
-    return lesson_from_file(course, "07-lora-and-matrix-rank.zh.md")
+    return lesson_from_file(course, "10-lora-and-matrix-rank.zh.md")
 
 
 @pytest.fixture

@@ -22,8 +22,8 @@ def test_alice_answers_a_card_on_her_phone_sees_feedback_and_rates_it_in_both_la
     browser, live_server_process, alice
 ):
     course = course_make()
-    lesson_from_file(course, "07-lora-and-matrix-rank.en.md")
-    lesson_from_file(course, "07-lora-and-matrix-rank.zh.md")
+    lesson_from_file(course, "10-lora-and-matrix-rank.en.md")
+    lesson_from_file(course, "10-lora-and-matrix-rank.zh.md")
     services.handwritten_questions_load(course=course)
     page = browser.new_page(viewport={"width": 390, "height": 844})
     page.goto(f"{live_server_process}/accounts/login/")

@@ -9,7 +9,7 @@ from django.utils.text import slugify
 
 LESSONS = Path(__file__).resolve().parents[2] / "content" / "courses" / "llm-basics"
 # Two lessons and their first sections keep the embedding work (CPU) to a few seconds per test session.
-FILES = ["04-attention-and-transformers", "07-lora-and-matrix-rank"]
+FILES = ["06-attention-and-transformers", "10-lora-and-matrix-rank"]
 MAX_SECTIONS = 5
 
 
