@@ -2,19 +2,35 @@ from django import forms
 from django.core import signing
 from django.utils.translation import gettext_lazy as _
 
+from content.models import Course, Lesson
+
 from .models import ReviewLog, ReviewSettings
 
 FEEDBACK_SALT = "quizzes.feedback"
 
 
-class AnswerForm(forms.Form):
+class SessionForm(forms.Form):
+    """What every step of the Today session carries: the lesson it is focused on, if any."""
+
+    lesson = forms.IntegerField(required=False, min_value=1)
+
+
+class CourseStartForm(forms.Form):
+    course = forms.ModelChoiceField(queryset=Course.objects.all())
+
+
+class LessonStartForm(forms.Form):
+    lesson = forms.ModelChoiceField(queryset=Lesson.objects.all())
+
+
+class AnswerForm(SessionForm):
     card = forms.IntegerField(min_value=1)
     shown_at = forms.IntegerField(min_value=0, help_text="Server time in ms when the question was shown.")
     answer = forms.CharField(required=False, max_length=2000, strip=True)
     choice = forms.IntegerField(required=False, min_value=0, max_value=9)
 
 
-class RateForm(forms.Form):
+class RateForm(SessionForm):
     """The rating, and the graded answer carried from the feedback step in a signed token (not re-graded)."""
 
     token = forms.CharField(max_length=4000)

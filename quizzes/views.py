@@ -4,16 +4,25 @@ from urllib.parse import urlencode
 from django.contrib.auth.decorators import login_required
 from django.core import signing
 from django.http import Http404, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
 
 from content.models import Course, Lesson
 
 from . import charts, exports, grading, scheduling, selectors, services
-from .forms import FEEDBACK_SALT, AnswerForm, RateForm, ReviewSettingsForm
+from .forms import (
+    FEEDBACK_SALT,
+    AnswerForm,
+    CourseStartForm,
+    LessonStartForm,
+    RateForm,
+    ReviewSettingsForm,
+    SessionForm,
+)
 from .models import Card, ReviewLog
 
 SHIPPED_COURSE = "llm-basics"
@@ -25,64 +34,111 @@ def now_ms(now) -> int:
     return int(now.timestamp() * 1000)
 
 
-def lesson_focus(request) -> int | None:
-    value = request.POST.get("lesson") or request.GET.get("lesson")
-    return int(value) if value and value.isdigit() else None
+def today_url(lesson_id: int | None) -> str:
+    return reverse("today") + (f"?lesson={lesson_id}" if lesson_id else "")
 
 
 @login_required
-@require_http_methods(["GET", "POST"])
+@require_GET
+@vary_on_headers("HX-Request")
 def today(request):
-    """The review session: question → feedback → rating → next question, each step one htmx swap of #session."""
-    now = timezone.now()
+    """The review session: question → feedback → rating → next question, each step one htmx swap of #session.
+
+    GET only shows the session; `?lesson=ID` narrows it to that lesson's cards. Every change is a POST below.
+    """
+    value = request.GET.get("lesson", "")
+    return session_response(request, lesson_id=int(value) if value.isdigit() else None)
+
+
+@login_required
+@require_POST
+def today_start(request):
+    """The empty state's "Start" button: cards for a whole course."""
+    form = CourseStartForm(request.POST)
+    if form.is_valid():
+        services.cards_create_for_course(user=request.user, course=form.cleaned_data["course"], now=timezone.now())
+    return step_done(request, lesson_id=None)
+
+
+@login_required
+@require_POST
+def today_lesson_start(request):
+    """"Quiz me on this lesson": cards for the lesson's questions, then the session focused on them."""
+    form = LessonStartForm(request.POST)
+    if not form.is_valid():
+        raise Http404
+    lesson = form.cleaned_data["lesson"]
+    services.cards_create_for_lesson(user=request.user, lesson=lesson, now=timezone.now())
+    return redirect(today_url(lesson.pk))
+
+
+@login_required
+@require_POST
+def today_answer(request):
+    """Grade the answer and show feedback with the rating buttons; nothing is written until the rating."""
+    form = AnswerForm(request.POST)
+    if not form.is_valid():
+        return step_done(request, lesson_id=form.cleaned_data.get("lesson"))
+    lesson_id = form.cleaned_data["lesson"]
+    card = selectors.card_for_user(user=request.user, card_id=form.cleaned_data["card"])
     review_settings = services.review_settings_for(user=request.user)
-    lesson_id = lesson_focus(request)
-    context = {"lesson_id": lesson_id, "feedback": None, "card": None}
-    if request.method == "GET" and lesson_id is not None:
-        lesson = get_object_or_404(Lesson, pk=lesson_id)
-        services.cards_create_for_lesson(user=request.user, lesson=lesson, now=now)
-        context["lesson"] = lesson
+    feedback = feedback_for(card=card, form=form, review_settings=review_settings, now=timezone.now())
+    # The feedback step shows only the answered card; the queue is worked out after the rating. Without
+    # JavaScript it is the full page: there is nothing to redirect to, and re-sending it writes nothing.
+    context = {"lesson_id": lesson_id, "feedback": feedback, "card": card}
+    return render(request, "quizzes/today.html" + ("#session" if request.htmx else ""), context)
 
-    action = request.POST.get("action")
-    if action == "start":
-        course = get_object_or_404(Course, pk=request.POST.get("course"))
-        services.cards_create_for_course(user=request.user, course=course, now=now)
-    elif action == "answer":
-        form = AnswerForm(request.POST)
-        if form.is_valid():
-            card = selectors.card_for_user(user=request.user, card_id=form.cleaned_data["card"])
-            context["feedback"] = feedback_for(card=card, form=form, review_settings=review_settings, now=now,
-                                               lesson_id=lesson_id)
-            context["card"] = card
-    elif action == "rate":
-        form = RateForm(request.POST)
-        if form.is_valid():
-            answered = form.cleaned_data["token"]
-            card = selectors.card_for_user(user=request.user, card_id=answered["card"])
-            services.review_record(
-                card=card, rating=form.cleaned_data["rating"], answered_at=now, duration_ms=answered["ms"],
-                answer=answered["answer"], correct=answered["correct"], idempotency_key=answered["key"],
-                review_settings=review_settings,
-            )
-    elif action == "undo":
-        context["card"] = services.review_undo(user=request.user, now=now)
 
-    if request.method == "POST" and not request.htmx and context["feedback"] is None:
-        # Post/redirect/get without JavaScript, so a reload never re-sends the form.
-        return redirect(reverse("today") + (f"?lesson={lesson_id}" if lesson_id else ""))
-
-    if context["feedback"] is not None:
-        # The feedback step shows only the answered card; the queue is worked out after the rating.
-        return render(request, "quizzes/today.html" + ("#session" if request.htmx else ""), context)
-    session = selectors.session_next(user=request.user, review_settings=review_settings, now=now, lesson_id=lesson_id)
-    if context["card"] is None:
-        context["card"] = session.card
-    context.update(
-        session=session, shown_at=now_ms(now), can_undo=session.reviewed_today + session.new_today > 0,
-        ratings=ReviewLog.Rating.choices,
+@login_required
+@require_POST
+def today_rate(request):
+    """Record the rating. The signed token carries an idempotency key, so a double click counts once."""
+    form = RateForm(request.POST)
+    if not form.is_valid():
+        return step_done(request, lesson_id=form.cleaned_data.get("lesson"))
+    answered = form.cleaned_data["token"]
+    card = selectors.card_for_user(user=request.user, card_id=answered["card"])
+    review_settings = services.review_settings_for(user=request.user)
+    services.review_record(
+        card=card, rating=form.cleaned_data["rating"], answered_at=timezone.now(), duration_ms=answered["ms"],
+        answer=answered["answer"], correct=answered["correct"], idempotency_key=answered["key"],
+        review_settings=review_settings,
     )
+    return step_done(request, lesson_id=form.cleaned_data["lesson"], review_settings=review_settings)
+
+
+@login_required
+@require_POST
+def today_undo(request):
+    form = SessionForm(request.POST)
+    lesson_id = form.cleaned_data["lesson"] if form.is_valid() else None
+    card = services.review_undo(user=request.user, now=timezone.now())
+    return step_done(request, lesson_id=lesson_id, card=card)
+
+
+def step_done(request, *, lesson_id: int | None, card: Card | None = None, review_settings=None):
+    """After a POST: the next step of the session for htmx; post/redirect/get without JavaScript, so a reload
+    never re-sends the form."""
+    if not request.htmx:
+        return redirect(today_url(lesson_id))
+    return session_response(request, lesson_id=lesson_id, card=card, review_settings=review_settings)
+
+
+def session_response(request, *, lesson_id: int | None, card: Card | None = None, review_settings=None):
+    """The session (the page, or the #session partial for htmx) showing `card`, or else the next one due."""
+    now = timezone.now()
+    review_settings = review_settings or services.review_settings_for(user=request.user)
+    session = selectors.session_next(user=request.user, review_settings=review_settings, now=now, lesson_id=lesson_id)
+    context = {
+        "lesson_id": lesson_id, "feedback": None, "card": card or session.card, "session": session,
+        "shown_at": now_ms(now), "can_undo": session.reviewed_today + session.new_today > 0,
+        "ratings": ReviewLog.Rating.choices,
+    }
     if context["card"] is None and not session.due_count and not session.new_count:
         context["has_cards"] = Card.objects.filter(user=request.user).exists()
+        if lesson_id and not Card.objects.filter(user=request.user, question__section__lesson_id=lesson_id).exists():
+            # A bookmarked `?lesson=` with no cards yet: offer the POST that creates them.
+            context["lesson"] = Lesson.objects.filter(pk=lesson_id).first()
         course = Course.objects.filter(slug=SHIPPED_COURSE).first() or Course.objects.first()
         context["shipped_course"] = course
         context["shipped_course_title"] = course.title_in(request.LANGUAGE_CODE) if course else ""
@@ -90,7 +146,7 @@ def today(request):
     return render(request, template, context)
 
 
-def feedback_for(*, card: Card, form: AnswerForm, review_settings, now, lesson_id) -> dict:
+def feedback_for(*, card: Card, form: AnswerForm, review_settings, now) -> dict:
     question = card.question
     if question.type == question.Type.MCQ:
         choice = form.cleaned_data.get("choice")

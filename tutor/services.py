@@ -6,8 +6,9 @@ import json
 import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from typing import Any
 
-from asgiref.sync import sync_to_async
+from asgiref.sync import async_to_sync, sync_to_async
 from django.conf import settings
 from django.db.models import Sum
 from django.template.loader import render_to_string
@@ -105,28 +106,59 @@ def _save(answer: Answer, prepared: answering.Prepared, *, text: str, mode: str,
     return answer
 
 
-def answer_complete(answer: Answer) -> Answer:
-    """Answer synchronously (management command, pages without JavaScript): the same steps as the stream."""
+async def answer_steps(answer: Answer) -> AsyncIterator[tuple[str, Any]]:
+    """The tutor's one pipeline: rewrite a follow-up, retrieve, ask the model (or answer offline), fall back when
+    the model fails or runs out of time, validate citations and save.
+
+    Yields `("passages", passages)` before the model writes, `("text", piece)` for each piece of its text, and
+    `("done", answer)` with the saved Answer, last. Both calling styles use it: the SSE stream renders the pieces
+    as they come, `answer_complete` waits for the Answer.
+    """
     query = None
-    history = _history(answer)
+    history = await sync_to_async(_history)(answer)
     if history and llm.llm_enabled():
         try:
-            query = llm.chat(answering.rewrite_messages(answer.question, history), max_tokens=60).strip()
+            query = (await llm.achat(answering.rewrite_messages(answer.question, history), max_tokens=60)).strip()
         except llm.LLMError:
             query = None
-    prepared, messages = _context(answer, query=query)
+    prepared, messages = await sync_to_async(_context)(answer, query=query)
     if not prepared.relevant:
-        return _save(answer, prepared, text="", mode=Answer.Mode.OFFLINE)
+        yield "done", await sync_to_async(_save)(answer, prepared, text="", mode=Answer.Mode.OFFLINE)
+        return
+    fallback_reason = ""
     if llm.llm_enabled():
+        pieces = []
+        yield "passages", prepared.passages
         try:
-            text = llm.chat(messages)
-            return _save(answer, prepared, text=text, mode=Answer.Mode.LLM,
-                         tokens=count_messages(messages) + count_tokens(text))
+            async for piece in llm.astream_chat(messages):
+                pieces.append(piece)
+                yield "text", piece
         except llm.LLMError as error:
             logger.warning("tutor falls back to the offline answer: %s", error)
-            return _save(answer, prepared, text=_offline_text(prepared, answer), mode=Answer.Mode.OFFLINE,
-                         fallback_reason=str(error))
-    return _save(answer, prepared, text=_offline_text(prepared, answer), mode=Answer.Mode.OFFLINE)
+            fallback_reason = str(error)
+        else:
+            text = "".join(pieces)
+            tokens = count_messages(messages) + count_tokens(text)
+            yield "done", await sync_to_async(_save)(answer, prepared, text=text, mode=Answer.Mode.LLM, tokens=tokens)
+            return
+    text = await sync_to_async(_offline_text)(prepared, answer)
+    yield "done", await sync_to_async(_save)(answer, prepared, text=text, mode=Answer.Mode.OFFLINE,
+                                             fallback_reason=fallback_reason)
+
+
+async def _answer_finished(answer: Answer) -> Answer:
+    async for kind, value in answer_steps(answer):
+        if kind == "done":
+            return value
+    raise AssertionError("answer_steps always ends with the saved answer")
+
+
+def answer_complete(answer: Answer) -> Answer:
+    """Answer synchronously (management command, pages without JavaScript): the stream's pipeline, waited for.
+
+    Its database work runs back on the calling thread (async_to_sync), so it sees the caller's transaction.
+    """
+    return async_to_sync(_answer_finished)(answer)
 
 
 # Streaming, for the ASGI server. Each event is a server-sent event whose data is HTML for htmx's SSE extension.
@@ -200,40 +232,14 @@ async def answer_events(answer_id: int, *, language: str) -> AsyncIterator[str]:
     answer = await _load(answer_id)
     # A comment line first: the browser (and any proxy) sees the stream open before retrieval is done.
     yield ": answering\n\n"
-    query = None
-    history = await sync_to_async(_history)(answer)
-    if history and llm.llm_enabled():
-        try:
-            query = (await llm.achat(answering.rewrite_messages(answer.question, history), max_tokens=60)).strip()
-        except llm.LLMError:
-            query = None
-    prepared, messages = await sync_to_async(_context)(answer, query=query)
-    if not prepared.relevant:
-        answer = await sync_to_async(_save)(answer, prepared, text="", mode=Answer.Mode.OFFLINE)
-        yield sse("done", await sync_to_async(render_answer)(answer, language=language))
-        return
-    if llm.llm_enabled():
-        stream = CitationStream(prepared.passages)
-        pieces = []
-        try:
-            async for piece in llm.astream_chat(messages):
-                pieces.append(piece)
-                rendered = stream.feed(piece)
-                if rendered:
-                    yield sse("token", rendered)
-            text = "".join(pieces)
-            tokens = count_messages(messages) + count_tokens(text)
-            answer = await sync_to_async(_save)(answer, prepared, text=text, mode=Answer.Mode.LLM, tokens=tokens)
-            yield sse("done", await sync_to_async(render_answer)(answer, language=language))
-            return
-        except llm.LLMError as error:
-            logger.warning("tutor falls back to the offline answer: %s", error)
-            fallback_reason = str(error)
-    else:
-        fallback_reason = ""
-    text = await sync_to_async(_offline_text)(prepared, answer)
-    answer = await sync_to_async(_save)(answer, prepared, text=text, mode=Answer.Mode.OFFLINE,
-                                        fallback_reason=fallback_reason)
+    stream = None
+    async for kind, value in answer_steps(answer):
+        if kind == "passages":
+            stream = CitationStream(value)
+        elif kind == "text" and (rendered := stream.feed(value)):
+            yield sse("token", rendered)
+        elif kind == "done":
+            answer = value
     yield sse("done", await sync_to_async(render_answer)(answer, language=language))
 
 

@@ -40,7 +40,7 @@ def test_alice_reads_the_lesson_in_english_and_in_chinese(client, alice, course)
     english = client.get(url + "?lang=en").content.decode()
     assert "<h1>LoRA and matrix rank</h1>" in english
     assert 'class="concept"' in english and "data-definition=" in english
-    assert f"/tutor/?lesson=" in english and "/today/?lesson=" in english
+    assert f"/tutor/?lesson=" in english and reverse("today_lesson_start") in english
     chinese = client.get(url + "?lang=zh-hans").content.decode()
     assert "LoRA 与矩阵的秩" in chinese and "cheaterlin" in chinese
     assert ">English</a>" in chinese and ">中文</a>" in english

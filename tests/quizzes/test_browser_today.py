@@ -55,7 +55,17 @@ def test_alice_answers_a_card_on_her_phone_sees_feedback_and_rates_it_in_both_la
     page.click("[data-proposed]")
     page.wait_for_selector("#question, .done")
     page.click("[data-undo]")
+    # The undone answer no longer counts; waiting for that also waits for the swap.
+    page.wait_for_function("() => /今天已答 1 张/.test(document.querySelector('.session-counts').innerText)")
     page.wait_for_selector("#question")
+    screenshot(page, "quizzes-today-question-phone-zh")
+
+    page.goto(f"{live_server_process}/courses/llm-basics/lora-and-matrix-rank/")
+    screenshot(page, "quizzes-lesson-quiz-button-phone-zh")
+    page.click("form.quiz-lesson button")
+    page.wait_for_url("**/today/?lesson=*")
+    page.wait_for_selector("#question, .done")
+    assert page.locator(".session-counts a[href='/today/']").count() == 1, "a lesson quiz links back to all cards"
 
     page.goto(f"{live_server_process}/progress/")
     assert page.locator("svg.chart").count() == 2

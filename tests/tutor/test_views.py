@@ -146,6 +146,17 @@ def test_without_javascript_the_question_is_answered_and_the_conversation_shown(
     assert Conversation.objects.get().answers.get().status == "done"
 
 
+def test_without_javascript_a_model_that_times_out_gives_the_same_offline_answer_and_notice(
+    alice_client, course, fake_openai, settings
+):
+    settings.LLM_TIMEOUT_SECONDS = 0.5
+    fake_openai.default = Slow(5)
+    response = alice_client.post(reverse("tutor_ask"), {"question": "What is self-attention?"}, follow=True)
+    assert "could not answer just now" in response.text and "offline answer from the course text" in response.text
+    answer = Answer.objects.get()
+    assert answer.mode == "offline" and answer.fallback_reason and answer.citations
+
+
 def test_mallory_cannot_see_stream_rate_or_delete_alices_conversation(client, alice, mallory, course):
     client.force_login(alice)
     client.post(reverse("tutor_ask"), {"question": "What is self-attention?"})
