@@ -48,4 +48,11 @@ class ReviewLogAdmin(admin.ModelAdmin):
         return False
 
 
-admin.site.register(ReviewSettings)
+@admin.register(ReviewSettings)
+class ReviewSettingsAdmin(admin.ModelAdmin):
+    list_display = ["user", "desired_retention", "new_per_day", "max_reviews_per_day", "reminders_enabled",
+                    "parameters_optimised_at"]
+    list_filter = ["reminders_enabled"]
+    list_select_related = ["user"]
+    search_fields = ["user__email"]
+    raw_id_fields = ["user"]

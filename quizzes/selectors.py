@@ -1,4 +1,5 @@
-"""Reads: the learner's next card and counts, their progress, training data for the optimiser."""
+"""Reads: the learner's next card and counts, their progress, training data for the optimiser, and the aggregates
+across learners that the team dashboard shows."""
 
 import zoneinfo
 from collections import defaultdict
@@ -7,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import fsrs
 from django.contrib.postgres.aggregates import ArrayAgg
+from django.db import connection
 from django.db.models import Count, Q
 from django.db.models.functions import TruncDate
 from django.shortcuts import get_object_or_404
@@ -208,3 +210,166 @@ def export_rows(*, user):
     return (
         Card.objects.filter(user=user).select_related("question__section__lesson").order_by("question_id")
     )
+
+
+# Reads across many learners, for the team dashboard: aggregates only, never an answer, in one query each
+# however many learners or cards there are. Raw SQL where the ORM would need a query per learner or lose the
+# single scan.
+
+# FSRS-6 retrievability, R = (1 + FACTOR * t / S) ** DECAY with DECAY = -w[20] and FACTOR = 0.9 ** (1 / DECAY) - 1,
+# t in whole elapsed days: the formula of fsrs.Scheduler.get_card_retrievability, computed in SQL so that a
+# team's mastery is one aggregate however many cards it holds (tests compare it with card_retrievability).
+# A learner's optimised parameters carry their own w[20]; the package's default stands in otherwise.
+CONCEPT_RETRIEVABILITY_SQL = """
+    WITH decay AS (
+      SELECT u.id AS user_id, coalesce((rs.fsrs_parameters->>20)::float8, %(w20)s) AS w20
+      FROM unnest(%(users)s::bigint[]) AS u(id) LEFT JOIN quizzes_reviewsettings rs ON rs.user_id = u.id
+    ), tagged AS (
+      SELECT qc.question_id, qc.concept_id FROM quizzes_question_concepts qc
+        JOIN content_concept k ON k.id = qc.concept_id WHERE k.course_id = %(course_id)s
+    ), memory AS (
+      SELECT c.user_id, c.question_id, (c.fsrs->>'stability')::float8 AS stability,
+             (c.fsrs->>'last_review')::timestamptz AS last_review
+      FROM quizzes_card c WHERE c.user_id = ANY(%(users)s) AND c.question_id IN (SELECT question_id FROM tagged)
+    )
+    SELECT m.user_id, t.concept_id, avg(
+      CASE WHEN m.last_review IS NULL OR m.stability IS NULL THEN 0.0 ELSE
+        power(1 + (power(0.9, 1.0 / -d.w20) - 1)
+                  * greatest(0, floor(extract(epoch FROM (%(now)s - m.last_review)) / 86400)) / m.stability,
+              -d.w20)
+      END)
+    FROM memory m JOIN decay d ON d.user_id = m.user_id JOIN tagged t ON t.question_id = m.question_id
+    GROUP BY m.user_id, t.concept_id
+"""
+
+
+def _card_course_filter(course_id: int | None, alias: str = "c") -> str:
+    # A hashed IN over the course's question ids: an EXISTS per row cost a join per card or review.
+    if course_id is None:
+        return ""
+    return f"""
+      AND {alias}.question_id IN (
+        SELECT q.id FROM quizzes_question q JOIN content_section s ON s.id = q.section_id
+          JOIN content_lesson l ON l.id = s.lesson_id WHERE l.course_id = %(course_id)s)
+    """
+
+
+def _fetch(sql: str, params: dict) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _fsrs_default_w20() -> float:
+    # The decay of FSRS-6's forgetting curve; a learner's optimised parameters carry their own.
+    return float(fsrs.Scheduler().parameters[20])
+
+
+def concepts_with_questions(*, course_id: int) -> list[Concept]:
+    """The course's concepts that at least one question asks about, by term: a concept without one has no mastery."""
+    return list(Concept.objects.filter(course_id=course_id, questions__isnull=False).distinct().order_by("term"))
+
+
+@dataclass
+class CardCounts:
+    total: int = 0
+    learned: int = 0
+    overdue: int = 0
+
+
+def card_counts_for_users(*, user_ids: list[int], course_id: int | None, now: datetime) -> dict[int, CardCounts]:
+    """Each learner's cards (of one course, or all): how many, how many answered at least once, how many overdue.
+
+    Learners without cards are absent from the result.
+    """
+    sql = f"""
+        SELECT c.user_id, count(*), count(*) FILTER (WHERE c.reps > 0),
+               count(*) FILTER (WHERE c.reps > 0 AND c.due < %(now)s)
+        FROM quizzes_card c WHERE c.user_id = ANY(%(users)s) {_card_course_filter(course_id)}
+        GROUP BY c.user_id
+    """
+    rows = _fetch(sql, {"users": list(user_ids), "course_id": course_id, "now": now})
+    return {user_id: CardCounts(total, learned, overdue) for user_id, total, learned, overdue in rows}
+
+
+@dataclass
+class ReviewActivity:
+    """One learner's review log, undone answers left out.
+
+    days: the local days (in the learner's time zone) with any review since history_since, of any course.
+    recent: reviews since recent_since; mature: reviews since retention_since of cards already in the Review
+    state; passed: those of them not answered Again. The three counts are for the course's cards only.
+    """
+
+    days: set[date] = field(default_factory=set)
+    recent: int = 0
+    mature: int = 0
+    passed: int = 0
+
+    @property
+    def retention(self) -> float | None:
+        """True retention, as Anki measures it: first answers and relearning steps would flatter or punish it."""
+        return self.passed / self.mature if self.mature else None
+
+
+def review_activity_for_users(
+    *, user_zones: dict[int, str | None], course_id: int | None, recent_since: datetime, retention_since: datetime,
+    history_since: datetime,
+) -> dict[int, ReviewActivity]:
+    """Every learner of user_zones (id → time zone name, None for UTC) gets an entry, an empty one if they never
+    reviewed. One scan of the review log, grouped by learner and local day, serves the counts and the days."""
+    user_ids = list(user_zones)
+    params = {
+        "users": user_ids, "zones": [user_zones[user_id] or "UTC" for user_id in user_ids], "course_id": course_id,
+        "recent_since": recent_since, "retention_since": retention_since, "history_since": history_since,
+        "review_state": fsrs.State.Review.value, "again": ReviewLog.Rating.AGAIN.value,
+    }
+    course_cards = (
+        "" if course_id is None else
+        "LEFT JOIN (SELECT c.id FROM quizzes_card c WHERE c.user_id = ANY(%(users)s) "
+        f"{_card_course_filter(course_id)}) cc ON cc.id = r.card_id"
+    )
+    in_course = "true" if course_id is None else "cc.id IS NOT NULL"
+    sql = f"""
+        SELECT r.user_id, (r.reviewed_at AT TIME ZONE coalesce(u.zone, 'UTC'))::date AS day,
+               count(*) FILTER (WHERE r.reviewed_at >= %(recent_since)s AND {in_course}),
+               count(*) FILTER (WHERE r.reviewed_at >= %(retention_since)s AND r.state_before = %(review_state)s
+                                AND {in_course}),
+               count(*) FILTER (WHERE r.reviewed_at >= %(retention_since)s AND r.state_before = %(review_state)s
+                                AND r.rating > %(again)s AND {in_course})
+        FROM quizzes_reviewlog r
+          LEFT JOIN unnest(%(users)s::bigint[], %(zones)s::text[]) AS u(id, zone) ON u.id = r.user_id
+          {course_cards}
+        WHERE r.user_id = ANY(%(users)s) AND r.undone_at IS NULL AND r.reviewed_at >= %(history_since)s
+        GROUP BY 1, 2
+    """
+    activity = {user_id: ReviewActivity() for user_id in user_ids}
+    for user_id, day, recent, mature, passed in _fetch(sql, params):
+        entry = activity[user_id]
+        entry.days.add(day)
+        entry.recent += recent
+        entry.mature += mature
+        entry.passed += passed
+    return activity
+
+
+def concept_retrievability_for_users(*, user_ids: list[int], course_id: int, now: datetime) -> dict[int, dict[int, float]]:
+    """Learner id → concept id → mean retrievability at `now` of the learner's cards on that concept of the course.
+
+    A card never answered counts as 0. Concepts a learner holds no card on are absent.
+    """
+    params = {"users": list(user_ids), "course_id": course_id, "now": now, "w20": _fsrs_default_w20()}
+    mastery: dict[int, dict[int, float]] = defaultdict(dict)
+    for user_id, concept_id, mean in _fetch(CONCEPT_RETRIEVABILITY_SQL, params):
+        mastery[user_id][concept_id] = float(mean)
+    return dict(mastery)
+
+
+def card_retrievability(*, card: Card, now: datetime) -> float:
+    """One card's retrievability through the fsrs package itself: the reference the SQL above must agree with."""
+    settings_row = ReviewSettings.objects.filter(user_id=card.user_id).first()
+    parameters = settings_row.fsrs_parameters if settings_row and len(settings_row.fsrs_parameters) > 20 else None
+    scheduler = fsrs.Scheduler(parameters=parameters) if parameters else fsrs.Scheduler()
+    if not card.fsrs:
+        return 0.0
+    return scheduler.get_card_retrievability(fsrs.Card.from_dict(card.fsrs), current_datetime=now)

@@ -1,9 +1,9 @@
+import secrets
+
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.utils.translation import gettext_lazy as _
-
-from content import models as content_models
 
 from .models import Assignment, DigestSent, Invitation, Membership, Organization, Profile, Team
 
@@ -97,8 +97,6 @@ class InvitationAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         # Invitations made here get a token the same way the People page makes them.
         if not obj.token:
-            import secrets
-
             obj.token = secrets.token_urlsafe(24)
             obj.created_by = request.user
         super().save_model(request, obj, form, change)
@@ -118,22 +116,3 @@ class DigestSentAdmin(admin.ModelAdmin):
     list_display = ["team", "manager", "week", "sent_at"]
     list_select_related = ["team", "manager"]
     readonly_fields = ["team", "manager", "week", "sent_at"]
-
-
-# The content app has no admin of its own (yet); these registrations step aside if it gains one.
-class ContentAdmin(admin.ModelAdmin):
-    pass
-
-
-_content_admin = {
-    content_models.Course: {"list_display": ["title", "slug", "created_at"], "search_fields": ["title", "title_zh", "slug"]},
-    content_models.Source: {"list_display": ["name", "course", "language", "ingested_at"], "list_filter": ["course", "language"],
-                            "search_fields": ["name", "title"]},
-    content_models.Lesson: {"list_display": ["title", "course", "language", "order"], "list_filter": ["course", "language"],
-                            "search_fields": ["title", "slug"]},
-    content_models.Concept: {"list_display": ["term", "term_zh", "course"], "list_filter": ["course"],
-                             "search_fields": ["term", "term_zh", "slug"], "filter_horizontal": ["sections"]},
-}
-for _model, _options in _content_admin.items():
-    if not admin.site.is_registered(_model):
-        admin.site.register(_model, type(f"{_model.__name__}Admin", (ContentAdmin,), _options))

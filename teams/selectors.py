@@ -4,13 +4,12 @@ import datetime as dt
 import zoneinfo
 from dataclasses import dataclass, field
 
-import fsrs
-from django.db import connection
 from django.db.models import Count, F, Q, QuerySet
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from content.models import Concept, Course, Lesson, LessonRead
+from quizzes import selectors as quiz_selectors
 
 from .models import Assignment, Invitation, Membership, Organization, Role, Team
 
@@ -196,55 +195,6 @@ def _streak(days: set[dt.date], today: dt.date) -> int:
     return length
 
 
-def _fsrs_default_w20() -> float:
-    # The decay of FSRS-6's forgetting curve; a learner's optimised parameters carry their own.
-    return float(fsrs.Scheduler().parameters[20])
-
-
-# FSRS-6 retrievability, R = (1 + FACTOR * t / S) ** DECAY with DECAY = -w[20] and FACTOR = 0.9 ** (1 / DECAY) - 1,
-# t in whole elapsed days: the formula of fsrs.Scheduler.get_card_retrievability, computed in SQL so that
-# the heatmap is one aggregate however many cards a team holds (tests compare it with the package).
-# A learner's optimised parameters carry their own w[20]; the package's default stands in otherwise.
-HEATMAP_SQL = """
-    WITH decay AS (
-      SELECT u.id AS user_id, coalesce((rs.fsrs_parameters->>20)::float8, %(w20)s) AS w20
-      FROM unnest(%(users)s::bigint[]) AS u(id) LEFT JOIN quizzes_reviewsettings rs ON rs.user_id = u.id
-    ), tagged AS (
-      SELECT qc.question_id, qc.concept_id FROM quizzes_question_concepts qc
-        JOIN content_concept k ON k.id = qc.concept_id WHERE k.course_id = %(course_id)s
-    ), memory AS (
-      SELECT c.user_id, c.question_id, (c.fsrs->>'stability')::float8 AS stability,
-             (c.fsrs->>'last_review')::timestamptz AS last_review
-      FROM quizzes_card c WHERE c.user_id = ANY(%(users)s) AND c.question_id IN (SELECT question_id FROM tagged)
-    )
-    SELECT m.user_id, t.concept_id, avg(
-      CASE WHEN m.last_review IS NULL OR m.stability IS NULL THEN 0.0 ELSE
-        power(1 + (power(0.9, 1.0 / -d.w20) - 1)
-                  * greatest(0, floor(extract(epoch FROM (%(now)s - m.last_review)) / 86400)) / m.stability,
-              -d.w20)
-      END)
-    FROM memory m JOIN decay d ON d.user_id = m.user_id JOIN tagged t ON t.question_id = m.question_id
-    GROUP BY m.user_id, t.concept_id
-"""
-
-
-def _card_course_filter(course_id: int | None, alias: str = "c") -> str:
-    # A hashed IN over the course's question ids: an EXISTS per row cost a join per card or review.
-    if course_id is None:
-        return ""
-    return f"""
-      AND {alias}.question_id IN (
-        SELECT q.id FROM quizzes_question q JOIN content_section s ON s.id = q.section_id
-          JOIN content_lesson l ON l.id = s.lesson_id WHERE l.course_id = %(course_id)s)
-    """
-
-
-def _fetch(sql: str, params: dict) -> list[tuple]:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
-
-
 def team_dashboard(*, team: Team, course: Course | None = None, now: dt.datetime | None = None) -> Dashboard:
     """Per-learner progress and the concept mastery heatmap for one team, in a fixed number of queries.
 
@@ -267,9 +217,7 @@ def team_dashboard(*, team: Team, course: Course | None = None, now: dt.datetime
     user_ids = list(rows)
     concepts: list[Concept] = []
     if course is not None:
-        concepts = list(
-            Concept.objects.filter(course=course, questions__isnull=False).distinct().order_by("term")
-        )
+        concepts = quiz_selectors.concepts_with_questions(course_id=course.id)
     if not user_ids:
         return Dashboard(team=team, course=course, courses=courses, rows=[], concepts=concepts, today=today)
 
@@ -293,72 +241,31 @@ def team_dashboard(*, team: Team, course: Course | None = None, now: dt.datetime
         for read in reads:
             rows[read["user_id"]].lessons_read = read["n"]
 
-    params = {
-        "users": user_ids, "course_id": course_id, "now": now, "w20": _fsrs_default_w20(),
-        "week_ago": now - dt.timedelta(days=7), "retention_since": now - dt.timedelta(days=RETENTION_WINDOW_DAYS),
-        "streak_since": now - dt.timedelta(days=STREAK_WINDOW_DAYS),
-    }
-    card_sql = f"""
-        SELECT c.user_id, count(*), count(*) FILTER (WHERE c.reps > 0),
-               count(*) FILTER (WHERE c.reps > 0 AND c.due < %(now)s)
-        FROM quizzes_card c WHERE c.user_id = ANY(%(users)s) {_card_course_filter(course_id)}
-        GROUP BY c.user_id
-    """
-    for user_id, total, learned, overdue in _fetch(card_sql, params):
+    counts = quiz_selectors.card_counts_for_users(user_ids=user_ids, course_id=course_id, now=now)
+    for user_id, card_counts in counts.items():
         row = rows[user_id]
-        row.cards_total, row.cards_learned, row.overdue = total, learned, overdue
+        row.cards_total, row.cards_learned, row.overdue = card_counts.total, card_counts.learned, card_counts.overdue
 
-    # One scan of the review log, grouped by learner and local day, serves both the counts and the streak.
-    # True retention counts only reviews of cards already in the Review state (state_before = 2): first
-    # answers and relearning steps would flatter or punish it. The counts are for the course's cards;
-    # the streak is any day with a review, in the learner's own time zone.
-    course_cards = (
-        "" if course_id is None else
-        f"JOIN (SELECT c.id FROM quizzes_card c WHERE c.user_id = ANY(%(users)s) {_card_course_filter(course_id)}) cc "
-        "ON cc.id = r.card_id"
-    )
-    in_course = "true" if course_id is None else "cc.id IS NOT NULL"
-    review_sql = f"""
-        SELECT r.user_id, (r.reviewed_at AT TIME ZONE coalesce(p.timezone, 'UTC'))::date AS day,
-               count(*) FILTER (WHERE r.reviewed_at >= %(week_ago)s AND {in_course}),
-               count(*) FILTER (WHERE r.reviewed_at >= %(retention_since)s AND r.state_before = 2 AND {in_course}),
-               count(*) FILTER (WHERE r.reviewed_at >= %(retention_since)s AND r.state_before = 2 AND r.rating > 1
-                                AND {in_course})
-        FROM quizzes_reviewlog r LEFT JOIN teams_profile p ON p.user_id = r.user_id
-          {"LEFT " + course_cards if course_cards else ""}
-        WHERE r.user_id = ANY(%(users)s) AND r.undone_at IS NULL AND r.reviewed_at >= %(streak_since)s
-        GROUP BY 1, 2
-    """
-    days: dict[int, set[dt.date]] = {user_id: set() for user_id in user_ids}
-    mature: dict[int, int] = dict.fromkeys(user_ids, 0)
-    passed: dict[int, int] = dict.fromkeys(user_ids, 0)
-    for user_id, day, week, mature_n, passed_n in _fetch(review_sql, params):
-        days[user_id].add(day)
-        rows[user_id].reviews_7d += week
-        mature[user_id] += mature_n
-        passed[user_id] += passed_n
+    # Reviews this week and true retention count the course's cards; the streak is any day with a review,
+    # in the learner's own time zone.
     zones = {m.user_id: m.user.profile.timezone for m in learners}
+    activity = quiz_selectors.review_activity_for_users(
+        user_zones=zones, course_id=course_id, recent_since=now - dt.timedelta(days=7),
+        retention_since=now - dt.timedelta(days=RETENTION_WINDOW_DAYS),
+        history_since=now - dt.timedelta(days=STREAK_WINDOW_DAYS),
+    )
     for user_id, row in rows.items():
-        row.retention_reviews = mature[user_id]
-        row.retention = passed[user_id] / mature[user_id] if mature[user_id] else None
-        row.streak = _streak(days[user_id], _local_today(now, zones.get(user_id)))
+        learner = activity[user_id]
+        row.reviews_7d = learner.recent
+        row.retention_reviews = learner.mature
+        row.retention = learner.retention
+        row.streak = _streak(learner.days, _local_today(now, zones.get(user_id)))
 
     if concepts:
-        for user_id, concept_id, mean in _fetch(HEATMAP_SQL, params):
-            rows[user_id].mastery[concept_id] = float(mean)
+        mastery = quiz_selectors.concept_retrievability_for_users(user_ids=user_ids, course_id=course_id, now=now)
+        for user_id, by_concept in mastery.items():
+            rows[user_id].mastery = by_concept
 
     for row in rows.values():
         row.status = _pace_status(row, today)
     return Dashboard(team=team, course=course, courses=courses, rows=list(rows.values()), concepts=concepts, today=today)
-
-
-def card_retrievability(*, card, now: dt.datetime | None = None) -> float:
-    """One card's retrievability through the fsrs package itself: the reference the SQL above must agree with."""
-    from quizzes.models import ReviewSettings
-
-    settings_row = ReviewSettings.objects.filter(user_id=card.user_id).first()
-    parameters = settings_row.fsrs_parameters if settings_row and len(settings_row.fsrs_parameters) > 20 else None
-    scheduler = fsrs.Scheduler(parameters=parameters) if parameters else fsrs.Scheduler()
-    if not card.fsrs:
-        return 0.0
-    return scheduler.get_card_retrievability(fsrs.Card.from_dict(card.fsrs), current_datetime=now or timezone.now())

@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from content.models import LessonRead
+from quizzes import selectors as quiz_selectors
 from quizzes import services as quiz_services
 from quizzes.models import Card
 from teams import selectors, services
@@ -103,7 +104,7 @@ def test_the_heatmap_agrees_with_the_fsrs_package_on_retrievability(team, alice,
     row = next(r for r in dashboard.rows if r.email == "alice@example.com")
     for concept in dashboard.concepts:
         concept_cards = [c for c in Card.objects.filter(user=alice, question__concepts=concept)]
-        expected = sum(selectors.card_retrievability(card=c, now=now) for c in concept_cards) / len(concept_cards)
+        expected = sum(quiz_selectors.card_retrievability(card=c, now=now) for c in concept_cards) / len(concept_cards)
         assert row.mastery[concept.id] == pytest.approx(expected, abs=1e-9)
     assert any(value > 0 for value in row.mastery.values())
     assert all(value == 0 for value in next(r for r in dashboard.rows if r.email == "bob@example.com").mastery.values())
