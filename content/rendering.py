@@ -16,7 +16,7 @@ DIAGRAM_NAME = re.compile(r"^[a-z0-9-]+\.(en|zh)\.svg$")
 _DIAGRAM_SRC = re.compile(r"^diagrams/(?P<name>[^/]+)$")
 _IMG = re.compile(r"<img\b[^>]*>")
 _ATTR = re.compile(r'([a-z-]+)="([^"]*)"')
-_LONE_IMG = re.compile(r"<p>\s*(<img\b[^>]*>)\s*</p>")
+_LONE_IMG = re.compile(r"<p>\s*(<a class=\"diagram-link\"[^>]*><img\b[^>]*></a>)\s*</p>")
 
 
 def markdown_to_html(text: str, *, diagram_url: Callable[[str], str | None] | None = None) -> str:
@@ -38,7 +38,9 @@ def _diagram_img(tag: str, diagram_url) -> str:
     if not url:
         return html.escape(alt, quote=False)
     size = "".join(f' {name}="{attrs[name]}"' for name in ("width", "height") if attrs.get(name, "").isdigit())
-    return f'<img src="{html.escape(url)}" alt="{html.escape(alt)}"{size} loading="lazy" decoding="async">'
+    # A link to the SVG itself: on a phone the learner can open the diagram alone and zoom in.
+    return (f'<a class="diagram-link" href="{html.escape(url)}"><img src="{html.escape(url)}" alt="{html.escape(alt)}"{size} '
+            f'loading="lazy" decoding="async"></a>')
 
 
 def highlight_concepts(safe_html: str, concepts: list[tuple[str, str]]) -> str:
