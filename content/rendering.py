@@ -2,19 +2,45 @@
 
 import html
 import re
+from collections.abc import Callable
 
 import markdown
 import nh3
 
 _ALLOWED_TAGS = {"p", "ul", "ol", "li", "strong", "em", "b", "i", "code", "pre", "blockquote", "table", "thead", "tbody",
-                 "tr", "th", "td", "h3", "h4", "h5", "a", "br", "hr", "sub", "sup", "del"}
+                 "tr", "th", "td", "h3", "h4", "h5", "a", "br", "hr", "sub", "sup", "del", "img"}
 _SKIP_INSIDE = {"code", "pre", "a", "abbr", "h3", "h4", "h5"}
 _TAG = re.compile(r"(<[^>]+>)")
+# A lesson's diagram as its Markdown writes it: ![alt](diagrams/NAME.LANG.svg), a file shipped with the course.
+DIAGRAM_NAME = re.compile(r"^[a-z0-9-]+\.(en|zh)\.svg$")
+_DIAGRAM_SRC = re.compile(r"^diagrams/(?P<name>[^/]+)$")
+_IMG = re.compile(r"<img\b[^>]*>")
+_ATTR = re.compile(r'([a-z-]+)="([^"]*)"')
+_LONE_IMG = re.compile(r"<p>\s*(<a class=\"diagram-link\"[^>]*><img\b[^>]*></a>)\s*</p>")
 
 
-def markdown_to_html(text: str) -> str:
+def markdown_to_html(text: str, *, diagram_url: Callable[[str], str | None] | None = None) -> str:
+    """Safe HTML. An image shows only when it is one of the course's diagrams (diagram_url gives its address,
+    or None when there is no such file); any other image (external, data:, javascript:) becomes its alt text."""
     rendered = markdown.markdown(text, extensions=["tables", "sane_lists", "fenced_code"])
-    return nh3.clean(rendered, tags=_ALLOWED_TAGS, attributes={"a": {"href", "title"}}, link_rel="noopener nofollow")
+    cleaned = nh3.clean(rendered, tags=_ALLOWED_TAGS, link_rel="noopener nofollow",
+                        attributes={"a": {"href", "title"}, "img": {"src", "alt", "width", "height"}})
+    cleaned = _IMG.sub(lambda m: _diagram_img(m.group(0), diagram_url), cleaned)
+    return _LONE_IMG.sub(r'<figure class="diagram">\1</figure>', cleaned)
+
+
+def _diagram_img(tag: str, diagram_url) -> str:
+    # nh3 has already escaped the attribute values; they are unescaped here and escaped again when written.
+    attrs = {name: html.unescape(value) for name, value in _ATTR.findall(tag)}
+    alt = attrs.get("alt", "").strip()
+    src = _DIAGRAM_SRC.match(attrs.get("src", "").strip())
+    url = diagram_url(src.group("name")) if src and diagram_url and DIAGRAM_NAME.match(src.group("name")) else None
+    if not url:
+        return html.escape(alt, quote=False)
+    size = "".join(f' {name}="{attrs[name]}"' for name in ("width", "height") if attrs.get(name, "").isdigit())
+    # A link to the SVG itself: on a phone the learner can open the diagram alone and zoom in.
+    return (f'<a class="diagram-link" href="{html.escape(url)}"><img src="{html.escape(url)}" alt="{html.escape(alt)}"{size} '
+            f'loading="lazy" decoding="async"></a>')
 
 
 def highlight_concepts(safe_html: str, concepts: list[tuple[str, str]]) -> str:

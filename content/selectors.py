@@ -1,10 +1,14 @@
 """Reads for the content pages: courses with progress, lessons in the learner's language, the glossary."""
 
+import re
 from dataclasses import dataclass
+from pathlib import Path
 
 from django.db.models import Count, Prefetch, QuerySet
 
 from .models import Concept, Course, Lesson, LessonRead, Section
+from .rendering import DIAGRAM_NAME
+from .services import SHIPPED_COURSES
 
 
 def language_of(request) -> str:
@@ -73,3 +77,12 @@ def glossary(course: Course | None = None) -> QuerySet[Concept]:
     concepts = Concept.objects.select_related("course").prefetch_related(
         Prefetch("sections", queryset=Section.objects.select_related("lesson__course")))
     return concepts.filter(course=course) if course else concepts
+
+
+def diagram_file(course_slug: str, name: str) -> Path | None:
+    """A diagram shipped in the course's folder, by its strict file name; nothing outside that folder."""
+    if not DIAGRAM_NAME.match(name) or not re.fullmatch(r"[a-z0-9-]+", course_slug):
+        return None
+    folder = (SHIPPED_COURSES / course_slug / "diagrams").resolve()
+    path = (folder / name).resolve()
+    return path if path.parent == folder and path.is_file() else None

@@ -17,7 +17,7 @@ from .cleaning import clean
 from .embeddings import get_embedder
 from .models import Chunk, Concept, Course, Lesson, LessonRead, Section, Source
 from .readers import ReadError, collect, read_bytes
-from .structure import Document, chunk, segment_by_topic, split_sections
+from .structure import Document, chunk, images_as_alt_text, segment_by_topic, split_sections
 
 logger = logging.getLogger(__name__)
 
@@ -88,7 +88,7 @@ def _prepare(document: Document, *, embedder, lesson_title: str) -> tuple[list[_
     for section in sections:
         section.heading = section.heading or lesson_title
     prepared = [
-        _PreparedSection(heading=s.heading[:300], anchor=anchor, body=s.body, chunks=chunk(s.body))
+        _PreparedSection(heading=s.heading[:300], anchor=anchor, body=s.body, chunks=chunk(images_as_alt_text(s.body)))
         for s, anchor in zip(sections, _unique_anchors(sections))
     ]
     # The lesson and section titles travel with each passage: "LoRA" in a heading is context the passage lacks.

@@ -20,6 +20,7 @@ _SENTENCE_PUNCT = re.compile(r"[。！？；!?;,，、:：]\s*$|[。！？!?]")
 _BULLET = re.compile(r"^\s*(?:[-*+•·●▪]|\d{1,2}[.)）、]|[（(]?\d{1,2}[)）]|[a-z][.)])\s*\S", re.IGNORECASE)
 _FORMULA = re.compile(r"[=∑∫≈≤≥±×÷^√]|\\[a-z]+|\b[a-z]\([a-z, ]+\)", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"(?<=[。！？；!?])|(?<=[.;])(?=\s+[A-Z\"“(])")
+_MD_IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
 
 
 @dataclass
@@ -102,6 +103,11 @@ def split_sections(text: str, *, markdown: bool = False) -> list[Section]:
     sections.append(Section(heading, "\n".join(body).strip(), level))
     # A heading with (almost) no text under it is a table of contents entry or a lost image caption.
     return [s for s in sections if len(re.sub(r"\s", "", s.body)) >= SECTION_MIN_CHARS]
+
+
+def images_as_alt_text(text: str) -> str:
+    """A Markdown image as the words it stands for: search and the tutor read "![alt](src)" as its alt text."""
+    return _MD_IMAGE.sub(lambda m: m.group(1).strip(), text)
 
 
 def paragraphs(text: str) -> list[str]:

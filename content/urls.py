@@ -8,6 +8,7 @@ urlpatterns = [
     path("courses/upload/", views.upload, name="content_upload"),
     path("courses/upload/<int:job_id>/", views.upload_job, name="content_upload_job"),
     path("courses/<slug:slug>/", views.course_detail, name="course_detail"),
+    path("courses/<slug:course_slug>/diagrams/<str:name>", views.diagram, name="course_diagram"),
     path("courses/<slug:course_slug>/<slug:lesson_slug>/", views.lesson_detail, name="lesson_detail"),
     path("courses/<slug:course_slug>/<slug:lesson_slug>/read/", views.lesson_read, name="lesson_read"),
     path("glossary/", views.glossary, name="glossary"),

@@ -1,8 +1,9 @@
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
 
 from . import selectors, services
 from .forms import UploadForm
@@ -43,7 +44,7 @@ def lesson_detail(request, course_slug: str, lesson_slug: str):
         definition = concept.definition_in(lesson.language)
         forms.extend((form, definition) for form in [concept.term_in(lesson.language), concept.term, *concept.aliases])
     sections = [
-        {"section": s, "html": highlight_concepts(markdown_to_html(s.body), forms)}
+        {"section": s, "html": highlight_concepts(markdown_to_html(s.body, diagram_url=_diagram_url(course)), forms)}
         for s in selectors.lesson_sections(lesson)
     ]
     lessons = selectors.lessons_in_language(course, lesson.language)
@@ -58,6 +59,28 @@ def lesson_detail(request, course_slug: str, lesson_slug: str):
         "previous": lessons[position - 1] if position > 0 else None,
         "next": lessons[position + 1] if position + 1 < len(lessons) else None,
     })
+
+
+def _diagram_url(course: Course):
+    def url(name: str) -> str | None:
+        path = selectors.diagram_file(course.slug, name)
+        # The file's change time in the address: the long browser cache never shows an outdated diagram.
+        return f"{reverse('course_diagram', args=[course.slug, name])}?v={path.stat().st_mtime_ns:x}" if path else None
+    return url
+
+
+@login_required
+@require_GET
+def diagram(request, course_slug: str, name: str):
+    path = selectors.diagram_file(course_slug, name)
+    if path is None:
+        raise Http404("No such diagram")
+    response = FileResponse(path.open("rb"), content_type="image/svg+xml")
+    # An SVG opened on its own is a document: no scripts, no fetches, only its own inline styles.
+    response["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, max-age=31536000, immutable"
+    return response
 
 
 @login_required

@@ -25,5 +25,13 @@ def test_the_lesson_page_reads_well_on_a_phone_in_english_and_chinese(live_serve
         screenshot(page, f"content-lesson-phone-{lang}")
         # The first screen as the learner sees it, with a concept's definition open as after a tap.
         page.screenshot(path=str(screenshot(page, f"content-lesson-phone-{lang}-top").with_suffix(".png")))
+        # The LoRA diagram loads from the course's diagram view and fits the phone's width.
+        diagram = page.locator("figure.diagram img").first
+        diagram.scroll_into_view_if_needed()
+        page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=diagram.element_handle())
+        box = diagram.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 390 and box["height"] > 100
+        assert diagram.get_attribute("alt")
+        page.screenshot(path=str(screenshot(page, f"content-lesson-phone-{lang}-diagram").with_suffix(".png")))
     page.click("#read-button button")
     page.wait_for_selector("#read-button .read-badge")
