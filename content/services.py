@@ -12,9 +12,10 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils.text import slugify
 
-from . import textnorm
+import textkit
+from llm.embeddings import get_embedder
+
 from .cleaning import clean
-from .embeddings import get_embedder
 from .models import Chunk, Concept, Course, Lesson, LessonRead, Section, Source
 from .readers import ReadError, collect, read_bytes
 from .structure import Document, chunk, segment_by_topic, split_sections
@@ -93,7 +94,7 @@ def _prepare(document: Document, *, embedder, lesson_title: str) -> tuple[list[_
     ]
     # The lesson and section titles travel with each passage: "LoRA" in a heading is context the passage lacks.
     context = f"{document.title} · " if document.title else ""
-    texts = [textnorm.normalize(f"{context}{s.heading}\n{c}") for s in prepared for c in s.chunks]
+    texts = [textkit.normalize(f"{context}{s.heading}\n{c}") for s in prepared for c in s.chunks]
     return prepared, list(embedder.passages(texts)) if texts else []
 
 
@@ -108,7 +109,7 @@ def _write_lesson(*, course: Course, source: Source, slug: str, language: str, o
     vector_iter = iter(vectors)
     Chunk.objects.bulk_create([
         Chunk(section=row, position=j, text=text, embedding=next(vector_iter),
-              search_tokens=textnorm.search_tokens(f"{prepared.heading}\n{text}"))
+              search_tokens=textkit.search_tokens(f"{prepared.heading}\n{text}"))
         for row, prepared in zip(section_rows, sections) for j, text in enumerate(prepared.chunks)
     ], batch_size=500)
     return lesson
@@ -122,7 +123,7 @@ def document_ingest(*, course: Course, document: Document, digest: str, embedder
         return FileReport(name=document.name, status="unchanged")
     cleaned = clean(document, embedder=embedder)
     doc = cleaned.document
-    language = doc.language if doc.language in {"en", "zh-hans", "zh-hant"} else textnorm.detect_language(doc.text)
+    language = doc.language if doc.language in {"en", "zh-hans", "zh-hant"} else textkit.detect_language(doc.text)
     title = doc.title or Path(document.name).stem
     sections, vectors = _prepare(doc, embedder=embedder, lesson_title=title)
     if not sections:
@@ -222,7 +223,7 @@ def shipped_course_load(*, folder: Path | None = None, progress: Callable[[int, 
     files = [f for f in sorted(folder.glob("*.md")) if f.name.upper() != "FORMAT.MD"]
     raw = {path.name: path.read_bytes() for path in files}
     posts = {name: frontmatter.loads(data.decode("utf-8")) for name, data in raw.items()}
-    textnorm.add_terms(_all_terms(posts.values()))
+    textkit.add_terms(_all_terms(posts.values()))
     for i, path in enumerate(files):
         post = posts[path.name]
         digest = content_hash(raw[path.name])
@@ -325,10 +326,10 @@ def chunks_reindex(*, course: Course | None = None, batch: int = 64, progress: C
     for start in range(0, len(ids), batch):
         rows = list(chunks.filter(id__in=ids[start:start + batch]))
         vectors = embedder.passages([
-            textnorm.normalize(f"{c.section.lesson.title} · {c.section.heading}\n{c.text}") for c in rows])
+            textkit.normalize(f"{c.section.lesson.title} · {c.section.heading}\n{c.text}") for c in rows])
         for row, vector in zip(rows, vectors):
             row.embedding = vector
-            row.search_tokens = textnorm.search_tokens(f"{row.section.heading}\n{row.text}")
+            row.search_tokens = textkit.search_tokens(f"{row.section.heading}\n{row.text}")
         Chunk.objects.bulk_update(rows, ["embedding", "search_tokens"])
         if progress:
             progress(min(start + batch, len(ids)), len(ids))

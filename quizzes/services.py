@@ -1,6 +1,7 @@
 """Writes: loading and reviewing questions, creating and reviewing cards, reminders, FSRS optimisation."""
 
 import logging
+import re
 from datetime import UTC, datetime
 
 import fsrs
@@ -8,10 +9,13 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from content.models import Concept, Course, Lesson
+import textkit
+from content.models import Concept, Course, Lesson, Section
+from llm.embeddings import get_embedder
 
 from . import scheduling
 from .models import Card, Question, ReviewLog, ReviewSettings
+from .verification import Draft, check_duplicate, check_flaws, embedding_text, plain
 
 logger = logging.getLogger(__name__)
 
@@ -199,9 +203,7 @@ def review_undo(*, user, now: datetime | None = None) -> Card | None:
 
 
 def _bigrams(text: str) -> set[str]:
-    from .grading import normalise
-
-    folded = normalise(text)
+    folded = textkit.fold(text)
     return {folded[i:i + 2] for i in range(len(folded) - 1)}
 
 
@@ -212,17 +214,9 @@ def question_create_from_tutor_answer(*, user, question: str, answer: str, langu
     The evidence is the sentence of the cited section that overlaps the answer most; an answer the section does not
     support, a flawed stem or a near-duplicate of a question the learner already has is kept as rejected, with why.
     """
-    import re
-
-    from content.embeddings import get_embedder
-    from content.models import Section
-
-    from .generation import sentences as sentences_of
-    from .verification import Draft, check_duplicate, check_flaws, embedding_text, plain
-
     reference = re.sub(r"\s*\[\d+\]", "", answer).strip()[:600]
     section = Section.objects.filter(id=section_id).select_related("lesson").first() if section_id else None
-    sentences = sentences_of(plain(section.body)) if section else []
+    sentences = textkit.sentences(plain(section.body)) if section else []
     answer_grams = _bigrams(reference)
     overlap = lambda sentence: len(_bigrams(sentence) & answer_grams) / max(1, len(_bigrams(sentence)))  # noqa: E731
     evidence = max(sentences, key=overlap, default="")
