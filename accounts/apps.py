@@ -7,4 +7,4 @@ class AccountsConfig(AppConfig):
     verbose_name = _("Accounts")
 
     def ready(self):
-        from . import signals  # noqa: F401 -- connects the receivers; Django's documented place for it
+        from . import signals  # noqa: F401 -- connects the receivers; models must be loaded first, so not at the top

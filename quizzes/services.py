@@ -2,19 +2,28 @@
 
 import logging
 import re
+import zoneinfo
 from datetime import UTC, datetime
 
 import fsrs
-from django.db import transaction
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core import signing
+from django.core.mail import EmailMessage
+from django.db import connection, transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
 
 import textkit
+from accounts.models import Profile
 from content.models import Concept, Course, Lesson, Section
 from llm.embeddings import get_embedder
 
 from . import scheduling
 from .models import Card, Question, ReviewLog, ReviewSettings
+from .selectors import fsrs_training_items
 from .verification import Draft, check_duplicate, check_flaws, embedding_text, plain
 
 logger = logging.getLogger(__name__)
@@ -266,12 +275,6 @@ def reminder_claim_due(*, now: datetime) -> list[int]:
     The claim is one conditional UPDATE per time zone in use (last_reminder_date before the local date), so a job
     that runs twice in the hour, or two beat processes, claim each learner once: at most one email a day.
     """
-    import zoneinfo
-
-    from django.db import connection
-
-    from teams.models import Profile
-
     claimed: list[int] = []
     zones = set(Profile.objects.values_list("timezone", flat=True).distinct()) | {"UTC"}
     with connection.cursor() as cursor:
@@ -300,12 +303,10 @@ def reminder_claim_due(*, now: datetime) -> list[int]:
 
 def fsrs_parameters_optimise(*, user, now: datetime | None = None) -> list[float] | None:
     """Fit this learner's FSRS parameters to their review history with fsrs-rs-python (Anki's FSRS core)."""
-    from .selectors import fsrs_training_items
-
     items = fsrs_training_items(user=user)
     if len(items) < MIN_ITEMS_FOR_OPTIMISATION:
         return None
-    import fsrs_rs_python
+    import fsrs_rs_python  # loaded only here: the Rust optimiser is big and runs nightly, in a worker
 
     parameters = list(fsrs_rs_python.FSRS(fsrs_rs_python.DEFAULT_PARAMETERS).compute_parameters(items))
     if len(parameters) != len(fsrs_rs_python.DEFAULT_PARAMETERS):
@@ -335,14 +336,6 @@ def reminders_disable(*, user_id: int) -> None:
 
 def reminder_send(*, user_id: int, now: datetime | None = None) -> bool:
     """Email one learner how many cards wait for them. The claim (reminder_claim_due) already made this once a day."""
-    from django.conf import settings
-    from django.contrib.auth import get_user_model
-    from django.core import signing
-    from django.core.mail import EmailMessage
-    from django.template.loader import render_to_string
-    from django.urls import reverse
-    from django.utils import translation
-
     now = now or timezone.now()
     user = get_user_model().objects.select_related("profile").filter(pk=user_id).first()
     if user is None or not user.email:

@@ -3,9 +3,10 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import Profile
 from content import models as content_models
 
-from .models import Assignment, DigestSent, Invitation, Membership, Organization, Profile, Team
+from .models import Assignment, DigestSent, Invitation, Membership, Organization, Team
 
 User = get_user_model()
 

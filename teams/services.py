@@ -12,27 +12,11 @@ from django.utils import timezone, translation
 from django.utils.text import slugify
 from django.utils.translation import gettext
 
-from .models import Assignment, DigestSent, Invitation, Membership, Organization, Profile, Role, Team
+from accounts.models import Profile
+
+from .models import Assignment, DigestSent, Invitation, Membership, Organization, Role, Team
 
 User = get_user_model()
-
-
-def profile_for(*, user) -> Profile:
-    profile, _ = Profile.objects.get_or_create(user=user)
-    return profile
-
-
-def profile_update(*, user, display_name: str, language: str, timezone: str) -> Profile:
-    profile = profile_for(user=user)
-    profile.display_name = display_name
-    profile.language = language
-    profile.timezone = timezone
-    profile.save(update_fields=["display_name", "language", "timezone"])
-    return profile
-
-
-def profile_set_language(*, user, language: str) -> None:
-    Profile.objects.update_or_create(user=user, defaults={"language": language})
 
 
 @transaction.atomic
