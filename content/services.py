@@ -18,6 +18,7 @@ from llm.embeddings import get_embedder
 from .cleaning import clean
 from .models import Chunk, Concept, Course, Lesson, LessonRead, Section, Source
 from .readers import ReadError, collect, read_bytes
+from .signals import course_content_changed
 from .structure import Document, chunk, segment_by_topic, split_sections
 
 logger = logging.getLogger(__name__)
@@ -185,15 +186,8 @@ def paths_ingest(*, course: Course, paths: Iterable, progress: Callable[[int, in
             progress(i + 1, len(files), path.name)
     report.seconds = time.monotonic() - started
     if report.total("lessons"):
-        _queue_question_generation(course)
+        course_content_changed.send(sender=Course, course=course)
     return report
-
-
-def _queue_question_generation(course: Course) -> None:
-    from quizzes.tasks import generate_questions_for_course  # imported here: quizzes builds on content
-
-    course_id = course.id
-    transaction.on_commit(lambda: generate_questions_for_course.delay(course_id))
 
 
 # The shipped course
