@@ -4,6 +4,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 
+from config.celery_app import app
+
 
 def database_status() -> dict:
     try:
@@ -24,8 +26,6 @@ def redis_status() -> dict:
 
 
 def celery_status(timeout: float = 1.0) -> dict:
-    from config.celery_app import app
-
     try:
         replies = app.control.ping(timeout=timeout) or []
     except Exception as error:

@@ -8,11 +8,13 @@ import functools
 import re
 from dataclasses import dataclass
 
+import frontmatter
 from django.db.models import Count, Max
 
 import textkit
 
 from .models import Concept
+from .services import SHIPPED_COURSES, shipped_concept_pairs
 
 MAX_CONCEPTS = 4  # a question names a few concepts; more would pull the search off its subject
 
@@ -33,10 +35,6 @@ def _variants(name: str) -> set[str]:
 def _shipped_concepts() -> tuple[tuple[str, ...], ...]:
     """The shipped courses' concepts straight from their files, so that search knows the glossary even in a
     database where only other sources were ingested."""
-    import frontmatter
-
-    from .services import SHIPPED_COURSES, shipped_concept_pairs
-
     concepts = []
     for folder in sorted(p for p in SHIPPED_COURSES.iterdir() if p.is_dir()):
         posts = {path.name: frontmatter.loads(path.read_text(encoding="utf-8")) for path in sorted(folder.glob("*.md"))

@@ -3,11 +3,14 @@
 import hashlib
 import logging
 import time
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import frontmatter
 import yaml
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
 from django.utils.text import slugify
@@ -15,8 +18,9 @@ from django.utils.text import slugify
 import textkit
 from llm.embeddings import get_embedder
 
+from . import tasks
 from .cleaning import clean
-from .models import Chunk, Concept, Course, Lesson, LessonRead, Section, Source
+from .models import Chunk, Concept, Course, IngestionJob, Lesson, LessonRead, Section, Source
 from .readers import ReadError, collect, read_bytes
 from .signals import course_content_changed
 from .structure import Document, chunk, segment_by_topic, split_sections
@@ -203,8 +207,6 @@ def shipped_course_load(*, folder: Path | None = None, progress: Callable[[int, 
     Each file is one Source and one Lesson; concepts are merged across the two languages by their
     position in the front matter (the files list them in the same order).
     """
-    import frontmatter
-
     folder = folder or SHIPPED_COURSES / "llm-basics"
     started = time.monotonic()
     meta = yaml.safe_load((folder / "course.yaml").read_text(encoding="utf-8"))
@@ -335,15 +337,8 @@ def lesson_mark_read(*, user, lesson: Lesson) -> LessonRead:
     return read
 
 
-def ingestion_job_create(*, course: Course, user, files) -> "IngestionJob":
+def ingestion_job_create(*, course: Course, user, files) -> IngestionJob:
     """Save uploaded files to their own folder and queue their ingestion once this transaction commits."""
-    import uuid
-
-    from django.conf import settings
-
-    from .models import IngestionJob
-    from .tasks import ingestion_job_run
-
     folder = Path(settings.MEDIA_ROOT) / "uploads" / uuid.uuid4().hex
     folder.mkdir(parents=True, exist_ok=True)
     for upload in files:
@@ -353,5 +348,5 @@ def ingestion_job_create(*, course: Course, user, files) -> "IngestionJob":
             for piece in upload.chunks():
                 out.write(piece)
     job = IngestionJob.objects.create(course=course, created_by=user, folder=str(folder), files_total=len(files))
-    transaction.on_commit(lambda: ingestion_job_run.delay(job.id))
+    transaction.on_commit(lambda: tasks.ingestion_job_run.delay(job.id))
     return job

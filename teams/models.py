@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 
@@ -86,8 +87,6 @@ class Invitation(models.Model):
         return self.email or f"link {self.token[:8]}…"
 
     def get_absolute_url(self) -> str:
-        from django.urls import reverse
-
         return reverse("team_join", args=[self.token])
 
 
