@@ -75,7 +75,7 @@ def test_the_prompt_fences_passages_as_data_and_warns_against_their_instructions
 
 
 def test_traditional_chinese_is_shown_in_simplified():
-    assert answering.to_simplified("注意力機制與語言模型") == "注意力机制与语言模型"
+    assert textkit.to_simplified("注意力機制與語言模型") == "注意力机制与语言模型"
 
 
 def test_tokens_are_estimated_when_the_encoding_cannot_be_downloaded():
