@@ -101,7 +101,7 @@ def seed(*, learners: int, concepts: int):
     Membership.objects.create(team=team, user=manager, role=Role.MANAGER)
     Assignment.objects.create(team=team, course=course, due_on=now.date() + dt.timedelta(days=20), created_by=manager)
     users = User.objects.bulk_create([User(username=f"u{n}@bench", email=f"u{n}@bench") for n in range(learners)])
-    from teams.models import Profile
+    from accounts.models import Profile
 
     Profile.objects.bulk_create([Profile(user=u, display_name=f"Learner {n}") for n, u in enumerate(users)],
                                 ignore_conflicts=True)

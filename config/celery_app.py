@@ -2,6 +2,7 @@ import os
 
 from celery import Celery
 from celery.signals import worker_process_init
+from django.db.backends.postgresql.base import DatabaseWrapper
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
@@ -14,8 +15,6 @@ app.autodiscover_tasks()
 def database_pool_forget_parents(**kwargs):
     # A forked worker child inherits the parent's connection pool without its threads or its own sockets;
     # forget it so the child opens a pool of its own on first use.
-    from django.db.backends.postgresql.base import DatabaseWrapper
-
     DatabaseWrapper._connection_pools.clear()
 
 

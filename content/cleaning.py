@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from textkit import normalize
+
 from .structure import Document, heading_of
-from .textnorm import normalize
 
 _BOILERPLATE = re.compile(
     "|".join([

@@ -5,8 +5,9 @@ from pathlib import Path
 
 import yaml
 
+from textkit import normalize
+
 from .retrieval import search
-from .textnorm import normalize
 
 
 @dataclass

@@ -8,10 +8,13 @@ import functools
 import re
 from dataclasses import dataclass
 
+import frontmatter
 from django.db.models import Count, Max
 
-from . import textnorm
+import textkit
+
 from .models import Concept
+from .services import SHIPPED_COURSES, shipped_concept_pairs
 
 MAX_CONCEPTS = 4  # a question names a few concepts; more would pull the search off its subject
 
@@ -32,10 +35,6 @@ def _variants(name: str) -> set[str]:
 def _shipped_concepts() -> tuple[tuple[str, ...], ...]:
     """The shipped courses' concepts straight from their files, so that search knows the glossary even in a
     database where only other sources were ingested."""
-    import frontmatter
-
-    from .services import SHIPPED_COURSES, shipped_concept_pairs
-
     concepts = []
     for folder in sorted(p for p in SHIPPED_COURSES.iterdir() if p.is_dir()):
         posts = {path.name: frontmatter.loads(path.read_text(encoding="utf-8")) for path in sorted(folder.glob("*.md"))
@@ -51,9 +50,9 @@ def _entries(version: tuple) -> tuple[Entry, ...]:
     concepts = [(term, term_zh, *aliases)
                 for term, term_zh, aliases in Concept.objects.values_list("term", "term_zh", "aliases")]
     for names in dict.fromkeys(concepts + list(_shipped_concepts())):
-        names = list(dict.fromkeys(textnorm.normalize(str(n)).strip() for n in names if n and str(n).strip()))
-        chinese = tuple(n for n in names if textnorm.cjk_ratio(n) > 0.5)
-        english = tuple(dict.fromkeys(v for n in names if textnorm.cjk_ratio(n) == 0 and len(n) > 2
+        names = list(dict.fromkeys(textkit.normalize(str(n)).strip() for n in names if n and str(n).strip()))
+        chinese = tuple(n for n in names if textkit.cjk_ratio(n) > 0.5)
+        english = tuple(dict.fromkeys(v for n in names if textkit.cjk_ratio(n) == 0 and len(n) > 2
                                       for v in sorted(_variants(n), key=lambda v: v != n)))
         if english and chinese:
             patterns = tuple(re.compile(rf"(?<![\w-]){re.escape(name)}(?:s|es)?(?![\w-])") for name in english)
@@ -65,7 +64,7 @@ def _entries(version: tuple) -> tuple[Entry, ...]:
 def expand(query: str) -> list[str]:
     """The other language's names of the concepts a query names (empty when it names none)."""
     version = tuple(Concept.objects.aggregate(n=Count("id"), last=Max("id")).values())
-    return list(_expand(textnorm.normalize(query), version))
+    return list(_expand(textkit.normalize(query), version))
 
 
 # One question is expanded by the tutor's query embedding, by search and by the tutor's relevance check.

@@ -4,6 +4,8 @@ import io
 import re
 from pathlib import Path
 
+import frontmatter
+
 from .structure import Document
 
 SUPPORTED_SUFFIXES = {".md", ".markdown", ".txt", ".text", ".html", ".htm", ".pdf"}
@@ -21,7 +23,7 @@ def decode(data: bytes) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         pass
-    from charset_normalizer import from_bytes
+    from charset_normalizer import from_bytes  # loaded only for a file that is not UTF-8, which is rare
 
     # Short Chinese files are ambiguous between GBK and Big5; try those too and keep the decoding
     # that reads most like Chinese text (fewest rare characters and replacement marks).
@@ -40,7 +42,7 @@ def decode(data: bytes) -> str:
 
 
 def _chinese_plausibility(text: str) -> float:
-    from charset_normalizer.utils import is_cjk
+    from charset_normalizer.utils import is_cjk  # as in decode(): only for a file that is not UTF-8
 
     if not text:
         return 0.0
@@ -57,8 +59,6 @@ _FREQUENT = set("的一是不了在人有我他这个们中来上大为和国地
 
 
 def read_markdown(name: str, text: str) -> Document:
-    import frontmatter
-
     post = frontmatter.loads(text)
     meta = dict(post.metadata)
     return Document(name=name, text=post.content, title=str(meta.get("title") or ""), author=str(meta.get("author") or ""),
@@ -66,7 +66,7 @@ def read_markdown(name: str, text: str) -> Document:
 
 
 def read_html(name: str, text: str) -> Document:
-    import trafilatura
+    import trafilatura  # loaded only for HTML: it pulls in lxml and its language data
 
     # extract() gives the Markdown body; the metadata comes separately (bare_extraction's text is not Markdown).
     body = trafilatura.extract(text, output_format="markdown", include_tables=True, include_links=True)
@@ -79,6 +79,7 @@ def read_html(name: str, text: str) -> Document:
 
 
 def read_pdf(name: str, data: bytes) -> Document:
+    # Loaded only for PDF files, the rarest upload.
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 

@@ -15,8 +15,10 @@ from django.db import connection, transaction
 from django.db.models import F, QuerySet
 from pgvector.django import CosineDistance
 
-from . import glossary, textnorm
-from .embeddings import get_embedder
+import textkit
+from llm.embeddings import get_embedder
+
+from . import glossary
 from .models import Chunk, Course
 
 RRF_K = 60  # the constant from Cormack et al.; it damps the difference between ranks 1 and 2
@@ -60,7 +62,7 @@ def _hit(chunk: Chunk, score: float) -> Hit:
 
 
 def dense_ids(query: str, course: Course | str | None = None, limit: int = CANDIDATES, *, query_vector=None) -> list[int]:
-    vector = query_vector if query_vector is not None else get_embedder().query(textnorm.normalize(query))
+    vector = query_vector if query_vector is not None else get_embedder().query(textkit.normalize(query))
     with transaction.atomic(), connection.cursor() as cursor:
         # SET LOCAL lasts for this transaction only. Iterative scans keep the HNSW index useful when a
         # course filter removes most of the nearest neighbours it finds first.
@@ -72,7 +74,7 @@ def dense_ids(query: str, course: Course | str | None = None, limit: int = CANDI
 
 
 def text_ids(query: str, course: Course | str | None = None, limit: int = CANDIDATES) -> list[tuple[int, float]]:
-    words = textnorm.query_tokens(query)
+    words = textkit.query_tokens(query)
     if not words:
         return []
     # Any word may match (OR); ts_rank_cd rewards passages where many of them occur close together.
@@ -97,7 +99,7 @@ def expanded_query(query: str) -> str:
 
 def embed_query(query: str):
     """The query vector `search` would compute, for callers that also need it (the tutor)."""
-    return get_embedder().query(textnorm.normalize(expanded_query(query)))
+    return get_embedder().query(textkit.normalize(expanded_query(query)))
 
 
 def search(query: str, course: Course | str | None = None, k: int = 5, *, query_vector=None) -> list[Hit]:
@@ -108,7 +110,7 @@ def search(query: str, course: Course | str | None = None, k: int = 5, *, query_
     scores: dict[int, float] = {}
     expanded = expanded_query(query)
     if query_vector is None:
-        query_vector = get_embedder().query(textnorm.normalize(expanded))  # as embed_query does
+        query_vector = get_embedder().query(textkit.normalize(expanded))  # as embed_query does
     for rank, chunk_id in enumerate(dense_ids(query, course, query_vector=query_vector)):
         scores[chunk_id] = 1.0 / (RRF_K + rank + 1)
     # Reciprocal rank fusion, the full-text side weighted by how much of the question a passage covers.

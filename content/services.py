@@ -3,20 +3,26 @@
 import hashlib
 import logging
 import time
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import frontmatter
 import yaml
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
 from django.utils.text import slugify
 
-from . import textnorm
+import textkit
+from llm.embeddings import get_embedder
+
+from . import tasks
 from .cleaning import clean
-from .embeddings import get_embedder
-from .models import Chunk, Concept, Course, Lesson, LessonRead, Section, Source
+from .models import Chunk, Concept, Course, IngestionJob, Lesson, LessonRead, Section, Source
 from .readers import ReadError, collect, read_bytes
+from .signals import course_content_changed
 from .structure import Document, chunk, images_as_alt_text, segment_by_topic, split_sections
 
 logger = logging.getLogger(__name__)
@@ -93,7 +99,7 @@ def _prepare(document: Document, *, embedder, lesson_title: str) -> tuple[list[_
     ]
     # The lesson and section titles travel with each passage: "LoRA" in a heading is context the passage lacks.
     context = f"{document.title} · " if document.title else ""
-    texts = [textnorm.normalize(f"{context}{s.heading}\n{c}") for s in prepared for c in s.chunks]
+    texts = [textkit.normalize(f"{context}{s.heading}\n{c}") for s in prepared for c in s.chunks]
     return prepared, list(embedder.passages(texts)) if texts else []
 
 
@@ -108,7 +114,7 @@ def _write_lesson(*, course: Course, source: Source, slug: str, language: str, o
     vector_iter = iter(vectors)
     Chunk.objects.bulk_create([
         Chunk(section=row, position=j, text=text, embedding=next(vector_iter),
-              search_tokens=textnorm.search_tokens(f"{prepared.heading}\n{text}"))
+              search_tokens=textkit.search_tokens(f"{prepared.heading}\n{text}"))
         for row, prepared in zip(section_rows, sections) for j, text in enumerate(prepared.chunks)
     ], batch_size=500)
     return lesson
@@ -122,7 +128,7 @@ def document_ingest(*, course: Course, document: Document, digest: str, embedder
         return FileReport(name=document.name, status="unchanged")
     cleaned = clean(document, embedder=embedder)
     doc = cleaned.document
-    language = doc.language if doc.language in {"en", "zh-hans", "zh-hant"} else textnorm.detect_language(doc.text)
+    language = doc.language if doc.language in {"en", "zh-hans", "zh-hant"} else textkit.detect_language(doc.text)
     title = doc.title or Path(document.name).stem
     sections, vectors = _prepare(doc, embedder=embedder, lesson_title=title)
     if not sections:
@@ -184,15 +190,8 @@ def paths_ingest(*, course: Course, paths: Iterable, progress: Callable[[int, in
             progress(i + 1, len(files), path.name)
     report.seconds = time.monotonic() - started
     if report.total("lessons"):
-        _queue_question_generation(course)
+        course_content_changed.send(sender=Course, course=course)
     return report
-
-
-def _queue_question_generation(course: Course) -> None:
-    from quizzes.tasks import generate_questions_for_course  # imported here: quizzes builds on content
-
-    course_id = course.id
-    transaction.on_commit(lambda: generate_questions_for_course.delay(course_id))
 
 
 # The shipped course
@@ -208,8 +207,6 @@ def shipped_course_load(*, folder: Path | None = None, progress: Callable[[int, 
     Each file is one Source and one Lesson; concepts are merged across the two languages by their
     position in the front matter (the files list them in the same order).
     """
-    import frontmatter
-
     folder = folder or SHIPPED_COURSES / "llm-basics"
     started = time.monotonic()
     meta = yaml.safe_load((folder / "course.yaml").read_text(encoding="utf-8"))
@@ -222,7 +219,7 @@ def shipped_course_load(*, folder: Path | None = None, progress: Callable[[int, 
     files = [f for f in sorted(folder.glob("*.md")) if f.name.upper() != "FORMAT.MD"]
     raw = {path.name: path.read_bytes() for path in files}
     posts = {name: frontmatter.loads(data.decode("utf-8")) for name, data in raw.items()}
-    textnorm.add_terms(_all_terms(posts.values()))
+    textkit.add_terms(_all_terms(posts.values()))
     for i, path in enumerate(files):
         post = posts[path.name]
         digest = content_hash(raw[path.name])
@@ -325,10 +322,10 @@ def chunks_reindex(*, course: Course | None = None, batch: int = 64, progress: C
     for start in range(0, len(ids), batch):
         rows = list(chunks.filter(id__in=ids[start:start + batch]))
         vectors = embedder.passages([
-            textnorm.normalize(f"{c.section.lesson.title} · {c.section.heading}\n{c.text}") for c in rows])
+            textkit.normalize(f"{c.section.lesson.title} · {c.section.heading}\n{c.text}") for c in rows])
         for row, vector in zip(rows, vectors):
             row.embedding = vector
-            row.search_tokens = textnorm.search_tokens(f"{row.section.heading}\n{row.text}")
+            row.search_tokens = textkit.search_tokens(f"{row.section.heading}\n{row.text}")
         Chunk.objects.bulk_update(rows, ["embedding", "search_tokens"])
         if progress:
             progress(min(start + batch, len(ids)), len(ids))
@@ -340,15 +337,8 @@ def lesson_mark_read(*, user, lesson: Lesson) -> LessonRead:
     return read
 
 
-def ingestion_job_create(*, course: Course, user, files) -> "IngestionJob":
+def ingestion_job_create(*, course: Course, user, files) -> IngestionJob:
     """Save uploaded files to their own folder and queue their ingestion once this transaction commits."""
-    import uuid
-
-    from django.conf import settings
-
-    from .models import IngestionJob
-    from .tasks import ingestion_job_run
-
     folder = Path(settings.MEDIA_ROOT) / "uploads" / uuid.uuid4().hex
     folder.mkdir(parents=True, exist_ok=True)
     for upload in files:
@@ -358,5 +348,5 @@ def ingestion_job_create(*, course: Course, user, files) -> "IngestionJob":
             for piece in upload.chunks():
                 out.write(piece)
     job = IngestionJob.objects.create(course=course, created_by=user, folder=str(folder), files_total=len(files))
-    transaction.on_commit(lambda: ingestion_job_run.delay(job.id))
+    transaction.on_commit(lambda: tasks.ingestion_job_run.delay(job.id))
     return job

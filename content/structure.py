@@ -5,6 +5,8 @@ from dataclasses import dataclass, field
 
 from django.utils.text import slugify
 
+import textkit
+
 CHUNK_MIN = 200
 CHUNK_MAX = 400
 OVERLAP_MAX = 120
@@ -19,7 +21,6 @@ _CHAPTER = re.compile(r"^(?:第[一二三四五六七八九十\d]{1,3}[章节部
 _SENTENCE_PUNCT = re.compile(r"[。！？；!?;,，、:：]\s*$|[。！？!?]")
 _BULLET = re.compile(r"^\s*(?:[-*+•·●▪]|\d{1,2}[.)）、]|[（(]?\d{1,2}[)）]|[a-z][.)])\s*\S", re.IGNORECASE)
 _FORMULA = re.compile(r"[=∑∫≈≤≥±×÷^√]|\\[a-z]+|\b[a-z]\([a-z, ]+\)", re.IGNORECASE)
-_SENTENCE_END = re.compile(r"(?<=[。！？；!?])|(?<=[.;])(?=\s+[A-Z\"“(])")
 _MD_IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
 
 
@@ -128,7 +129,7 @@ def units(body: str) -> list[str]:
         if _BULLET.match(line) or "|" in line or (_FORMULA.search(line) and len(line) <= 120) or line.startswith("    "):
             out.append(line)
             continue
-        out.extend(s for s in (p.strip() for p in _SENTENCE_END.split(line)) if s)
+        out.extend(textkit.sentences(line))
     pieces: list[str] = []
     for unit in out:
         while len(unit) > CHUNK_MAX:

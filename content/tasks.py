@@ -2,8 +2,8 @@ from celery import shared_task
 from django.db import transaction
 from django.utils import timezone
 
+from . import services
 from .models import IngestionJob
-from .services import paths_ingest
 
 
 @shared_task(acks_late=True)
@@ -19,7 +19,7 @@ def ingestion_job_run(job_id: int) -> None:
         IngestionJob.objects.filter(id=job_id).update(files_done=done, files_total=total, current_file=name[:300])
 
     try:
-        report = paths_ingest(course=job.course, paths=[job.folder], progress=progress)
+        report = services.paths_ingest(course=job.course, paths=[job.folder], progress=progress)
     except Exception as error:
         IngestionJob.objects.filter(id=job_id).update(status=IngestionJob.Status.FAILED, error=str(error)[:2000],
                                                       finished_at=timezone.now())

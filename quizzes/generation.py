@@ -15,8 +15,10 @@ import numpy as np
 from django.conf import settings
 from django.db import transaction
 
-from content.embeddings import get_embedder
+import llm
+import textkit
 from content.models import Concept, Course, Section
+from llm.embeddings import get_embedder
 
 from .models import Question
 from .verification import Draft, check_duplicate, embedding_text, plain, verify
@@ -24,7 +26,6 @@ from .verification import Draft, check_duplicate, embedding_text, plain, verify
 logger = logging.getLogger(__name__)
 
 MAX_CLOZE_PER_SECTION = 3
-SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s*|\n+")
 BOLD = re.compile(r"\*\*([^*]{2,60})\*\*")
 EN_DEFINING = re.compile(r"\b(is|are|means|refers to|describes|is called)\b")
 ZH_DEFINING = re.compile(
@@ -46,8 +47,9 @@ def stable_key(*parts) -> str:
     return "gen:" + hashlib.sha256("|".join(str(p) for p in parts).encode()).hexdigest()[:40]
 
 
-def sentences(text: str) -> list[str]:
-    return [s.strip(" -*#>\t") for s in SENTENCE_END.split(text or "") if s and s.strip()]
+def sentences(markdown_text: str) -> list[str]:
+    """The section's sentences without the list and heading marks in front of them."""
+    return [s.strip(" -*#>\t") for s in textkit.sentences(markdown_text)]
 
 
 # A defining sentence's subject is often a pronoun or a pointer ("这个图", "我们"), which is no term to learn.
@@ -58,10 +60,6 @@ NOT_A_TERM = re.compile(r"^(这|那|我|你|他|她|它|此|该|其|下面|上�
 def looks_like_term(term: str, section_text: str) -> bool:
     """A term worth a blank: not a pronoun or pointer, and used again in its lesson, as real concepts are."""
     return not NOT_A_TERM.match(term) and section_text.count(term) >= 2
-
-
-def is_chinese(text: str) -> bool:
-    return len(re.findall(r"[\u4e00-\u9fff]", text)) > len(text) / 5
 
 
 def concept_names(concept: Concept) -> list[str]:
@@ -108,7 +106,7 @@ def rule_drafts(*, course: Course, sections: list[Section], embedder) -> list[tu
                 continue
             term = None
             bold = BOLD.search(sentence)
-            if bold and (EN_DEFINING.search(sentence[bold.end():bold.end() + 30]) or is_chinese(sentence)):
+            if bold and (EN_DEFINING.search(sentence[bold.end():bold.end() + 30]) or textkit.is_chinese(sentence)):
                 term = bold.group(1).strip()
             elif (match := ZH_DEFINING.search(plain(sentence))) is not None:
                 term = match.group("term").strip()
@@ -183,8 +181,6 @@ empty). Quote in "evidence" one sentence copied exactly from the section that su
 
 
 def llm_drafts(section: Section) -> list[Draft]:
-    from tutor import llm
-
     language = "Simplified Chinese" if section.lesson.language.startswith("zh") else "English"
     data = llm.structured(
         [{"role": "system", "content": LLM_INSTRUCTIONS.format(language=language)},
@@ -205,8 +201,6 @@ def llm_drafts(section: Section) -> list[Draft]:
 
 def questions_generate(*, course: Course, use_llm: bool | None = None) -> Report:
     """Generate, verify and save questions for every section of the course. Re-running skips known questions."""
-    from tutor.llm import LLMError
-
     use_llm = settings.LLM_ENABLED if use_llm is None else use_llm
     sections = list(Section.objects.filter(lesson__course=course).select_related("lesson"))
     embedder = get_embedder()
@@ -215,7 +209,7 @@ def questions_generate(*, course: Course, use_llm: bool | None = None) -> Report
         for section in sections:
             try:
                 drafts += [(section, d, Question.Origin.LLM) for d in llm_drafts(section)]
-            except LLMError:
+            except llm.LLMError:
                 logger.warning("LLM generation failed for section %s; using the rules", section.pk, exc_info=True)
                 drafts += [(s, d, Question.Origin.RULE)
                            for s, d in rule_drafts(course=course, sections=[section], embedder=embedder)]

@@ -1,26 +1,19 @@
 """Grading a learner's answer: exact for choices and blanks, keyword match (offline) or the LLM for short answers."""
 
-import json
 import logging
 import math
-import re
-import unicodedata
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from tutor.llm import LLMError
+import llm
+import textkit
 
 from .models import Question
 
 logger = logging.getLogger(__name__)
 
-STOPWORDS = frozenset(
-    "a an the of to in on for and or but is are was were be been being it its this that these those with by as at "
-    "from into than then so such not no can could would should will may might do does did has have had which what "
-    "who whom when where why how their there they them he she his her you your we our".split()
-)
 
 
 @dataclass(frozen=True)
@@ -29,20 +22,11 @@ class Grade:
     reason: str
 
 
-def normalise(text: str) -> str:
-    """Fold width, case, spacing and punctuation away: '  B·A ' and 'ba' compare equal, as do '65,536' and '65536'."""
-    text = unicodedata.normalize("NFKC", text or "").casefold()
-    return "".join(ch for ch in text if not unicodedata.category(ch)[0] in "PSZ")
-
-
 def keywords_of(text: str) -> list[str]:
-    words = re.findall(r"[a-z0-9][a-z0-9\-]+", unicodedata.normalize("NFKC", text).casefold())
-    found = [w for w in words if w not in STOPWORDS and len(w) > 2]
-    if re.search(r"[\u4e00-\u9fff]", text):
-        import jieba
-
-        found += [w for w in jieba.lcut(text) if len(w) >= 2 and re.search(r"[\u4e00-\u9fff]", w)]
-    return list(dict.fromkeys(found))
+    """The words of a reference answer a right answer contains: English words of three letters or more, Chinese
+    words of two characters or more, no stop words."""
+    words = [w for w in textkit.tokens(text) if w not in textkit.STOP_WORDS]
+    return list(dict.fromkeys(w for w in words if len(w) >= (2 if textkit.CJK.search(w) else 3)))
 
 
 def grade(*, question: Question, answer: str) -> Grade:
@@ -51,26 +35,26 @@ def grade(*, question: Question, answer: str) -> Grade:
             return Grade(True, _("That is the right option."))
         return Grade(False, _("The right option is “%(answer)s”.") % {"answer": question.answer})
     if question.type == Question.Type.CLOZE:
-        given = normalise(answer)
-        if given and given in {normalise(a) for a in [question.answer, *question.accept]}:
+        given = textkit.fold(answer)
+        if given and given in {textkit.fold(a) for a in [question.answer, *question.accept]}:
             return Grade(True, _("That fills the blank."))
         return Grade(False, _("The blank is “%(answer)s”.") % {"answer": question.answer})
     if settings.LLM_ENABLED:
         try:
             return grade_with_llm(question=question, answer=answer)
-        except LLMError:
+        except llm.LLMError:
             logger.warning("LLM grading failed; falling back to keyword match", exc_info=True)
     return grade_by_keywords(question=question, answer=answer)
 
 
 def grade_by_keywords(*, question: Question, answer: str) -> Grade:
-    given = normalise(answer)
-    if given and given == normalise(question.answer):
+    given = textkit.fold(answer)
+    if given and given == textkit.fold(question.answer):
         return Grade(True, _("Your answer matches the reference answer."))
     keywords = question.accept or keywords_of(question.answer)
     if not keywords:
         return Grade(False, _("The reference answer is: %(answer)s") % {"answer": question.answer})
-    matched = [k for k in keywords if normalise(k) and normalise(k) in given]
+    matched = [k for k in keywords if textkit.fold(k) and textkit.fold(k) in given]
     needed = max(1, math.ceil(0.6 * len(keywords)))
     reason = _("Your answer has %(matched)d of the %(total)d key terms (%(needed)d needed). Reference: %(answer)s") % {
         "matched": len(matched), "total": len(keywords), "needed": needed, "answer": question.answer,
@@ -87,8 +71,6 @@ GRADE_SCHEMA = {
 
 
 def grade_with_llm(*, question: Question, answer: str) -> Grade:
-    from tutor import llm
-
     rubric = (
         "You grade a learner's short answer against a reference answer. Rubric: correct if it states the key idea "
         "of the reference answer, even in other words or another language; spelling and grammar do not matter; "

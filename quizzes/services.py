@@ -1,17 +1,30 @@
 """Writes: loading and reviewing questions, creating and reviewing cards, reminders, FSRS optimisation."""
 
 import logging
+import re
+import zoneinfo
 from datetime import UTC, datetime
 
 import fsrs
-from django.db import transaction
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core import signing
+from django.core.mail import EmailMessage
+from django.db import connection, transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
 
-from content.models import Concept, Course, Lesson
+import textkit
+from accounts.models import Profile
+from content.models import Concept, Course, Lesson, Section
+from llm.embeddings import get_embedder
 
 from . import scheduling
 from .models import Card, Question, ReviewLog, ReviewSettings
+from .selectors import fsrs_training_items
+from .verification import Draft, check_duplicate, check_flaws, embedding_text, plain
 
 logger = logging.getLogger(__name__)
 
@@ -199,9 +212,7 @@ def review_undo(*, user, now: datetime | None = None) -> Card | None:
 
 
 def _bigrams(text: str) -> set[str]:
-    from .grading import normalise
-
-    folded = normalise(text)
+    folded = textkit.fold(text)
     return {folded[i:i + 2] for i in range(len(folded) - 1)}
 
 
@@ -212,17 +223,9 @@ def question_create_from_tutor_answer(*, user, question: str, answer: str, langu
     The evidence is the sentence of the cited section that overlaps the answer most; an answer the section does not
     support, a flawed stem or a near-duplicate of a question the learner already has is kept as rejected, with why.
     """
-    import re
-
-    from content.embeddings import get_embedder
-    from content.models import Section
-
-    from .generation import sentences as sentences_of
-    from .verification import Draft, check_duplicate, check_flaws, embedding_text, plain
-
     reference = re.sub(r"\s*\[\d+\]", "", answer).strip()[:600]
     section = Section.objects.filter(id=section_id).select_related("lesson").first() if section_id else None
-    sentences = sentences_of(plain(section.body)) if section else []
+    sentences = textkit.sentences(plain(section.body)) if section else []
     answer_grams = _bigrams(reference)
     overlap = lambda sentence: len(_bigrams(sentence) & answer_grams) / max(1, len(_bigrams(sentence)))  # noqa: E731
     evidence = max(sentences, key=overlap, default="")
@@ -272,12 +275,6 @@ def reminder_claim_due(*, now: datetime) -> list[int]:
     The claim is one conditional UPDATE per time zone in use (last_reminder_date before the local date), so a job
     that runs twice in the hour, or two beat processes, claim each learner once: at most one email a day.
     """
-    import zoneinfo
-
-    from django.db import connection
-
-    from teams.models import Profile
-
     claimed: list[int] = []
     zones = set(Profile.objects.values_list("timezone", flat=True).distinct()) | {"UTC"}
     with connection.cursor() as cursor:
@@ -306,12 +303,10 @@ def reminder_claim_due(*, now: datetime) -> list[int]:
 
 def fsrs_parameters_optimise(*, user, now: datetime | None = None) -> list[float] | None:
     """Fit this learner's FSRS parameters to their review history with fsrs-rs-python (Anki's FSRS core)."""
-    from .selectors import fsrs_training_items
-
     items = fsrs_training_items(user=user)
     if len(items) < MIN_ITEMS_FOR_OPTIMISATION:
         return None
-    import fsrs_rs_python
+    import fsrs_rs_python  # loaded only here: the Rust optimiser is big and runs nightly, in a worker
 
     parameters = list(fsrs_rs_python.FSRS(fsrs_rs_python.DEFAULT_PARAMETERS).compute_parameters(items))
     if len(parameters) != len(fsrs_rs_python.DEFAULT_PARAMETERS):
@@ -341,14 +336,6 @@ def reminders_disable(*, user_id: int) -> None:
 
 def reminder_send(*, user_id: int, now: datetime | None = None) -> bool:
     """Email one learner how many cards wait for them. The claim (reminder_claim_due) already made this once a day."""
-    from django.conf import settings
-    from django.contrib.auth import get_user_model
-    from django.core import signing
-    from django.core.mail import EmailMessage
-    from django.template.loader import render_to_string
-    from django.urls import reverse
-    from django.utils import translation
-
     now = now or timezone.now()
     user = get_user_model().objects.select_related("profile").filter(pk=user_id).first()
     if user is None or not user.email:

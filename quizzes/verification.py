@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .grading import normalise
+import textkit
 
 NEAR_DUPLICATE = 0.95
 # Upper-case NOT/EXCEPT is the classic flawed stem; "which … not" in any case, and the Chinese equivalents.
@@ -41,7 +41,7 @@ def plain(text: str) -> str:
 
 
 def contains(haystack: str, needle: str) -> bool:
-    return bool(normalise(needle)) and normalise(needle) in normalise(haystack)
+    return bool(textkit.fold(needle)) and textkit.fold(needle) in textkit.fold(haystack)
 
 
 def check_evidence(draft: Draft, section_text: str) -> str | None:
@@ -60,7 +60,7 @@ def check_options(draft: Draft) -> str | None:
     options = draft.options
     if not 3 <= len(options) <= 4:
         return f"{len(options)} options; a multiple-choice question needs 3 or 4"
-    if len({normalise(o) for o in options}) != len(options):
+    if len({textkit.fold(o) for o in options}) != len(options):
         return "two options are the same"
     if sum(1 for o in options if o == draft.answer) != 1:
         return "the answer is not exactly one of the options"
@@ -81,7 +81,7 @@ def check_flaws(draft: Draft) -> str | None:
         return "an option is a catch-all (“all/none of the above”)"
     if draft.type == "cloze" and "____" not in draft.prompt:
         return "the cloze has no blank"
-    if len(normalise(draft.answer)) >= 2 and contains(draft.prompt.replace("____", " "), draft.answer):
+    if len(textkit.fold(draft.answer)) >= 2 and contains(draft.prompt.replace("____", " "), draft.answer):
         return "the stem gives the answer away"
     return None
 

@@ -5,7 +5,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.utils.translation import gettext_lazy as _
 
-from .models import Assignment, DigestSent, Invitation, Membership, Organization, Profile, Team
+from accounts.models import Profile
+
+from .models import Assignment, DigestSent, Invitation, Membership, Organization, Team
 
 User = get_user_model()
 

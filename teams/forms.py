@@ -3,9 +3,10 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import Profile
 from content.models import Course
 
-from .models import Profile, Role
+from .models import Role
 
 User = get_user_model()
 

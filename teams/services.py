@@ -1,6 +1,7 @@
 import datetime as dt
 import secrets
 
+from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
@@ -12,27 +13,14 @@ from django.utils import timezone, translation
 from django.utils.text import slugify
 from django.utils.translation import gettext
 
-from .models import Assignment, DigestSent, Invitation, Membership, Organization, Profile, Role, Team
+from accounts.models import Profile
+from quizzes.services import cards_create_for_course
+
+from . import tasks
+from .models import Assignment, DigestSent, Invitation, Membership, Organization, Role, Team
+from .selectors import team_dashboard
 
 User = get_user_model()
-
-
-def profile_for(*, user) -> Profile:
-    profile, _ = Profile.objects.get_or_create(user=user)
-    return profile
-
-
-def profile_update(*, user, display_name: str, language: str, timezone: str) -> Profile:
-    profile = profile_for(user=user)
-    profile.display_name = display_name
-    profile.language = language
-    profile.timezone = timezone
-    profile.save(update_fields=["display_name", "language", "timezone"])
-    return profile
-
-
-def profile_set_language(*, user, language: str) -> None:
-    Profile.objects.update_or_create(user=user, defaults={"language": language})
 
 
 @transaction.atomic
@@ -43,8 +31,6 @@ def demo_learner_ensure(*, email: str, password: str) -> tuple[User, bool]:
     )
     user.set_password(password)
     user.save(update_fields=["password"])
-    from allauth.account.models import EmailAddress
-
     EmailAddress.objects.update_or_create(
         user=user, email=email, defaults={"verified": True, "primary": True}
     )
@@ -80,10 +66,8 @@ def invitation_create(
         created_by=created_by,
     )
     if invitation.email:
-        from .tasks import invitation_email_send
-
         join_url = join_url_for(invitation) if join_url_for else settings.SITE_URL.rstrip("/") + invitation.get_absolute_url()
-        transaction.on_commit(lambda: invitation_email_send.delay(invitation.id, join_url))
+        transaction.on_commit(lambda: tasks.invitation_email_send.delay(invitation.id, join_url))
     return invitation
 
 
@@ -131,9 +115,7 @@ def invitation_accept(*, token: str, user) -> Membership:
             raise Invitation.DoesNotExist
         membership = Membership.objects.create(team=invitation.team, user=user, role=invitation.role)
         if membership.role == Role.LEARNER:
-            from .tasks import membership_cards_create
-
-            transaction.on_commit(lambda: membership_cards_create.delay(membership.id))
+            transaction.on_commit(lambda: tasks.membership_cards_create.delay(membership.id))
     return membership
 
 
@@ -147,15 +129,11 @@ def assignment_create(*, team: Team, course, due_on: dt.date, created_by, learne
     if learner is not None and not Membership.objects.filter(team=team, user=learner).exists():
         raise ValueError("an assignment to a person must name a member of the team")
     assignment = Assignment.objects.create(team=team, course=course, due_on=due_on, learner=learner, created_by=created_by)
-    from .tasks import assignment_cards_create
-
-    transaction.on_commit(lambda: assignment_cards_create.delay(assignment.id))
+    transaction.on_commit(lambda: tasks.assignment_cards_create.delay(assignment.id))
     return assignment
 
 
 def _cards_create(*, users, course) -> int:
-    from quizzes.services import cards_create_for_course  # imported here: quizzes builds on teams' profiles
-
     for user in users:
         cards_create_for_course(user=user, course=course)
     return len(users)
@@ -194,8 +172,6 @@ def digest_send(*, team_id: int, week: dt.date, now: dt.datetime | None = None) 
     The DigestSent row is written in the same transaction as the mail is handed over, so a crash or a second
     beat run sends nothing twice, and a failed send leaves no row and is retried.
     """
-    from .selectors import team_dashboard
-
     team = Team.objects.select_related("organization").filter(pk=team_id).first()
     if team is None:
         return 0

@@ -11,6 +11,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+import accounts.services
+
 from . import heatmap, selectors, services
 from .forms import AssignmentForm, InvitationForm, LanguageForm, OrganizationForm, ProfileForm
 from .models import Invitation, Team
@@ -18,10 +20,10 @@ from .models import Invitation, Team
 
 @login_required
 def profile(request: HttpRequest) -> HttpResponse:
-    current = services.profile_for(user=request.user)
+    current = accounts.services.profile_for(user=request.user)
     form = ProfileForm(request.POST or None, instance=current)
     if request.method == "POST" and form.is_valid():
-        services.profile_update(user=request.user, **form.cleaned_data)
+        accounts.services.profile_update(user=request.user, **form.cleaned_data)
         translation.activate(form.cleaned_data["language"])
         messages.success(request, _("Your profile is saved."))
         return redirect("profile")
@@ -39,7 +41,7 @@ def language_switch(request: HttpRequest) -> HttpResponse:
     if form.is_valid():
         language = form.cleaned_data["language"]
         if request.user.is_authenticated:
-            services.profile_set_language(user=request.user, language=language)
+            accounts.services.profile_set_language(user=request.user, language=language)
         response.set_cookie(settings.LANGUAGE_COOKIE_NAME, language, max_age=365 * 24 * 3600, samesite="Lax")
     return response
 

@@ -202,8 +202,8 @@ def fake_openai(settings, monkeypatch):
     The same values go into the environment, so a process started afterwards (live_server_process,
     celery_worker_process, or `process_env()`) uses it too: request this fixture before those.
     """
+    import llm
     from tests.fake_openai import FakeOpenAI
-    from tutor import llm
 
     server = FakeOpenAI().start()
     values = {"LLM_BASE_URL": server.base_url, "LLM_MODEL": server.model, "LLM_API_KEY": "test-key",

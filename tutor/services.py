@@ -15,9 +15,11 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from . import answering, llm
+import llm
+from llm.tokens import count_messages, count_tokens
+
+from . import answering
 from .models import Answer, Conversation, Feedback
-from .tokens import count_messages, count_tokens
 
 logger = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from content import retrieval, services
-from content.embeddings import OpenAIEmbedder, get_embedder
+from llm.embeddings import OpenAIEmbedder, get_embedder
 
 pytestmark = pytest.mark.django_db
 

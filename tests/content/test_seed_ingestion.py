@@ -8,7 +8,7 @@ from content import services
 from content.evaluation import load_questions, recall_at_k
 from content.models import Chunk, Course
 from content.retrieval import search
-from content.textnorm import normalize
+from textkit import normalize
 
 SEEDS = Path(__file__).resolve().parents[3] / "shared" / "seeds"
 EVAL = Path(__file__).with_name("eval_questions.yaml")

@@ -36,7 +36,7 @@ def _sections(path: Path) -> tuple[str, list[tuple[str, list[str]]]]:
 
 @functools.cache
 def course_material():
-    from content.embeddings import get_embedder
+    from llm.embeddings import get_embedder
 
     lessons = []
     for order, stem in enumerate(FILES, start=1):
@@ -72,7 +72,7 @@ def course(db):
 
 def add_passage(course, text: str, *, heading="Notes", language="en"):
     """One more section with a single chunk (for tests that need a particular passage in the course)."""
-    from content.embeddings import get_embedder
+    from llm.embeddings import get_embedder
     from content.models import Chunk, Lesson, Section
 
     lesson = Lesson.objects.filter(course=course, language=language).first()

@@ -2,9 +2,10 @@
 
 import pytest
 
+import textkit
+from llm.tokens import count_tokens, estimate
 from tests.tutor.conftest import add_passage
 from tutor import answering
-from tutor.tokens import count_tokens, estimate
 
 pytestmark = pytest.mark.django_db
 
@@ -24,7 +25,7 @@ def test_a_chinese_question_gets_a_chinese_answer_from_chinese_lessons(course):
     prepared = answering.prepare("LoRA 是什么？", course=course)
     assert prepared.relevant and prepared.language == "zh-hans"
     text = answering.finish(answering.offline_answer(prepared), prepared).text
-    assert "LoRA" in text and answering.is_chinese(text)
+    assert "LoRA" in text and textkit.is_chinese(text)
 
 
 def test_the_offline_answer_does_not_repeat_itself(course):
@@ -74,7 +75,7 @@ def test_the_prompt_fences_passages_as_data_and_warns_against_their_instructions
 
 
 def test_traditional_chinese_is_shown_in_simplified():
-    assert answering.to_simplified("注意力機制與語言模型") == "注意力机制与语言模型"
+    assert textkit.to_simplified("注意力機制與語言模型") == "注意力机制与语言模型"
 
 
 def test_tokens_are_estimated_when_the_encoding_cannot_be_downloaded():

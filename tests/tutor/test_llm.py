@@ -4,8 +4,8 @@ import asyncio
 
 import pytest
 
+import llm
 from tests.fake_openai import JSONReply, Malformed, Reply, Slow, Status
-from tutor import llm
 
 MESSAGES = [{"role": "user", "content": "What is a token?"}]
 

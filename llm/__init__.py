@@ -1,7 +1,8 @@
 """The one way Primer talks to a language model: OpenAI, vLLM or Ollama through the `openai` SDK.
 
 Every caller (the tutor, question generation, free-text grading) goes through `chat`, `achat`,
-`astream_chat` or `structured`. They share:
+`astream_chat` or `structured`; embeddings come from `llm.embeddings.get_embedder()` and prompt sizes
+from `llm.tokens`. The chat calls share:
 
 - timeouts: a connect timeout and a total deadline per call (httpx's own timeouts are per read, so
   a model trickling one token a second would never trip them; the deadline is ours);
