@@ -12,6 +12,8 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils.text import slugify
 
+from outbox.services import send_on_commit
+
 from . import textnorm
 from .cleaning import clean
 from .embeddings import get_embedder
@@ -191,8 +193,7 @@ def paths_ingest(*, course: Course, paths: Iterable, progress: Callable[[int, in
 def _queue_question_generation(course: Course) -> None:
     from quizzes.tasks import generate_questions_for_course  # imported here: quizzes builds on content
 
-    course_id = course.id
-    transaction.on_commit(lambda: generate_questions_for_course.delay(course_id))
+    send_on_commit(generate_questions_for_course, course.id)
 
 
 # The shipped course

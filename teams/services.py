@@ -12,6 +12,8 @@ from django.utils import timezone, translation
 from django.utils.text import slugify
 from django.utils.translation import gettext
 
+from outbox.services import send_on_commit
+
 from .models import Assignment, DigestSent, Invitation, Membership, Organization, Profile, Role, Team
 
 User = get_user_model()
@@ -83,7 +85,7 @@ def invitation_create(
         from .tasks import invitation_email_send
 
         join_url = join_url_for(invitation) if join_url_for else settings.SITE_URL.rstrip("/") + invitation.get_absolute_url()
-        transaction.on_commit(lambda: invitation_email_send.delay(invitation.id, join_url))
+        send_on_commit(invitation_email_send, invitation.id, join_url)
     return invitation
 
 
@@ -133,7 +135,7 @@ def invitation_accept(*, token: str, user) -> Membership:
         if membership.role == Role.LEARNER:
             from .tasks import membership_cards_create
 
-            transaction.on_commit(lambda: membership_cards_create.delay(membership.id))
+            send_on_commit(membership_cards_create, membership.id)
     return membership
 
 
@@ -149,7 +151,7 @@ def assignment_create(*, team: Team, course, due_on: dt.date, created_by, learne
     assignment = Assignment.objects.create(team=team, course=course, due_on=due_on, learner=learner, created_by=created_by)
     from .tasks import assignment_cards_create
 
-    transaction.on_commit(lambda: assignment_cards_create.delay(assignment.id))
+    send_on_commit(assignment_cards_create, assignment.id)
     return assignment
 
 
