@@ -14,12 +14,14 @@ REMINDER_BATCH = 500
 def generate_questions_for_course(course_id: int) -> dict:
     from content.models import Course
 
-    from .generation import questions_generate
+    from .generation import questions_generate_once
 
     course = Course.objects.filter(pk=course_id).first()
     if course is None:
         return {}
-    report = questions_generate(course=course)
+    report = questions_generate_once(course=course)
+    if report is None:
+        return {"skipped": "another run for this course is going"}
     return {"approved": report.approved, "drafts": report.drafts, "rejected": report.rejected}
 
 
