@@ -1,9 +1,12 @@
+from pathlib import Path
+
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from pgvector.django import HnswIndex, VectorField
 
@@ -186,9 +189,18 @@ class IngestionJob(models.Model):
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # For the reaper (content.services.ingestion_jobs_reap): when the job was queued or last moved on, which
+    # message runs it (a redelivered message may take its own job back), and how many runs it has had.
+    last_progress_at = models.DateTimeField(default=timezone.now)
+    run_id = models.CharField(max_length=64, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at"]
+
+    @property
+    def files_exist(self) -> bool:
+        return Path(self.folder).is_dir()
 
     @property
     def percent(self) -> int:

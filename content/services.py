@@ -2,18 +2,25 @@
 
 import hashlib
 import logging
+import shutil
 import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 import frontmatter
 import yaml
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import F, Max, Q
+from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext
+
+from outbox.services import send_on_commit
 
 import textkit
 from llm.embeddings import get_embedder
@@ -168,6 +175,8 @@ def file_ingest(*, course: Course, name: str, data: bytes, embedder=None) -> Fil
         return document_ingest(course=course, document=document, digest=content_hash(data), embedder=embedder)
     except ReadError as error:
         return FileReport(name=name, status="failed", reason=str(error))
+    except SoftTimeLimitExceeded:
+        raise  # the whole job ran out of time: that is the job's failure, not this file's
     except Exception as error:  # one bad file must not stop the others; the reason goes in the report
         logger.exception("ingesting %s failed", name)
         return FileReport(name=name, status="failed", reason=f"{type(error).__name__}: {error}")
@@ -338,7 +347,10 @@ def lesson_mark_read(*, user, lesson: Lesson) -> LessonRead:
 
 
 def ingestion_job_create(*, course: Course, user, files) -> IngestionJob:
-    """Save uploaded files to their own folder and queue their ingestion once this transaction commits."""
+    """Save uploaded files to their own folder and queue their ingestion once this transaction commits.
+
+    The files stay until the job is done, so a failed job can be run again.
+    """
     folder = Path(settings.MEDIA_ROOT) / "uploads" / uuid.uuid4().hex
     folder.mkdir(parents=True, exist_ok=True)
     for upload in files:
@@ -348,5 +360,107 @@ def ingestion_job_create(*, course: Course, user, files) -> IngestionJob:
             for piece in upload.chunks():
                 out.write(piece)
     job = IngestionJob.objects.create(course=course, created_by=user, folder=str(folder), files_total=len(files))
-    transaction.on_commit(lambda: tasks.ingestion_job_run.delay(job.id))
+    _job_send_on_commit(job.id)
     return job
+
+
+def ingestion_job_retry(*, job: IngestionJob, user) -> IngestionJob | None:
+    """A new run of a failed job's files; None when the job has not failed or its files are gone."""
+    if job.status != IngestionJob.Status.FAILED or not job.files_exist:
+        return None
+    retry = IngestionJob.objects.create(course=job.course, created_by=user, folder=job.folder,
+                                        files_total=job.files_total)
+    _job_send_on_commit(retry.id)
+    return retry
+
+
+def _job_send_on_commit(job_id: int) -> None:
+
+    def send():
+        try:
+            tasks.ingestion_job_run.delay(job_id)
+        except Exception as error:  # noqa: BLE001 -- broker down: the job row is the record, the reaper resends it
+            logger.warning("could not queue ingestion job %s (%s); the reaper sends it later", job_id, error)
+
+    transaction.on_commit(send)
+
+
+def ingestion_job_run(*, job_id: int, run_id: str) -> None:
+    """Claim the job, ingest its folder, and record progress, the report and how it ended.
+
+    The claim is a conditional UPDATE: a queued job, or one this very message claimed before (a message is
+    delivered again only when the worker running it was lost). Any other delivery is a no-op.
+    """
+    now = timezone.now()
+    # A run killed again and again (out of memory, past the hard time limit) is redelivered each time: stop it.
+    if IngestionJob.objects.filter(id=job_id, status=IngestionJob.Status.RUNNING, run_id=run_id,
+                                   attempts__gte=JOB_MAX_ATTEMPTS).exists():
+        _job_fail(job_id, gettext("The worker stopped %(attempts)s times while ingesting these files; try again, or "
+                                  "upload them in smaller batches.") % {"attempts": JOB_MAX_ATTEMPTS})
+        return
+    claimed = IngestionJob.objects.filter(
+        Q(status=IngestionJob.Status.QUEUED) | Q(status=IngestionJob.Status.RUNNING, run_id=run_id), id=job_id,
+    ).update(status=IngestionJob.Status.RUNNING, run_id=run_id, attempts=F("attempts") + 1, last_progress_at=now)
+    if not claimed:
+        return
+    job = IngestionJob.objects.select_related("course").get(id=job_id)
+
+    def progress(done: int, total: int, name: str) -> None:
+        IngestionJob.objects.filter(id=job_id).update(files_done=done, files_total=total, current_file=name[:300],
+                                                      last_progress_at=timezone.now())
+
+    try:
+        report = paths_ingest(course=job.course, paths=[job.folder], progress=progress)
+    except SoftTimeLimitExceeded:
+        _job_fail(job_id, gettext("It took longer than the %(seconds)s s a job may run. Upload fewer files at once.")
+                  % {"seconds": settings.CELERY_TASK_SOFT_TIME_LIMIT})
+        return
+    except Exception as error:
+        _job_fail(job_id, f"{type(error).__name__}: {error}")
+        raise
+    IngestionJob.objects.filter(id=job_id).update(status=IngestionJob.Status.DONE, report=report.as_json(),
+                                                  current_file="", finished_at=timezone.now())
+    if not IngestionJob.objects.filter(folder=job.folder).exclude(status=IngestionJob.Status.DONE).exists():
+        shutil.rmtree(job.folder, ignore_errors=True)  # done: the uploaded files are in the database now
+
+
+def _job_fail(job_id: int, reason: str) -> None:
+    IngestionJob.objects.filter(id=job_id).update(status=IngestionJob.Status.FAILED, error=reason[:2000],
+                                                  finished_at=timezone.now())
+
+
+# A queued job whose message went missing (a worker took it and died, or the broker was down) is sent again
+# after this long; a running one is dead once nothing moved for longer than a task may run.
+JOB_QUEUED_RESEND_AFTER = timedelta(minutes=5)
+JOB_MAX_ATTEMPTS = 3
+
+
+def ingestion_jobs_reap(*, now=None) -> dict:
+    """Every minute (beat): resend queued jobs that waited too long, requeue running jobs that stopped making
+    progress (a limited number of times), and fail the rest with the reason."""
+
+    now = now or timezone.now()
+    stalled_after = timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60)
+    counts = {"resent": 0, "requeued": 0, "failed": 0}
+    waiting = IngestionJob.objects.filter(status=IngestionJob.Status.QUEUED,
+                                          last_progress_at__lt=now - JOB_QUEUED_RESEND_AFTER)
+    stalled = IngestionJob.objects.filter(status=IngestionJob.Status.RUNNING, last_progress_at__lt=now - stalled_after)
+    for job in list(waiting) + list(stalled):
+        was_running = job.status == IngestionJob.Status.RUNNING
+        if was_running and job.attempts >= JOB_MAX_ATTEMPTS:
+            changed = IngestionJob.objects.filter(id=job.id, status=job.status, last_progress_at=job.last_progress_at).update(
+                status=IngestionJob.Status.FAILED, finished_at=now,
+                error=gettext("The worker stopped %(attempts)s times while ingesting these files; try again, or upload "
+                        "them in smaller batches.") % {"attempts": job.attempts})
+            counts["failed"] += changed
+            continue
+        # Conditional on what we read: a worker that moves the job on meanwhile keeps it.
+        changed = IngestionJob.objects.filter(id=job.id, status=job.status, last_progress_at=job.last_progress_at).update(
+            status=IngestionJob.Status.QUEUED, run_id="", last_progress_at=now)
+        if changed:
+            try:
+                tasks.ingestion_job_run.delay(job.id)
+            except Exception as error:  # noqa: BLE001 -- still no broker: the next round tries again
+                logger.warning("could not queue ingestion job %s (%s)", job.id, error)
+            counts["requeued" if was_running else "resent"] += 1
+    return counts

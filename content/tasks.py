@@ -1,29 +1,15 @@
 from celery import shared_task
-from django.db import transaction
-from django.utils import timezone
 
 from . import services
-from .models import IngestionJob
+
+
+# acks_late with reject_on_worker_lost: a worker killed mid-job leaves the message to be delivered again, and
+# the run takes its own job back (services.ingestion_job_run); a worker lost for good is the reaper's case.
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True)
+def ingestion_job_run(self, job_id: int) -> None:
+    services.ingestion_job_run(job_id=job_id, run_id=self.request.id or "")
 
 
 @shared_task(acks_late=True)
-def ingestion_job_run(job_id: int) -> None:
-    """Claim the job (queued → running), ingest its folder, and record progress and the per-file report."""
-    claimed = IngestionJob.objects.filter(id=job_id, status=IngestionJob.Status.QUEUED).update(
-        status=IngestionJob.Status.RUNNING)
-    if not claimed:
-        return  # another worker has it, or it already ran: a re-delivered message is a no-op
-    job = IngestionJob.objects.select_related("course").get(id=job_id)
-
-    def progress(done: int, total: int, name: str) -> None:
-        IngestionJob.objects.filter(id=job_id).update(files_done=done, files_total=total, current_file=name[:300])
-
-    try:
-        report = services.paths_ingest(course=job.course, paths=[job.folder], progress=progress)
-    except Exception as error:
-        IngestionJob.objects.filter(id=job_id).update(status=IngestionJob.Status.FAILED, error=str(error)[:2000],
-                                                      finished_at=timezone.now())
-        raise
-    with transaction.atomic():
-        IngestionJob.objects.filter(id=job_id).update(status=IngestionJob.Status.DONE, report=report.as_json(),
-                                                      current_file="", finished_at=timezone.now())
+def ingestion_jobs_reap() -> dict:
+    return services.ingestion_jobs_reap()

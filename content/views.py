@@ -122,3 +122,11 @@ def upload_job(request, job_id: int):
     job = get_object_or_404(IngestionJob.objects.select_related("course"), id=job_id)
     template = "content/upload_job.html#job-status" if request.htmx else "content/upload_job.html"
     return render(request, template, {"job": job})
+
+
+@staff_member_required
+@require_POST
+def upload_job_retry(request, job_id: int):
+    job = get_object_or_404(IngestionJob, id=job_id)
+    retry = services.ingestion_job_retry(job=job, user=request.user)
+    return redirect("content_upload_job", job_id=(retry or job).id)

@@ -10,17 +10,20 @@ import logging
 import random
 import re
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import numpy as np
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
 
 import llm
 import textkit
 from content.models import Concept, Course, Section
 from llm.embeddings import get_embedder
 
-from .models import Question
+from .models import GenerationRun, Question
 from .verification import Draft, check_duplicate, embedding_text, plain, verify
 
 logger = logging.getLogger(__name__)
@@ -251,3 +254,33 @@ def questions_generate(*, course: Course, use_llm: bool | None = None) -> Report
             existing_ids.append(question.pk)
             existing_vectors = np.vstack([existing_vectors, vector[None, :]]) if len(existing_vectors) else vector[None, :]
     return report
+
+
+# Longer than the generation task may run (quizzes.tasks): a claim this old belongs to a worker that died.
+CLAIM_STALE_AFTER = timedelta(seconds=1900 + 60)
+
+
+def questions_generate_once(*, course: Course) -> Report | None:
+    """questions_generate, unless a run for this course is already going: then that run goes once more when it
+    finishes (it may have started before the newest lessons) and this one returns None without work."""
+    GenerationRun.objects.get_or_create(course=course)
+    while True:
+        now = timezone.now()
+        claimed = GenerationRun.objects.filter(course=course).filter(
+            Q(running_since__isnull=True) | Q(running_since__lt=now - CLAIM_STALE_AFTER),
+        ).update(running_since=now, rerun_wanted=False)
+        if claimed:
+            break
+        if GenerationRun.objects.filter(course=course, running_since__isnull=False).update(rerun_wanted=True):
+            return None
+        # The other run finished in between: claim again.
+    try:
+        while True:
+            report = questions_generate(course=course)
+            # Release only if nobody asked for another run meanwhile, in the same UPDATE.
+            if GenerationRun.objects.filter(course=course, rerun_wanted=False).update(running_since=None):
+                return report
+            GenerationRun.objects.filter(course=course).update(rerun_wanted=False, running_since=timezone.now())
+    except BaseException:
+        GenerationRun.objects.filter(course=course).update(running_since=None)
+        raise

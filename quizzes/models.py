@@ -122,9 +122,19 @@ class ReviewSettings(models.Model):
     fsrs_parameters = models.JSONField(default=list, blank=True)
     parameters_optimised_at = models.DateTimeField(null=True, blank=True)
     last_reminder_date = models.DateField(null=True, blank=True)
+    # The claim of the day's email itself (reminder_send): a redelivered batch finds it taken and mails nobody twice.
+    last_reminder_sent_on = models.DateField(null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["reminder_hour"], name="reviewsettings_hour")]
 
     def __str__(self) -> str:
         return f"review settings of {self.user_id}"
+
+
+class GenerationRun(models.Model):
+    """Which course has question generation running: a second run for it waits for the first, never collides."""
+
+    course = models.OneToOneField("content.Course", on_delete=models.CASCADE, primary_key=True, related_name="+")
+    running_since = models.DateTimeField(null=True, blank=True)
+    rerun_wanted = models.BooleanField(default=False, help_text="New lessons arrived while it ran: run once more.")

@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from django.core import signing
 from django.core.mail import EmailMessage
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -354,5 +354,17 @@ def reminder_send(*, user_id: int, now: datetime | None = None) -> bool:
         subject, body, to=[user.email],
         headers={"List-Unsubscribe": f"<{unsubscribe}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
     )
-    message.send()
+    # Claim this day's email (the date reminder_claim_due set) before sending: a batch delivered again after a
+    # lost worker finds it taken. Sending can still fail after the claim; then the claim is handed back.
+    # One UPDATE, committed on its own before the mail goes out.
+    claimed = ReviewSettings.objects.filter(user=user, last_reminder_date__isnull=False).filter(
+        Q(last_reminder_sent_on__isnull=True) | Q(last_reminder_sent_on__lt=F("last_reminder_date")),
+    ).update(last_reminder_sent_on=F("last_reminder_date"))
+    if not claimed:
+        return False
+    try:
+        message.send()
+    except Exception:
+        ReviewSettings.objects.filter(user=user).update(last_reminder_sent_on=None)
+        raise
     return True

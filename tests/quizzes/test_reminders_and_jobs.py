@@ -40,6 +40,7 @@ def test_no_reminder_without_due_cards_or_after_unsubscribing(alice_due, mallory
 
 
 def test_the_reminder_email_counts_due_cards_and_carries_a_working_unsubscribe_link(client, alice_due):
+    services.reminder_claim_due(now=SEVEN_UTC)
     assert services.reminder_send(user_id=alice_due.pk, now=SEVEN_UTC)
     message = mail.outbox[0]
     assert "1 card" in message.subject and message.to == [alice_due.email]
@@ -55,6 +56,7 @@ def test_the_reminder_email_counts_due_cards_and_carries_a_working_unsubscribe_l
 def test_the_reminder_speaks_the_learners_language(alice_due):
     alice_due.profile.language = "zh-hans"
     alice_due.profile.save()
+    services.reminder_claim_due(now=SEVEN_UTC)
     services.reminder_send(user_id=alice_due.pk, now=SEVEN_UTC)
     assert "张卡片" in mail.outbox[0].subject
 
@@ -84,3 +86,15 @@ def test_the_optimiser_leaves_a_new_learner_on_the_defaults(alice):
     services.review_settings_for(user=alice)
     assert services.fsrs_parameters_optimise(user=alice) is None
     assert ReviewSettings.objects.get(user=alice).fsrs_parameters == []
+
+
+def test_a_reminder_batch_delivered_twice_mails_each_learner_once(alice_due):
+    from quizzes.tasks import reminders_send
+
+    assert services.reminder_claim_due(now=SEVEN_UTC) == [alice_due.pk]
+    assert reminders_send.run([alice_due.pk]) == 1
+    assert reminders_send.run([alice_due.pk]) == 0, "the same batch again, as after a lost worker"
+    assert len(mail.outbox) == 1
+    assert services.reminder_claim_due(now=SEVEN_UTC + timedelta(days=1)) == [alice_due.pk]
+    assert reminders_send.run([alice_due.pk]) == 1, "tomorrow's reminder is a new claim"
+    assert len(mail.outbox) == 2
