@@ -108,16 +108,13 @@ CACHES = {
             "CLIENT_CLASS": "django_redis.client.DefaultClient",
             "SOCKET_CONNECT_TIMEOUT": 1,
             "SOCKET_TIMEOUT": 1,
-            # Redis is a cache, not the system of record: when it is down, reads miss and writes are dropped.
-            "IGNORE_EXCEPTIONS": True,
         },
         "KEY_PREFIX": "primer",
     }
 }
-# Sessions are read from the cache and kept in PostgreSQL: with Redis down, the cache answers nothing
-# (IGNORE_EXCEPTIONS above) and the session comes from the database, so learners stay signed in.
+# Sessions are read from the cache and kept in PostgreSQL: with Redis down, the cache misses (config/cache.py)
+# and the session comes from the database, so learners stay signed in.
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
-DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
