@@ -51,6 +51,7 @@ _SENTENCE_MARKS = re.compile(r"[。！？；,，:：!?;]")
 LINK_RUN = 6  # this many short title-like items in a row read as a link list, not as a list in the text
 TAIL_START = 0.55  # the site's additions come after the article: only blocks past this fraction may be cut as a tail
 DRIFT_MARGIN = 0.06
+DRIFT_MIN_BODY = 8  # body paragraphs before the tail needed to tell drift from the article's own spread
 HEAD_SAMPLE = 24  # a late block this much less similar to the article than its least typical body block drifted
 
 
@@ -109,9 +110,10 @@ def _drift(blocks: list[Block], embedder) -> None:
     # Headings and code are structure: judged by the text under them, not by their own few words.
     blocks = [b for b in blocks if not b.code and not _MD_HEADING.match(b.text.strip())]
     body = [b for b in blocks if not b.noise and b.length >= 30]
-    if len(body) < 6:
-        return
     cut = int(len(body) * TAIL_START)
+    # The body's spread sets the bar below; measured on a handful of paragraphs it flags a short page's own text.
+    if cut < DRIFT_MIN_BODY:
+        return
     # An evenly spaced sample of the body is enough for its centroid, and costs a fraction of the model time.
     head = body[:cut][:: max(1, cut // HEAD_SAMPLE)]
     tail = [b for b in blocks[blocks.index(body[cut]):] if not b.noise and len(re.findall(r"\w", b.text)) >= 15] if cut < len(body) else []

@@ -43,3 +43,27 @@ def test_a_wiki_page_with_links_tables_code_and_footnotes_is_ingested(db, tmp_pa
     assert _found(course, "Research team monthly token budget", "120 million tokens")
     assert _found(course, "who runs the weekly evaluation review", "who runs the weekly evaluation review")
     assert _found(course, "why are budgets for the Shanghai office higher", "budgets for the Shanghai office are set higher")
+
+
+HTML_BOILERPLATE = ["cookie", "accept all", "manage preferences", "people directory", "sign in", "expense policy",
+                    "parking permits", "all rights reserved", "terms of use", "intranet team", "了解更多", "人事制度",
+                    "版权所有", "隐私政策", "联系我们", "转载"]
+
+
+def test_html_pages_keep_their_article_and_leave_navigation_banners_and_footers_out(db, tmp_path):
+    course, report = _ingest(tmp_path, "evaluation-handbook.html", "zh-tokenizer-intro.html")
+
+    assert [f.status for f in report.files] == ["ingested", "ingested"]
+    assert Lesson.objects.filter(course=course).count() == 2
+    assert _headings(course, "evaluation-handbook.html") == [
+        "Evaluating a model before launch", "The held-out question set", "Reading the scores", "Who signs off"]
+    assert _headings(course, "zh-tokenizer-intro.html") == ["分词器入门", "为什么中文更费词元", "上下文窗口"]
+    texts = _chunk_texts(course)
+    assert [noise for noise in HTML_BOILERPLATE if any(noise in text for text in texts)] == []
+    assert _found(course, "who signs the launch note", "The evaluation owner of the month signs the launch note")
+    assert _found(course, "how many times is each question run", "We run every question five times")
+    assert _found(course, "为什么中文消耗更多词元", "中文通常消耗更多的词元预算")
+    assert _found(course, "上下文窗口是什么", "上下文窗口是模型一次能读入的词元上限")
+    for query in ["accept cookies and manage preferences", "隐私政策 联系我们"]:
+        assert not any(noise in normalize(hit.text) for hit in search(query, course=course, k=5)
+                       for noise in HTML_BOILERPLATE), query
