@@ -2,6 +2,7 @@
 
 import io
 import re
+from html import escape
 from pathlib import Path
 
 from .structure import Document
@@ -56,26 +57,81 @@ _FREQUENT = set("的一是不了在人有我他这个们中来上大为和国地
                 "這個們來為國時說會對們還進開從實學發後裡過經點問與")
 
 
+# Notion names an exported page "Title 3f9a2c7e41b84d0a9e6b5c1d2f708a93.md": the hash is its page id.
+_NOTION_ID = re.compile(r"\s+[0-9a-f]{32}$")
+_H1 = re.compile(r"^#\s+(.+?)\s*#*\s*$")
+_PROPERTY = re.compile(r"^(?P<key>[^\W\d][\w ]{0,29}):\s+(?P<value>\S.{0,200})$")
+# Notion writes callouts as <aside> and toggles as <details><summary>: keep their words, drop the tags.
+_WRAPPER_TAG = re.compile(r"^\s*</?(aside|details)>\s*$", re.MULTILINE)
+_SUMMARY = re.compile(r"<summary>(.*?)</summary>", re.DOTALL)
+
+
+def page_name(name: str) -> str:
+    """A file's name as a reader would say it: no folder, no suffix, no exported page id."""
+    return _NOTION_ID.sub("", Path(name).stem)
+
+
 def read_markdown(name: str, text: str) -> Document:
     import frontmatter
 
     post = frontmatter.loads(text)
     meta = dict(post.metadata)
-    return Document(name=name, text=post.content, title=str(meta.get("title") or ""), author=str(meta.get("author") or ""),
-                    url=str(meta.get("url") or ""), language=str(meta.get("language") or ""), markdown=True, meta=meta)
+    body, properties = _page_properties(post.content)
+    meta = {**properties, **meta}
+    body = _SUMMARY.sub(lambda m: f"**{m.group(1).strip()}**", _WRAPPER_TAG.sub("", body))
+    first = body.lstrip().split("\n", 1)[0]
+    title = str(meta.get("title") or "") or (m.group(1) if (m := _H1.match(first)) else "") or page_name(name)
+    author = str(meta.get("author") or meta.get("Owner") or meta.get("Created by") or "")
+    return Document(name=name, text=body, title=title, author=author, url=str(meta.get("url") or ""),
+                    language=str(meta.get("language") or ""), markdown=True, meta=meta)
+
+
+def _page_properties(text: str) -> tuple[str, dict]:
+    """The "Key: value" lines a Notion export puts between the page title and its body, as metadata."""
+    lines = text.lstrip().split("\n")
+    start = 1 if lines and _H1.match(lines[0]) else 0
+    while start < len(lines) and not lines[start].strip():
+        start += 1
+    end = start
+    while end < len(lines) and (m := _PROPERTY.match(lines[end].strip())):
+        end += 1
+    # One "Note: …" line is a sentence of the text; a block of two or more is the page's properties.
+    if end - start < 2 or (end < len(lines) and lines[end].strip()):
+        return text, {}
+    properties = {m["key"].strip(): m["value"].strip() for m in map(_PROPERTY.match, (x.strip() for x in lines[start:end]))}
+    return "\n".join(lines[:start] + lines[end:]), properties
 
 
 def read_html(name: str, text: str) -> Document:
     import trafilatura
 
+    page_title = ""
+    if 'id="main-content"' in text:
+        text, page_title = _confluence_page(text)
     # extract() gives the Markdown body; the metadata comes separately (bare_extraction's text is not Markdown).
     body = trafilatura.extract(text, output_format="markdown", include_tables=True, include_links=True)
     if not (body or "").strip():
         raise ReadError("no main text was found in the HTML page")
     meta = trafilatura.extract_metadata(text)
-    return Document(name=name, text=body, title=(meta.title if meta else "") or "",
+    return Document(name=name, text=body, title=page_title or (meta.title if meta else "") or "",
                     author=(meta.author or meta.sitename if meta else "") or "", url=(meta.url if meta else "") or "",
                     markdown=True)
+
+
+def _confluence_page(html: str) -> tuple[str, str]:
+    """A Confluence export: the page body is #main-content, its title #title-text ("Space : Page"); the
+    breadcrumbs, the "Created by … last modified by …" line, attachments and the page tree sit outside."""
+    import lxml.html
+
+    tree = lxml.html.fromstring(re.sub(r"^\s*<\?xml[^>]*>", "", html))
+    main = tree.get_element_by_id("main-content", None)
+    if main is None:
+        return html, ""
+    title = tree.get_element_by_id("title-text", None)
+    title = re.sub(r"^[^:]{1,80}\s:\s", "", title.text_content().strip()) if title is not None else ""
+    heading = f"<h1>{escape(title)}</h1>" if title else ""
+    body = lxml.html.tostring(main, encoding="unicode")
+    return f"<html><head><title>{escape(title)}</title></head><body><article>{heading}{body}</article></body></html>", title
 
 
 def read_pdf(name: str, data: bytes) -> Document:
