@@ -7,6 +7,7 @@ from pathlib import Path
 
 from .structure import Document
 
+COLUMN_MIN_LINES = 6  # fewer lines than this are too few to tell a gutter from chance spacing
 SUPPORTED_SUFFIXES = {".md", ".markdown", ".txt", ".text", ".html", ".htm", ".pdf"}
 
 
@@ -140,7 +141,7 @@ def read_pdf(name: str, data: bytes) -> Document:
 
     try:
         reader = PdfReader(io.BytesIO(data))
-        pages = [page.extract_text() or "" for page in reader.pages]
+        pages = [_page_text(page) for page in reader.pages]
         title = (reader.metadata.title if reader.metadata else None) or ""
         author = (reader.metadata.author if reader.metadata else None) or ""
     except (PdfReadError, ValueError, KeyError, TypeError, OSError) as error:
@@ -149,6 +150,43 @@ def read_pdf(name: str, data: bytes) -> Document:
     if not text:
         raise ReadError("the PDF has no extractable text (a scan needs OCR first)")
     return Document(name=name, text=text, title=str(title), author=str(author))
+
+
+def _page_text(page) -> str:
+    """A page's text in reading order: a two-column page column by column, not line by line across both."""
+    try:
+        layout = page.extract_text(extraction_mode="layout")
+    except Exception:  # noqa: BLE001 -- layout mode is only a hint; the plain extraction below still reads the page
+        layout = ""
+    columns = _columns(layout.splitlines())
+    return columns if columns is not None else page.extract_text() or ""
+
+
+def _columns(lines: list[str]) -> str | None:
+    """Layout text split at its gutter: a character column blank in nearly every line, with text on both sides
+    in most lines. None for a one-column page (prose has no such column)."""
+    filled = [line.rstrip() for line in lines if line.strip()]
+    if len(filled) < COLUMN_MIN_LINES:
+        return None
+    width = max(map(len, filled))
+    best, best_both = None, 0
+    for c in range(width // 4, 3 * width // 4):
+        blank = sum(1 for line in filled if c >= len(line) or line[c] == " ")
+        both = sum(1 for line in filled if len(line) > c + 1 and line[c] == " " and line[:c].strip() and line[c:].strip())
+        if blank >= 0.9 * len(filled) and both >= 0.5 * len(filled) and both > best_both:
+            best, best_both = c, both
+    if best is None:
+        return None
+    left, right = [], []
+    for line in lines:
+        line = line.rstrip()
+        if len(line) > best and line[best] != " ":
+            left.append(line)  # a full-width line (a title across both columns) reads first
+            continue
+        left.append(line[:best])
+        right.append(line[best:])
+    tidy = [re.sub(r" {2,}", " ", line).strip() for line in left + [""] + right]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(tidy)).strip()
 
 
 def read_bytes(name: str, data: bytes) -> Document:

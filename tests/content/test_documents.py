@@ -1,6 +1,8 @@
 """Real documents a team would upload, from tests/fixtures/documents: each becomes the lesson and sections
 its headings promise, its boilerplate stays out, and its key sentences are found by search."""
 
+import io
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -102,3 +104,68 @@ def test_a_notion_export_takes_its_title_from_the_page_and_its_properties_as_met
     assert _found(course, "第一周要写代码吗", "第一周不用写代码")
     assert _found(course, "评测时为什么每道题要跑五次", "模型的输出带有随机性")
     assert _found(course, "额度用完了怎么办", "管理员通常当天就会追加额度")
+
+
+# Two columns of a handout; the content stream writes them line by line across the page, as many PDF
+# producers do, so text extraction in stream order would interleave them.
+HANDOUT_TITLE = "From base model to assistant"
+HANDOUT = [
+    ("1 Pre-training", "During pre-training the model reads a very large pile of public text and learns to guess the "
+     "next token. Nobody labels this data, which is why it can be so large. The result is a base model that continues "
+     "text well but does not follow instructions. Most of the compute of the whole project is spent in this step."),
+    ("2 Instruction tuning", "Instruction tuning teaches the base model to answer requests. It is trained on a few "
+     "thousand written examples of a request and a good reply. After this step the assistant answers the question "
+     "instead of continuing it like a web page. A small, careful data set matters more here than a big one."),
+]
+
+
+def _two_column_pdf(title: str, columns: list[tuple[str, str]]) -> bytes:
+    lines = [(56, 750, title)]
+    for x, (heading, text) in zip((56, 320), columns):
+        for row, line in enumerate([heading, ""] + textwrap.wrap(text, 44)):
+            if line:
+                lines.append((x, 720 - 14 * row, line))
+    lines.sort(key=lambda line: (-line[1], line[0]))
+    text_ops = "\n".join(f"1 0 0 1 {x} {y} Tm ({line}) Tj" for x, y, line in lines)
+    stream = f"BT /F1 10 Tf\n{text_ops}\nET".encode()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length " + str(len(stream)).encode() + b" >>\nstream\n" + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = io.BytesIO()
+    out.write(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, 1):
+        offsets.append(out.tell())
+        out.write(f"{number} 0 obj\n".encode() + body + b"\nendobj\n")
+    xref = out.tell()
+    out.write(f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode())
+    out.write("".join(f"{offset:010d} 00000 n \n" for offset in offsets).encode())
+    out.write(f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode())
+    return out.getvalue()
+
+
+def test_a_two_column_pdf_reads_column_by_column(db, tmp_path):
+    (tmp_path / "assistant-handout.pdf").write_bytes(_two_column_pdf(HANDOUT_TITLE, HANDOUT))
+    course = services.course_get_or_create(slug="pdf")
+
+    report = services.paths_ingest(course=course, paths=[tmp_path])
+
+    assert [(f.status, f.reason) for f in report.files] == [("ingested", "")]
+    assert _headings(course, "assistant-handout.pdf") == ["1 Pre-training", "2 Instruction tuning"]
+    lesson = Lesson.objects.get(course=course)
+    body = " ".join(lesson.sections.get(heading="1 Pre-training").body.split())
+    assert "The result is a base model that continues text well but does not follow instructions." in body
+    assert "Instruction" not in body
+    assert _found(course, "what does pre-training produce", "a base model that continues text well")
+    assert _found(course, "how much data does instruction tuning need", "A small, careful data set matters more")
+
+
+def test_a_one_column_pdf_keeps_its_lines_whole():
+    from content.readers import read_bytes
+
+    text = read_bytes("one-column.pdf", _two_column_pdf(HANDOUT_TITLE, HANDOUT[:1])).text
+    assert " ".join(text.split()).startswith(f"{HANDOUT_TITLE} 1 Pre-training During pre-training the model reads a very large")
