@@ -1,4 +1,4 @@
-"""Readers turn a file into a Document: Markdown with front matter, HTML (main text only), plain text, PDF."""
+"""Readers turn a file into a Document: Markdown with front matter, HTML (main text only), plain text, PDF, Word."""
 
 import io
 import re
@@ -8,7 +8,7 @@ from pathlib import Path
 from .structure import Document
 
 COLUMN_MIN_LINES = 6  # fewer lines than this are too few to tell a gutter from chance spacing
-SUPPORTED_SUFFIXES = {".md", ".markdown", ".txt", ".text", ".html", ".htm", ".pdf"}
+SUPPORTED_SUFFIXES = {".md", ".markdown", ".txt", ".text", ".html", ".htm", ".pdf", ".docx"}
 
 
 class ReadError(Exception):
@@ -189,14 +189,71 @@ def _columns(lines: list[str]) -> str | None:
     return re.sub(r"\n{3,}", "\n\n", "\n".join(tidy)).strip()
 
 
+_HEADING_STYLE = re.compile(r"^(?:heading|标题)\s*(\d)$", re.IGNORECASE)
+
+
+def read_docx(name: str, data: bytes) -> Document:
+    """A Word file as Markdown: heading styles become headings, tables become rows, list paragraphs list items."""
+    import zipfile
+
+    import docx
+    from docx.opc.exceptions import PackageNotFoundError
+
+    try:
+        word = docx.Document(io.BytesIO(data))
+    except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as error:
+        raise ReadError(f"the Word file could not be read ({error or type(error).__name__})") from error
+    lines, title = [], word.core_properties.title or ""
+    for block in word.iter_inner_content():
+        if isinstance(block, docx.table.Table):
+            lines.extend(["", *_docx_table(block), ""])
+            continue
+        text = block.text.strip()
+        if not text:
+            continue
+        style = block.style.name if block.style is not None else ""
+        if style == "Title":
+            title = title or text
+            lines.extend([f"# {text}", ""])
+        elif m := _HEADING_STYLE.match(style):
+            lines.extend([f"{'#' * min(6, int(m.group(1)) + 1)} {text}", ""])
+        elif "List Number" in style:
+            lines.append(f"1. {text}")
+        elif "List" in style or block._p.pPr is not None and block._p.pPr.numPr is not None:
+            lines.append(f"- {text}")
+        else:
+            lines.extend([text, ""])
+    body = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+    if not body:
+        raise ReadError("the Word file has no text")
+    return Document(name=name, text=body, title=title, author=word.core_properties.author or "", markdown=True)
+
+
+def _docx_table(table) -> list[str]:
+    """A Word table as Markdown rows, the first row its header; merged cells repeat, so repeats are dropped."""
+    rows = []
+    for row in table.rows:
+        cells = []
+        for cell in row.cells:
+            text = " ".join(cell.text.split()).replace("|", "/")
+            if not cells or cells[-1] != text:
+                cells.append(text)
+        rows.append(cells)
+    width = max(map(len, rows), default=0)
+    out = [f"| {' | '.join(cells + [''] * (width - len(cells)))} |" for cells in rows if any(cells)]
+    return out[:1] + ["|" + "---|" * width] + out[1:] if out else []
+
+
 def read_bytes(name: str, data: bytes) -> Document:
     suffix = Path(name).suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
-        raise ReadError(f"unsupported file type {suffix or '(none)'}; use .md, .txt, .html or .pdf")
+        raise ReadError(f"unsupported file type {suffix or '(none)'}; use .md, .txt, .html, .pdf or .docx")
     if not data.strip():
         raise ReadError("the file is empty")
     if suffix == ".pdf":
         return read_pdf(name, data)
+    if suffix == ".docx":
+        return read_docx(name, data)
     text = decode(data).replace("\r\n", "\n").replace("\r", "\n")
     if suffix in {".html", ".htm"} or (suffix in {".txt", ".text"} and re.match(r"\s*<(!doctype|html)", text, re.I)):
         return read_html(name, text)

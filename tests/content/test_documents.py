@@ -169,3 +169,66 @@ def test_a_one_column_pdf_keeps_its_lines_whole():
 
     text = read_bytes("one-column.pdf", _two_column_pdf(HANDOUT_TITLE, HANDOUT[:1])).text
     assert " ".join(text.split()).startswith(f"{HANDOUT_TITLE} 1 Pre-training During pre-training the model reads a very large")
+
+
+def _prompt_guidelines_docx() -> bytes:
+    import docx
+
+    word = docx.Document()
+    word.core_properties.author = "Support enablement"
+    word.add_paragraph("Prompt writing guidelines", style="Title")
+    word.add_paragraph("These guidelines apply to every prompt that ships inside a Lanternfish product. They were "
+                       "collected from a year of support tickets about answers that went wrong.")
+    word.add_heading("Say who the assistant is", level=1)
+    word.add_paragraph("Open the system prompt with the role and the audience in one sentence. A role line keeps the "
+                       "tone steady across long conversations.")
+    word.add_paragraph("Name the product and its version", style="List Bullet")
+    word.add_paragraph("Say which languages the answer may use", style="List Bullet")
+    word.add_paragraph("Forbid guesses about prices and contracts", style="List Bullet")
+    word.add_heading("Give examples, then the question", level=1)
+    word.add_paragraph("Two or three worked examples teach the format of an answer better than a paragraph of rules.")
+    word.add_paragraph("Write the examples in the same language as the customer", style="List Number")
+    word.add_paragraph("Put the real question after the last example", style="List Number")
+    word.add_heading("Temperature by task", level=2)
+    table = word.add_table(rows=1, cols=2)
+    table.rows[0].cells[0].text, table.rows[0].cells[1].text = "Task", "Temperature"
+    for task, value in [("Refund policy answers", "0"), ("Marketing drafts", "0.8"), ("Ticket summaries", "0.2")]:
+        cells = table.add_row().cells
+        cells[0].text, cells[1].text = task, value
+    word.add_paragraph("Answers that quote policy must be repeatable, so they always run at temperature zero.")
+    out = io.BytesIO()
+    word.save(out)
+    return out.getvalue()
+
+
+def test_a_word_file_becomes_sections_with_its_tables_and_lists(db, tmp_path):
+    (tmp_path / "prompt-guidelines.docx").write_bytes(_prompt_guidelines_docx())
+    course = services.course_get_or_create(slug="word")
+
+    report = services.paths_ingest(course=course, paths=[tmp_path])
+
+    assert [(f.status, f.reason) for f in report.files] == [("ingested", "")]
+    lesson = Lesson.objects.get(course=course)
+    assert lesson.title == "Prompt writing guidelines" and lesson.source.author == "Support enablement"
+    assert _headings(course, "prompt-guidelines.docx") == [
+        "Prompt writing guidelines", "Say who the assistant is", "Give examples, then the question", "Temperature by task"]
+    sections = {s.heading: s.body for s in lesson.sections.all()}
+    assert "- Name the product and its version\n- Say which languages the answer may use" in sections["Say who the assistant is"]
+    assert "1. Write the examples in the same language" in sections["Give examples, then the question"]
+    assert "| Marketing drafts | 0.8 |" in sections["Temperature by task"]
+    assert _found(course, "what temperature for refund policy answers", "| Refund policy answers | 0 |")
+    assert _found(course, "why start the system prompt with a role", "A role line keeps the tone steady")
+
+
+def test_the_upload_form_and_the_ingest_command_offer_word_files(client, django_user_model, capsys):
+    from django.core.management import call_command
+    from django.urls import reverse
+
+    carol = django_user_model.objects.create_user(username="carol@example.com", email="carol@example.com",
+                                                  password="pw-carol-123", is_staff=True)
+    client.force_login(carol)
+    page = client.get(reverse("content_upload")).content.decode()
+    assert ".docx" in page.split('accept="', 1)[1].split('"', 1)[0] and "Word (.docx)" in page
+    with pytest.raises(SystemExit):
+        call_command("ingest", "--help")
+    assert "Word .docx" in capsys.readouterr().out
