@@ -199,10 +199,15 @@ def read_docx(name: str, data: bytes) -> Document:
     import docx
     from docx.opc.exceptions import PackageNotFoundError
 
+    if not data.startswith(b"PK\x03\x04"):
+        kind = _binary_kind(data) or "text"
+        raise ReadError(f"the file is not a Word document (it is {kind})")
     try:
         word = docx.Document(io.BytesIO(data))
-    except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as error:
-        raise ReadError(f"the Word file could not be read ({error or type(error).__name__})") from error
+    except (PackageNotFoundError, KeyError) as error:
+        raise ReadError("the file is not a Word document (it is a zip archive without a document in it)") from error
+    except (zipfile.BadZipFile, ValueError) as error:
+        raise ReadError(f"the Word file is damaged ({error})") from error
     lines, title = [], word.core_properties.title or ""
     for block in word.iter_inner_content():
         if isinstance(block, docx.table.Table):
@@ -244,12 +249,27 @@ def _docx_table(table) -> list[str]:
     return out[:1] + ["|" + "---|" * width] + out[1:] if out else []
 
 
+# A renamed file says what it is in its first bytes.
+_SIGNATURES = [(b"\x89PNG", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"), (b"GIF8", "a GIF image"),
+               (b"%PDF", "a PDF"), (b"PK\x03\x04", "a zip archive or an Office file"), (b"\xd0\xcf\x11\xe0", "an old Office file")]
+
+
+def _binary_kind(data: bytes) -> str:
+    for signature, kind in _SIGNATURES:
+        if data.startswith(signature):
+            return kind
+    # Text in any of the encodings read here has no NUL bytes; UTF-16 would, and is not supported.
+    return "an unknown binary format" if b"\x00" in data[:8192] else ""
+
+
 def read_bytes(name: str, data: bytes) -> Document:
     suffix = Path(name).suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise ReadError(f"unsupported file type {suffix or '(none)'}; use .md, .txt, .html, .pdf or .docx")
     if not data.strip():
         raise ReadError("the file is empty")
+    if suffix not in {".pdf", ".docx"} and (kind := _binary_kind(data)):
+        raise ReadError(f"the file holds binary data (it looks like {kind}), not text")
     if suffix == ".pdf":
         return read_pdf(name, data)
     if suffix == ".docx":

@@ -232,3 +232,42 @@ def test_the_upload_form_and_the_ingest_command_offer_word_files(client, django_
     with pytest.raises(SystemExit):
         call_command("ingest", "--help")
     assert "Word .docx" in capsys.readouterr().out
+
+
+def test_gbk_and_big5_text_files_are_found_by_simplified_questions(db, tmp_path):
+    course, report = _ingest(tmp_path, "oncall-handbook-gbk.txt", "finetuning-notes-big5.txt")
+
+    assert [f.status for f in report.files] == ["ingested", "ingested"]
+    assert _headings(course, "oncall-handbook-gbk.txt") == ["1 告警的含义", "2 显存不足", "3 交接"]
+    assert _headings(course, "finetuning-notes-big5.txt") == ["1 什麼時候需要微調", "2 低秩適配", "3 驗證"]
+    assert _found(course, "显存不足怎么处理", "先把批量大小调小一半")
+    assert _found(course, "低秩适配训练什么", "低秩适配只训练两个很小的矩阵")
+    assert _found(course, "什么时候需要微调", "提示工程解决不了的问题,才考虑微调")
+    big5_tokens = " ".join(Chunk.objects.filter(section__lesson__source__name="finetuning-notes-big5.txt")
+                           .values_list("search_tokens", flat=True)).split()
+    assert "低秩" in big5_tokens and "显示卡" in big5_tokens and "過擬合" not in big5_tokens
+
+
+def test_empty_binary_and_corrupt_files_each_get_a_reason_and_the_rest_go_in(db, tmp_path):
+    import zipfile
+
+    (tmp_path / "notes.md").write_bytes(b"")
+    (tmp_path / "diagram.md").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4)
+    (tmp_path / "handout.pdf").write_bytes(_two_column_pdf(HANDOUT_TITLE, HANDOUT)[:300])
+    with zipfile.ZipFile(tmp_path / "slides.docx", "w") as archive:
+        archive.writestr("readme.txt", "not a Word document")
+    (tmp_path / "wiki.md").write_bytes((DOCUMENTS / "onboarding-wiki.md").read_bytes())
+    course = services.course_get_or_create(slug="mixed-batch")
+
+    report = services.paths_ingest(course=course, paths=[tmp_path])
+
+    reasons = {f.name: f.reason for f in report.files if f.status == "failed"}
+    assert reasons == {
+        "notes.md": "the file is empty",
+        "diagram.md": "the file holds binary data (it looks like a PNG image), not text",
+        "handout.pdf": reasons["handout.pdf"],
+        "slides.docx": "the file is not a Word document (it is a zip archive without a document in it)",
+    }
+    assert reasons["handout.pdf"].startswith("the PDF")
+    assert [f.name for f in report.files if f.status == "ingested"] == ["wiki.md"]
+    assert _found(course, "how many characters is a token", "a token is about four characters")
