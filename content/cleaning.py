@@ -142,7 +142,7 @@ def clean(document: Document, *, embedder=None) -> Cleaned:
     # One normalisation for counting and for reading: a line with a link is counted by its link text, too.
     plains = [_plain(block.text) for block in blocks]
     seen = Counter(plains)
-    for i, (block, plain) in enumerate(zip(blocks, plains)):
+    for i, (block, plain) in enumerate(zip(blocks, plains, strict=True)):
         if block.code:
             continue
         if m := _AUTHOR.match(block.text):

@@ -94,12 +94,13 @@ def _page_properties(text: str) -> tuple[str, dict]:
     while start < len(lines) and not lines[start].strip():
         start += 1
     end = start
-    while end < len(lines) and (m := _PROPERTY.match(lines[end].strip())):
+    while end < len(lines) and _PROPERTY.match(lines[end].strip()):
         end += 1
     # One "Note: …" line is a sentence of the text; a block of two or more is the page's properties.
     if end - start < 2 or (end < len(lines) and lines[end].strip()):
         return text, {}
-    properties = {m["key"].strip(): m["value"].strip() for m in map(_PROPERTY.match, (x.strip() for x in lines[start:end]))}
+    matches = [_PROPERTY.match(line.strip()) for line in lines[start:end]]
+    properties = {m["key"].strip(): m["value"].strip() for m in matches}
     return "\n".join(lines[:start] + lines[end:]), properties
 
 
@@ -132,7 +133,8 @@ def _confluence_page(html: str) -> tuple[str, str]:
     title = re.sub(r"^[^:]{1,80}\s:\s", "", title.text_content().strip()) if title is not None else ""
     heading = f"<h1>{escape(title)}</h1>" if title else ""
     body = lxml.html.tostring(main, encoding="unicode")
-    return f"<html><head><title>{escape(title)}</title></head><body><article>{heading}{body}</article></body></html>", title
+    page = f"<html><head><title>{escape(title)}</title></head><body><article>{heading}{body}</article></body></html>"
+    return page, title
 
 
 def read_pdf(name: str, data: bytes) -> Document:
@@ -172,7 +174,8 @@ def _columns(lines: list[str]) -> str | None:
     best, best_both = None, 0
     for c in range(width // 4, 3 * width // 4):
         blank = sum(1 for line in filled if c >= len(line) or line[c] == " ")
-        both = sum(1 for line in filled if len(line) > c + 1 and line[c] == " " and line[:c].strip() and line[c:].strip())
+        both = sum(1 for line in filled
+                   if len(line) > c + 1 and line[c] == " " and line[:c].strip() and line[c:].strip())
         if blank >= 0.9 * len(filled) and both >= 0.5 * len(filled) and both > best_both:
             best, best_both = c, both
     if best is None:
@@ -251,7 +254,8 @@ def _docx_table(table) -> list[str]:
 
 # A renamed file says what it is in its first bytes.
 _SIGNATURES = [(b"\x89PNG", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"), (b"GIF8", "a GIF image"),
-               (b"%PDF", "a PDF"), (b"PK\x03\x04", "a zip archive or an Office file"), (b"\xd0\xcf\x11\xe0", "an old Office file")]
+               (b"%PDF", "a PDF"), (b"PK\x03\x04", "a zip archive or an Office file"),
+               (b"\xd0\xcf\x11\xe0", "an old Office file")]
 
 
 def _binary_kind(data: bytes) -> str:
@@ -265,7 +269,8 @@ def _binary_kind(data: bytes) -> str:
 def read_bytes(name: str, data: bytes) -> Document:
     suffix = Path(name).suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
-        raise ReadError(f"unsupported file type {suffix or '(none)'}; use .md, .txt, .html, .pdf or .docx")
+        kind = suffix or "(none)"
+        raise ReadError(f"unsupported file type {kind}; use .md, .txt, .html, .pdf or .docx")
     if not data.strip():
         raise ReadError("the file is empty")
     if suffix not in {".pdf", ".docx"} and (kind := _binary_kind(data)):
