@@ -12,6 +12,7 @@ It works on general signals, never on particular files' strings:
 """
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -43,6 +44,7 @@ _METADATA = re.compile(
 )
 _AUTHOR = re.compile(r"^\s*(作者|author|by|written by)\s*[:：]\s*(?P<author>.{2,60})$", re.IGNORECASE)
 _URL = re.compile(r"https?://\S+")
+_MD_HEADING = re.compile(r"^#{1,6}\s")
 _MD_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+•·●▪✅]|\d{1,2}[.)、])\s*")
 _SENTENCE_MARKS = re.compile(r"[。！？；,，:：!?;]")
@@ -50,6 +52,7 @@ _SENTENCE_MARKS = re.compile(r"[。！？；,，:：!?;]")
 LINK_RUN = 6  # this many short title-like items in a row read as a link list, not as a list in the text
 TAIL_START = 0.55  # the site's additions come after the article: only blocks past this fraction may be cut as a tail
 DRIFT_MARGIN = 0.06
+DRIFT_MIN_BODY = 8  # body paragraphs before the tail needed to tell drift from the article's own spread
 HEAD_SAMPLE = 24  # a late block this much less similar to the article than its least typical body block drifted
 
 
@@ -58,6 +61,7 @@ class Block:
     text: str
     start: int
     noise: str = ""  # the reason this block is noise, or "" when it is kept
+    code: bool = False  # a line of a fenced code block: the writer's own, kept as written
 
     @property
     def length(self) -> int:
@@ -70,11 +74,13 @@ class Cleaned:
     dropped: list[tuple[str, str]] = field(default_factory=list)  # (reason, text)
 
 
-def _blocks(text: str) -> list[Block]:
-    blocks, offset = [], 0
+def _blocks(text: str, *, markdown: bool = False) -> list[Block]:
+    blocks, offset, in_code = [], 0, False
     for line in text.split("\n"):
+        fence = markdown and line.lstrip().startswith(("```", "~~~"))
         if line.strip():
-            blocks.append(Block(text=line, start=offset))
+            blocks.append(Block(text=line, start=offset, code=in_code or fence))
+        in_code = in_code != fence
         offset += len(line) + 1
     return blocks
 
@@ -88,7 +94,7 @@ def _mark_link_runs(blocks: list[Block]) -> None:
     """Runs of short list items are link lists (a series index, "more posts"); the line naming the run goes too."""
     run: list[int] = []
     for i, block in enumerate(blocks + [Block(text="。" * 50, start=-1)]):
-        if _LIST_ITEM.match(block.text) and _title_like(block.text) and not block.noise:
+        if _LIST_ITEM.match(block.text) and _title_like(block.text) and not block.noise and not block.code:
             run.append(i)
             continue
         if len(run) >= LINK_RUN:
@@ -102,10 +108,13 @@ def _mark_link_runs(blocks: list[Block]) -> None:
 
 def _drift(blocks: list[Block], embedder) -> None:
     """Flag late blocks whose topic is far from the article's: the body's centroid, compared by cosine."""
+    # Headings and code are structure: judged by the text under them, not by their own few words.
+    blocks = [b for b in blocks if not b.code and not _MD_HEADING.match(b.text.strip())]
     body = [b for b in blocks if not b.noise and b.length >= 30]
-    if len(body) < 6:
-        return
     cut = int(len(body) * TAIL_START)
+    # The body's spread sets the bar below; measured on a handful of paragraphs it flags a short page's own text.
+    if cut < DRIFT_MIN_BODY:
+        return
     # An evenly spaced sample of the body is enough for its centroid, and costs a fraction of the model time.
     head = body[:cut][:: max(1, cut // HEAD_SAMPLE)]
     tail = [b for b in blocks[blocks.index(body[cut]):] if not b.noise and len(re.findall(r"\w", b.text)) >= 15] if cut < len(body) else []
@@ -123,14 +132,20 @@ def _drift(blocks: list[Block], embedder) -> None:
             block.noise = f"topic drift ({score:.2f} < {floor:.2f})"
 
 
+def _plain(text: str) -> str:
+    """A line as the signals read it: link targets dropped, normalised."""
+    return normalize(_MD_LINK.sub(r"\1", text)).strip()
+
+
 def clean(document: Document, *, embedder=None) -> Cleaned:
-    blocks = _blocks(document.text)
+    blocks = _blocks(document.text, markdown=document.markdown)
     title = normalize(document.title).strip()
-    seen: dict[str, int] = {}
-    for block in blocks:
-        seen[normalize(block.text).strip()] = seen.get(normalize(block.text).strip(), 0) + 1
-    for i, block in enumerate(blocks):
-        plain = normalize(_MD_LINK.sub(r"\1", block.text)).strip()
+    # One normalisation for counting and for reading: a line with a link is counted by its link text, too.
+    plains = [_plain(block.text) for block in blocks]
+    seen = Counter(plains)
+    for i, (block, plain) in enumerate(zip(blocks, plains, strict=True)):
+        if block.code:
+            continue
         if m := _AUTHOR.match(block.text):
             document.author = document.author or m.group("author").strip()
             block.noise = "author line"

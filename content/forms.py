@@ -24,7 +24,7 @@ class UploadForm(forms.Form):
                                     empty_label=_("A new course…"))
     new_course_slug = forms.SlugField(required=False, label=_("New course slug"))
     new_course_title = forms.CharField(required=False, max_length=200, label=_("New course title"))
-    files = MultipleFileField(label=_("Files"), help_text=_("Markdown, HTML, plain text or PDF; UTF-8, GBK or Big5."))
+    files = MultipleFileField(label=_("Files"), help_text=_("Markdown, HTML, plain text, PDF or Word (.docx); UTF-8, GBK or Big5."))
 
     def clean(self):
         data = super().clean()

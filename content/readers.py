@@ -1,14 +1,16 @@
-"""Readers turn a file into a Document: Markdown with front matter, HTML (main text only), plain text, PDF."""
+"""Readers turn a file into a Document: Markdown with front matter, HTML (main text only), plain text, PDF, Word."""
 
 import io
 import re
+from html import escape
 from pathlib import Path
 
 import frontmatter
 
 from .structure import Document
 
-SUPPORTED_SUFFIXES = {".md", ".markdown", ".txt", ".text", ".html", ".htm", ".pdf"}
+COLUMN_MIN_LINES = 6  # fewer lines than this are too few to tell a gutter from chance spacing
+SUPPORTED_SUFFIXES = {".md", ".markdown", ".txt", ".text", ".html", ".htm", ".pdf", ".docx"}
 
 
 class ReadError(Exception):
@@ -58,24 +60,81 @@ _FREQUENT = set("的一是不了在人有我他这个们中来上大为和国地
                 "這個們來為國時說會對們還進開從實學發後裡過經點問與")
 
 
+# Notion names an exported page "Title 3f9a2c7e41b84d0a9e6b5c1d2f708a93.md": the hash is its page id.
+_NOTION_ID = re.compile(r"\s+[0-9a-f]{32}$")
+_H1 = re.compile(r"^#\s+(.+?)\s*#*\s*$")
+_PROPERTY = re.compile(r"^(?P<key>[^\W\d][\w ]{0,29}):\s+(?P<value>\S.{0,200})$")
+# Notion writes callouts as <aside> and toggles as <details><summary>: keep their words, drop the tags.
+_WRAPPER_TAG = re.compile(r"^\s*</?(aside|details)>\s*$", re.MULTILINE)
+_SUMMARY = re.compile(r"<summary>(.*?)</summary>", re.DOTALL)
+
+
+def page_name(name: str) -> str:
+    """A file's name as a reader would say it: no folder, no suffix, no exported page id."""
+    return _NOTION_ID.sub("", Path(name).stem)
+
+
 def read_markdown(name: str, text: str) -> Document:
     post = frontmatter.loads(text)
     meta = dict(post.metadata)
-    return Document(name=name, text=post.content, title=str(meta.get("title") or ""), author=str(meta.get("author") or ""),
-                    url=str(meta.get("url") or ""), language=str(meta.get("language") or ""), markdown=True, meta=meta)
+    body, properties = _page_properties(post.content)
+    meta = {**properties, **meta}
+    body = _SUMMARY.sub(lambda m: f"**{m.group(1).strip()}**", _WRAPPER_TAG.sub("", body))
+    first = body.lstrip().split("\n", 1)[0]
+    title = str(meta.get("title") or "") or (m.group(1) if (m := _H1.match(first)) else "") or page_name(name)
+    author = str(meta.get("author") or meta.get("Owner") or meta.get("Created by") or "")
+    return Document(name=name, text=body, title=title, author=author, url=str(meta.get("url") or ""),
+                    language=str(meta.get("language") or ""), markdown=True, meta=meta)
+
+
+def _page_properties(text: str) -> tuple[str, dict]:
+    """The "Key: value" lines a Notion export puts between the page title and its body, as metadata."""
+    lines = text.lstrip().split("\n")
+    start = 1 if lines and _H1.match(lines[0]) else 0
+    while start < len(lines) and not lines[start].strip():
+        start += 1
+    end = start
+    while end < len(lines) and _PROPERTY.match(lines[end].strip()):
+        end += 1
+    # One "Note: …" line is a sentence of the text; a block of two or more is the page's properties.
+    if end - start < 2 or (end < len(lines) and lines[end].strip()):
+        return text, {}
+    matches = [_PROPERTY.match(line.strip()) for line in lines[start:end]]
+    properties = {m["key"].strip(): m["value"].strip() for m in matches}
+    return "\n".join(lines[:start] + lines[end:]), properties
 
 
 def read_html(name: str, text: str) -> Document:
     import trafilatura  # loaded only for HTML: it pulls in lxml and its language data
 
+    page_title = ""
+    if 'id="main-content"' in text:
+        text, page_title = _confluence_page(text)
     # extract() gives the Markdown body; the metadata comes separately (bare_extraction's text is not Markdown).
     body = trafilatura.extract(text, output_format="markdown", include_tables=True, include_links=True)
     if not (body or "").strip():
         raise ReadError("no main text was found in the HTML page")
     meta = trafilatura.extract_metadata(text)
-    return Document(name=name, text=body, title=(meta.title if meta else "") or "",
+    return Document(name=name, text=body, title=page_title or (meta.title if meta else "") or "",
                     author=(meta.author or meta.sitename if meta else "") or "", url=(meta.url if meta else "") or "",
                     markdown=True)
+
+
+def _confluence_page(html: str) -> tuple[str, str]:
+    """A Confluence export: the page body is #main-content, its title #title-text ("Space : Page"); the
+    breadcrumbs, the "Created by … last modified by …" line, attachments and the page tree sit outside."""
+    import lxml.html
+
+    tree = lxml.html.fromstring(re.sub(r"^\s*<\?xml[^>]*>", "", html))
+    main = tree.get_element_by_id("main-content", None)
+    if main is None:
+        return html, ""
+    title = tree.get_element_by_id("title-text", None)
+    title = re.sub(r"^[^:]{1,80}\s:\s", "", title.text_content().strip()) if title is not None else ""
+    heading = f"<h1>{escape(title)}</h1>" if title else ""
+    body = lxml.html.tostring(main, encoding="unicode")
+    page = f"<html><head><title>{escape(title)}</title></head><body><article>{heading}{body}</article></body></html>"
+    return page, title
 
 
 def read_pdf(name: str, data: bytes) -> Document:
@@ -85,7 +144,7 @@ def read_pdf(name: str, data: bytes) -> Document:
 
     try:
         reader = PdfReader(io.BytesIO(data))
-        pages = [page.extract_text() or "" for page in reader.pages]
+        pages = [_page_text(page) for page in reader.pages]
         title = (reader.metadata.title if reader.metadata else None) or ""
         author = (reader.metadata.author if reader.metadata else None) or ""
     except (PdfReadError, ValueError, KeyError, TypeError, OSError) as error:
@@ -96,14 +155,131 @@ def read_pdf(name: str, data: bytes) -> Document:
     return Document(name=name, text=text, title=str(title), author=str(author))
 
 
+def _page_text(page) -> str:
+    """A page's text in reading order: a two-column page column by column, not line by line across both."""
+    try:
+        layout = page.extract_text(extraction_mode="layout")
+    except Exception:  # noqa: BLE001 -- layout mode is only a hint; the plain extraction below still reads the page
+        layout = ""
+    columns = _columns(layout.splitlines())
+    return columns if columns is not None else page.extract_text() or ""
+
+
+def _columns(lines: list[str]) -> str | None:
+    """Layout text split at its gutter: a character column blank in nearly every line, with text on both sides
+    in most lines. None for a one-column page (prose has no such column)."""
+    filled = [line.rstrip() for line in lines if line.strip()]
+    if len(filled) < COLUMN_MIN_LINES:
+        return None
+    width = max(map(len, filled))
+    best, best_both = None, 0
+    for c in range(width // 4, 3 * width // 4):
+        blank = sum(1 for line in filled if c >= len(line) or line[c] == " ")
+        both = sum(1 for line in filled
+                   if len(line) > c + 1 and line[c] == " " and line[:c].strip() and line[c:].strip())
+        if blank >= 0.9 * len(filled) and both >= 0.5 * len(filled) and both > best_both:
+            best, best_both = c, both
+    if best is None:
+        return None
+    left, right = [], []
+    for line in lines:
+        line = line.rstrip()
+        if len(line) > best and line[best] != " ":
+            left.append(line)  # a full-width line (a title across both columns) reads first
+            continue
+        left.append(line[:best])
+        right.append(line[best:])
+    tidy = [re.sub(r" {2,}", " ", line).strip() for line in left + [""] + right]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(tidy)).strip()
+
+
+_HEADING_STYLE = re.compile(r"^(?:heading|标题)\s*(\d)$", re.IGNORECASE)
+
+
+def read_docx(name: str, data: bytes) -> Document:
+    """A Word file as Markdown: heading styles become headings, tables become rows, list paragraphs list items."""
+    import zipfile
+
+    import docx
+    from docx.opc.exceptions import PackageNotFoundError
+
+    if not data.startswith(b"PK\x03\x04"):
+        kind = _binary_kind(data) or "text"
+        raise ReadError(f"the file is not a Word document (it is {kind})")
+    try:
+        word = docx.Document(io.BytesIO(data))
+    except (PackageNotFoundError, KeyError) as error:
+        raise ReadError("the file is not a Word document (it is a zip archive without a document in it)") from error
+    except (zipfile.BadZipFile, ValueError) as error:
+        raise ReadError(f"the Word file is damaged ({error})") from error
+    lines, title = [], word.core_properties.title or ""
+    for block in word.iter_inner_content():
+        if isinstance(block, docx.table.Table):
+            lines.extend(["", *_docx_table(block), ""])
+            continue
+        text = block.text.strip()
+        if not text:
+            continue
+        style = block.style.name if block.style is not None else ""
+        if style == "Title":
+            title = title or text
+            lines.extend([f"# {text}", ""])
+        elif m := _HEADING_STYLE.match(style):
+            lines.extend([f"{'#' * min(6, int(m.group(1)) + 1)} {text}", ""])
+        elif "List Number" in style:
+            lines.append(f"1. {text}")
+        elif "List" in style or block._p.pPr is not None and block._p.pPr.numPr is not None:
+            lines.append(f"- {text}")
+        else:
+            lines.extend([text, ""])
+    body = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+    if not body:
+        raise ReadError("the Word file has no text")
+    return Document(name=name, text=body, title=title, author=word.core_properties.author or "", markdown=True)
+
+
+def _docx_table(table) -> list[str]:
+    """A Word table as Markdown rows, the first row its header; merged cells repeat, so repeats are dropped."""
+    rows = []
+    for row in table.rows:
+        cells = []
+        for cell in row.cells:
+            text = " ".join(cell.text.split()).replace("|", "/")
+            if not cells or cells[-1] != text:
+                cells.append(text)
+        rows.append(cells)
+    width = max(map(len, rows), default=0)
+    out = [f"| {' | '.join(cells + [''] * (width - len(cells)))} |" for cells in rows if any(cells)]
+    return out[:1] + ["|" + "---|" * width] + out[1:] if out else []
+
+
+# A renamed file says what it is in its first bytes.
+_SIGNATURES = [(b"\x89PNG", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"), (b"GIF8", "a GIF image"),
+               (b"%PDF", "a PDF"), (b"PK\x03\x04", "a zip archive or an Office file"),
+               (b"\xd0\xcf\x11\xe0", "an old Office file")]
+
+
+def _binary_kind(data: bytes) -> str:
+    for signature, kind in _SIGNATURES:
+        if data.startswith(signature):
+            return kind
+    # Text in any of the encodings read here has no NUL bytes; UTF-16 would, and is not supported.
+    return "an unknown binary format" if b"\x00" in data[:8192] else ""
+
+
 def read_bytes(name: str, data: bytes) -> Document:
     suffix = Path(name).suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
-        raise ReadError(f"unsupported file type {suffix or '(none)'}; use .md, .txt, .html or .pdf")
+        kind = suffix or "(none)"
+        raise ReadError(f"unsupported file type {kind}; use .md, .txt, .html, .pdf or .docx")
     if not data.strip():
         raise ReadError("the file is empty")
+    if suffix not in {".pdf", ".docx"} and (kind := _binary_kind(data)):
+        raise ReadError(f"the file holds binary data (it looks like {kind}), not text")
     if suffix == ".pdf":
         return read_pdf(name, data)
+    if suffix == ".docx":
+        return read_docx(name, data)
     text = decode(data).replace("\r\n", "\n").replace("\r", "\n")
     if suffix in {".html", ".htm"} or (suffix in {".txt", ".text"} and re.match(r"\s*<(!doctype|html)", text, re.I)):
         return read_html(name, text)

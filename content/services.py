@@ -28,7 +28,7 @@ from llm.embeddings import get_embedder
 from . import tasks
 from .cleaning import clean
 from .models import Chunk, Concept, Course, IngestionJob, Lesson, LessonRead, Section, Source
-from .readers import ReadError, collect, read_bytes
+from .readers import ReadError, collect, page_name, read_bytes
 from .signals import course_content_changed
 from .structure import Document, chunk, images_as_alt_text, segment_by_topic, split_sections
 
@@ -136,7 +136,7 @@ def document_ingest(*, course: Course, document: Document, digest: str, embedder
     cleaned = clean(document, embedder=embedder)
     doc = cleaned.document
     language = doc.language if doc.language in {"en", "zh-hans", "zh-hant"} else textkit.detect_language(doc.text)
-    title = doc.title or Path(document.name).stem
+    title = doc.title or page_name(document.name)
     sections, vectors = _prepare(doc, embedder=embedder, lesson_title=title)
     if not sections:
         return FileReport(name=document.name, status="failed", reason="no text was left after cleaning")
@@ -153,7 +153,7 @@ def document_ingest(*, course: Course, document: Document, digest: str, embedder
             source.title, source.author, source.url, source.language, source.content_hash = (
                 title, doc.author, doc.url, language, digest)
             source.save(update_fields=["title", "author", "url", "language", "content_hash", "ingested_at"])
-        slug = _free_slug(course, slugify(Path(document.name).stem) or "lesson", source)
+        slug = _free_slug(course, slugify(page_name(document.name)) or "lesson", source)
         citation = {"title": title, "author": doc.author, "url": doc.url, "file": document.name}
         _write_lesson(course=course, source=source, slug=slug, language=language, order=order, title=title,
                       summary="", citations=[citation], questions=[], sections=sections, vectors=vectors)

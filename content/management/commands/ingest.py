@@ -7,7 +7,7 @@ from content import services
 
 
 class Command(BaseCommand):
-    help = "Ingest files or folders (Markdown, HTML, plain text, PDF) into a course; unchanged files are skipped."
+    help = "Ingest files or folders (Markdown, HTML, plain text, PDF, Word .docx) into a course; unchanged files are skipped."
 
     def add_arguments(self, parser):
         parser.add_argument("paths", nargs="+")
