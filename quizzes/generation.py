@@ -1,10 +1,12 @@
 """Question generation for a course: one LLM call per section when a model is configured, rules otherwise.
 
-Rules (offline): "which concept matches this definition" from the course's concepts, and cloze questions from
-defining sentences ("**X** is …", "X 是指 …"), with distractors among the nearest other concepts by embedding.
+Rules (offline): "which concept matches this definition" from the course's concepts, and one question per fact:
+a term of the lesson (glossary, defining sentences such as "X 是指 …" or "X is a …", English names, TF-IDF key
+phrases) and the sentence that best teaches it, asked as a blank or as a choice among other terms of the course.
 Every draft goes through verification; failures are saved as rejected with their reason.
 """
 
+import functools
 import hashlib
 import logging
 import random
@@ -22,19 +24,57 @@ import llm
 import textkit
 from content.models import Concept, Course, Section
 from llm.embeddings import get_embedder
+from textkit.words import LLM_TERMS
 
 from .models import GenerationRun, Question
-from .verification import Draft, check_duplicate, embedding_text, plain, verify
+from .verification import Draft, check_duplicate, draft_problems, embedding_text, plain, problem_kind
 
 logger = logging.getLogger(__name__)
 
-MAX_CLOZE_PER_SECTION = 3
+MAX_FACTS_PER_SECTION = 2
+CANDIDATES = 8  # facts per section considered, best first
+SAME_SENTENCE = 0.92
+SENTENCE_LENGTH = (20, 180)
 BOLD = re.compile(r"\*\*([^*]{2,60})\*\*")
-EN_DEFINING = re.compile(r"\b(is|are|means|refers to|describes|is called)\b")
+TERM_CHARS = r"[\u4e00-\u9fffA-Za-z0-9\-]"
+# Where a sentence introduces a term: "X 是指 …", "所谓 X", "称为 X", "X（English）", "X is a …", "called X".
 ZH_DEFINING = re.compile(
-    r"^(?:[^，,：:]{0,12}[，,：:])?\s*(?P<term>[\u4e00-\u9fffA-Za-z0-9\-]{2,12}?)"
+    rf"^(?:[^，,：:]{{0,12}}[，,：:])?\s*(?P<term>{TERM_CHARS}{{2,12}}?)"
     r"(?:是指|指的是|是一种|是一個|是一个|是一類|是一类|是一種|就是|被称为|被稱為|叫做|即是|是用来|是用於|是用于)"
 )
+DEFINING_PATTERNS = [
+    ZH_DEFINING,
+    re.compile(rf"所谓[“\"]?(?P<term>{TERM_CHARS}{{2,10}}?)[”\"]?(?:[，,]|就是|是|指)"),
+    re.compile(rf"(?:称为|称作|叫做|被称为|简称)[“\"]?(?P<term>{TERM_CHARS}{{2,10}}?)[”\"]?(?:[，,。；）)]|$)"),
+    re.compile(r"[\u4e00-\u9fff][（(](?P<term>[A-Za-z][A-Za-z0-9\- ]{1,38}[A-Za-z0-9])[)）]"),
+    re.compile(r"^(?:The |An? )?(?P<term>[A-Za-z][\w-]*(?: [A-Za-z][\w-]*){0,2}) (?:is|are) (?:a|an|the)\b"),
+    re.compile(r"\bcalled (?:an? |the )?(?P<term>[A-Za-z][\w-]*(?: [A-Za-z][\w-]*)?)"),
+    re.compile(r"^(?:The |An? )?(?P<term>[A-Za-z][\w-]*(?: [A-Za-z][\w-]*){0,2}), which\b"),
+]
+# The word right after a term (or right before it) that makes the sentence a definition of that term.
+DEFINES_AFTER = re.compile(r"^\s*[”\"）)]?\s*(?:（[^）]{1,40}）|\([^)]{1,40}\))?\s*"
+                           r"(?:是|指|即|就是|也就是|称为|[，,]\s*即|is an? |is the |are |refers to |means |, which )")
+DEFINES_BEFORE = re.compile(r"(?:所谓|称为|称作|叫做|被称为|简称|called (?:an? |the )?)[“\"]?\s*$")
+# English names in any lesson: CamelCase (LoRA, PyTorch), acronyms (RLHF, GPT-3), capitalised phrases (Hugging Face).
+EN_NAME = re.compile(r"(?<![\w-])(?:[A-Z][a-z]*[A-Z][\w-]*|[A-Z]{2,}[\w-]*|[A-Z][a-z]{2,}(?: [A-Z][a-z]{2,})+|"
+                     r"[A-Z][a-z]{3,}[a-z-]*)(?![\w-])")
+# Words a lesson uses often that name no idea to learn, and the subjects of defining sentences that are pointers.
+GENERIC_TERMS = frozenset(
+    "模型 训练 参数 效果 问题 方法 数据 过程 能力 技术 文章 读者 大家 "
+    "领域 发展 影响 形式 元素 示例 视频 书籍 入门 指南 代表 方向 结构 "
+    "深度 大脑 人脑 实际 本质 研究 论文 成本 时候 东西 事情 工作 内容 "
+    "结果 部分 方式 情况 例子 本章 章节 作者 公司 图片 图像 代码 文本 "
+    "网络 语言 对话 系统 任务 时间 地方 原理 概念 知识 目标 基础 理论 "
+    "版本 步骤 角度 程度 本书 全书 课程 资料 教程 学习 人们 答案 意义 "
+    "作用 输入 输出 函数 变量 系数 数字 数值 信息 场景 用户 产品 项目 "
+    "行业 专业 核心 关键 重点 特点 优势 里面 大概 同学 朋友 This "
+    "That These Those There Here When What "
+    "Which Where While With From Then They "
+    "Their However"
+    .split()
+)
+NOT_A_TERM = re.compile(r"^(这|那|我|你|他|她|它|此|该|其|下面|上面|上图|如下|比如|例如|有|所以|因为|但|而|也|就|都|"
+                        r"实际上|意思|本文|笔者|大家|如果|the |this |that |it |we |you |they )", re.IGNORECASE)
 
 
 @dataclass
@@ -43,7 +83,19 @@ class Report:
     drafts: int = 0
     rejected: int = 0
     skipped: int = 0
-    reasons: dict = field(default_factory=dict)
+    reasons: dict = field(default_factory=dict)  # rejections counted by kind of problem
+    rejections: list = field(default_factory=list)  # (prompt, every problem found) of each rejected question
+
+
+@dataclass
+class Fact:
+    """One sentence of a section and the term it teaches: one question is made of it, a blank or a choice."""
+
+    term: str
+    sentence: str
+    section: Section
+    rank: tuple
+    concepts: list = field(default_factory=list)
 
 
 def stable_key(*parts) -> str:
@@ -55,24 +107,169 @@ def sentences(markdown_text: str) -> list[str]:
     return [s.strip(" -*#>\t") for s in textkit.sentences(markdown_text)]
 
 
-# A defining sentence's subject is often a pronoun or a pointer ("这个图", "我们"), which is no term to learn.
-NOT_A_TERM = re.compile(r"^(这|那|我|你|他|她|它|此|该|其|下面|上面|上图|如下|比如|例如|有|所以|因为|但|而|也|就|都|实际上|意思|"
-                        r"本文|笔者|大家|如果|the |this |that |it |we |you |they )", re.IGNORECASE)
+def is_latin(term: str) -> bool:
+    return not textkit.CJK.search(term)
 
 
-def looks_like_term(term: str, section_text: str) -> bool:
-    """A term worth a blank: not a pronoun or pointer, and used again in its lesson, as real concepts are."""
-    return not NOT_A_TERM.match(term) and section_text.count(term) >= 2
+@functools.lru_cache(maxsize=4096)
+def _normalised(text: str) -> tuple[str, tuple[int, ...]]:
+    """The text normalised character by character, and for each normalised character the original's index."""
+    out, where = [], []
+    for index, char in enumerate(text):
+        for normal in textkit.normalize(char):
+            out.append(normal)
+            where.append(index)
+    return "".join(out), tuple(where)
+
+
+def occurrences(text: str, term: str, *, whole_words: bool = True) -> list[tuple[int, int]]:
+    """Where a term occurs in a text, matched as a reader would match it: ignoring case, width and
+    Traditional/Simplified. An English term counts only as a whole word ("GPT" is not in "GPT3")."""
+    normal, where = _normalised(text)
+    target = textkit.normalize(term)
+    spans, start = [], normal.find(target) if target else -1
+    while start >= 0:
+        end = start + len(target)
+        whole = not (whole_words and is_latin(term)) or (not _ascii_word(normal, start - 1)
+                                                          and not _ascii_word(normal, end))
+        if whole:
+            spans.append((where[start], where[end - 1] + 1))
+        start = normal.find(target, end)
+    return spans
+
+
+def _ascii_word(text: str, index: int) -> bool:
+    return 0 <= index < len(text) and text[index].isascii() and text[index].isalnum()
+
+
+def on_word_boundaries(text: str, begin: int, end: int) -> bool:
+    """Whether jieba cuts the sentence at both ends of the span, so the blank takes out a whole word."""
+    if len(textkit.to_simplified(text)) != len(text):
+        return True
+    cuts, position = {0}, 0
+    for word in textkit.segments(text):
+        position += len(word)
+        cuts.add(position)
+    return begin in cuts and end in cuts
+
+
+def mask(text: str, names: list[str]) -> str:
+    """The text with every occurrence of the names blanked, in whichever script or case it is written."""
+    for name in sorted(names, key=len, reverse=True):
+        for begin, end in reversed(occurrences(text, name)):
+            text = text[:begin] + "____" + text[end:]
+    return text
+
+
+def looks_like_term(term: str, lesson_text: str) -> bool:
+    """A term worth a blank: not a pronoun, pointer or everyday word, and used again in its lesson, as real
+    concepts are."""
+    term = term.strip()
+    if NOT_A_TERM.match(term) or textkit.to_simplified(term) in GENERIC_TERMS or term.isdigit():
+        return False
+    if len(term) < (2 if not is_latin(term) else 3 if term.isupper() or any(c.isdigit() for c in term) else 4):
+        return False
+    return len(occurrences(lesson_text, term)) >= 2
 
 
 def concept_names(concept: Concept) -> list[str]:
     return [n for n in [concept.term, concept.term_zh, *concept.aliases] if n]
 
 
-def mask(text: str, names: list[str]) -> str:
-    for name in sorted(names, key=len, reverse=True):
-        text = re.sub(re.escape(name), "____", text, flags=re.IGNORECASE)
-    return text
+def lesson_terms(text: str, glossary: list[str]) -> dict[str, int]:
+    """A lesson's candidate terms and how strongly each is a term: 0 glossary, 1 defined in a sentence,
+    2 the field's vocabulary or an English name, 3 a key phrase by TF-IDF."""
+    found: dict[str, int] = {}
+
+    def add(term: str, rank: int) -> None:
+        term = term.strip(" -")
+        if looks_like_term(term, text):
+            key = textkit.fold(term)
+            if key and rank < found.get(key, (99, ""))[0]:
+                found[key] = (rank, term)
+
+    for name in glossary:
+        add(name, 0)
+    for sentence in sentences(text):
+        line = plain(sentence)
+        for pattern in DEFINING_PATTERNS:
+            for match in pattern.finditer(line):
+                add(match.group("term"), 1)
+        if (bold := BOLD.search(sentence)) is not None:
+            add(bold.group(1), 1)
+        for match in EN_NAME.finditer(line):
+            add(match.group(0), 2)
+    simplified = textkit.to_simplified(text)
+    for term in LLM_TERMS:
+        if term in simplified:
+            add(term, 2)
+    for term, _weight in textkit.keyphrases(text, limit=25):
+        # An English key phrase in lower case is an everyday word ("install", "paper"); names are capitalised.
+        if not is_latin(term) or term != term.lower():
+            add(term, 3)
+    # The key phrase comes out in Simplified Chinese; a Traditional lesson asks for its own spelling.
+    return {original_spelling(term, text): rank for rank, term in found.values()}
+
+
+def original_spelling(term: str, text: str) -> str:
+    spans = occurrences(text, term)
+    return text[spans[0][0]:spans[0][1]] if spans else term
+
+
+def defines(sentence: str, begin: int, end: int) -> bool:
+    return bool(DEFINES_AFTER.match(sentence[end:end + 16]) or DEFINES_BEFORE.search(sentence[max(0, begin - 8):begin]))
+
+
+def section_facts(section: Section, terms: dict[str, int], concepts: dict[str, list]) -> list[Fact]:
+    """For each term the section uses, the sentence that best teaches it: a definition if there is one, one
+    occurrence only (a blank must have one answer), and enough words besides the term to reason from."""
+    best: dict[str, Fact] = {}
+    for position, sentence in enumerate(sentences(section.body)):
+        text = plain(sentence).lstrip(",，.。;；:：、•·)）] ")
+        if not SENTENCE_LENGTH[0] <= len(text) <= SENTENCE_LENGTH[1] or text.startswith("|") or "http" in text:
+            continue
+        for term, strength in terms.items():
+            spans = occurrences(text, term, whole_words=False)
+            if len(spans) != 1 or len(text) - len(term) < 12 or not on_word_boundaries(text, *spans[0]):
+                continue
+            begin, end = spans[0]
+            # A definition outranks any mention; then the stronger term, then the earlier sentence.
+            rank = (0 if defines(text, begin, end) else 1, strength, position)
+            key = textkit.fold(term)
+            if key not in best or rank < best[key].rank:
+                best[key] = Fact(term=text[begin:end], sentence=text, section=section, rank=rank,
+                                 concepts=concepts.get(key, []))
+    return sorted(best.values(), key=lambda fact: fact.rank)
+
+
+def distractors_for(fact: Fact, pool: list[tuple[str, int, str]], vectors: np.ndarray, index: dict[str, int],
+                    wanted: int = 3) -> list[str]:
+    """Other terms of the same course that could fill the blank to someone who has not read the lesson: same
+    language and script, similar length (the right option must not stand out as the longest), not a part of the
+    answer, and not in the sentence itself (the evidence would make them right too). Nearest in meaning first,
+    the same lesson's terms before other lessons'."""
+    answer = textkit.fold(fact.term)
+    chosen: list[str] = []
+    candidates = []
+    for term, lesson_id, language in pool:
+        other = textkit.fold(term)
+        if (language != fact.section.lesson.language or is_latin(term) != is_latin(fact.term) or not other
+                or other in answer or answer in other or occurrences(fact.sentence, term)
+                or not similar_length(fact.term, term)):
+            continue
+        similarity = float(vectors[index[term]] @ vectors[index[fact.term]]) if fact.term in index else 0.0
+        candidates.append((lesson_id != fact.section.lesson_id, -similarity, term))
+    for *_, term in sorted(candidates):
+        if textkit.fold(term) not in {textkit.fold(c) for c in chosen}:
+            chosen.append(term)
+        if len(chosen) == wanted:
+            break
+    return chosen
+
+
+def similar_length(answer: str, other: str) -> bool:
+    shorter, longer = sorted((len(answer), len(other)))
+    return longer - shorter <= 3 or longer <= 1.5 * shorter
 
 
 def nearest(vectors: np.ndarray, index: int, k: int) -> list[int]:
@@ -87,66 +284,101 @@ def shuffled(options: list[str], key: str) -> list[str]:
     return options
 
 
-def rule_drafts(*, course: Course, sections: list[Section], embedder) -> list[tuple[Section, Draft]]:
-    drafts: list[tuple[Section, Draft]] = []
-    # Terms come from the course's concepts and from defining sentences; distractors are the nearest other terms.
-    terms: dict[str, tuple[str, str, Section, list, str]] = {}
-    for concept in Concept.objects.filter(course=course).prefetch_related("sections"):
+def concept_drafts(*, course: Course, embedder) -> list[tuple[Section, Draft]]:
+    """"Which concept matches this definition" for each glossary concept, distractors the nearest other concepts."""
+    entries = []
+    for concept in Concept.objects.filter(course=course).prefetch_related("sections__lesson"):
         for language, definition, term in (("en", concept.definition, concept.term),
                                            ("zh-hans", concept.definition_zh, concept.term_zh or concept.term)):
             home = next((s for s in concept.sections.all() if s.lesson.language == language), None)
             if definition and home is not None:
-                terms[f"{language}:{term.casefold()}"] = (term, definition, home, [concept], language)
-    cloze: list[tuple[Section, Draft]] = []
+                entries.append((term, definition, home, concept, language))
+    drafts = []
+    if len(entries) < 4:
+        return drafts
+    vectors = embedder.passages([f"{term}: {definition}" for term, definition, *_ in entries])
+    for index, (term, definition, section, concept, language) in enumerate(entries):
+        distractors = []
+        for i in nearest(vectors, index, len(entries)):
+            other = entries[i][0]
+            if (entries[i][4] == language and other.casefold() != term.casefold() and other not in distractors
+                    and similar_length(term, other)):
+                distractors.append(other)
+            if len(distractors) == 3:
+                break
+        if len(distractors) < 2:
+            continue
+        key = stable_key("match", course.slug, language, term)
+        evidence = next((plain(s) for s in sentences(section.body) if occurrences(plain(s), term)), "")
+        prompt = ("哪个概念符合这个定义：“{}”" if language.startswith("zh") else
+                  "Which concept matches this definition: “{}”").format(mask(plain(definition), concept_names(concept)))
+        drafts.append((section, Draft(
+            type="mcq", prompt=prompt, answer=term, options=shuffled([term, *distractors], key), evidence=evidence,
+            explanation=plain(definition), concepts=[concept], key=key, difficulty=2,
+        )))
+    return drafts
+
+
+def rule_drafts(*, course: Course, sections: list[Section], embedder) -> list[tuple[Section, Draft]]:
+    """Questions from the text alone: the glossary's concepts, then one question per fact (a term and the sentence
+    that teaches it), a few per section so that every part of the course is asked about. A fact becomes a blank
+    or a choice, never both, since the two would be near-duplicates of each other."""
+    drafts = concept_drafts(course=course, embedder=embedder)
+    asked = {(d.answer and textkit.fold(d.answer), s.lesson.language) for s, d in drafts}
+    concepts_by_name: dict[str, list] = {}
+    glossary: list[str] = []
+    for concept in Concept.objects.filter(course=course):
+        for name in concept_names(concept):
+            glossary.append(name)
+            concepts_by_name.setdefault(textkit.fold(name), []).append(concept)
     lesson_text: dict[int, str] = {}
     for section in sections:
-        lesson_text[section.lesson_id] = lesson_text.get(section.lesson_id, "") + plain(section.body)
-    for section in sections:
-        language = section.lesson.language
-        made = 0
-        for sentence in sentences(section.body):
-            if made >= MAX_CLOZE_PER_SECTION or not 20 <= len(sentence) <= 220 or sentence.startswith("|"):
-                continue
-            term = None
-            bold = BOLD.search(sentence)
-            if bold and (EN_DEFINING.search(sentence[bold.end():bold.end() + 30]) or textkit.is_chinese(sentence)):
-                term = bold.group(1).strip()
-            elif (match := ZH_DEFINING.search(plain(sentence))) is not None:
-                term = match.group("term").strip()
-            if not term or not looks_like_term(term, lesson_text[section.lesson_id]):
-                continue
-            text = plain(sentence)
-            prompt = mask(text, [term])
-            key = stable_key("cloze", course.slug, section.pk, text)
-            cloze.append((section, Draft(type="cloze", prompt=prompt, answer=term, evidence=text, key=key,
-                                         explanation=text, difficulty=1)))
-            terms.setdefault(f"{language}:{term.casefold()}", (term, text, section, [], language))
-            made += 1
-    drafts += cloze
+        lesson_text[section.lesson_id] = lesson_text.get(section.lesson_id, "") + "\n" + plain(section.body)
+    terms = {lesson_id: lesson_terms(text, glossary) for lesson_id, text in lesson_text.items()}
+    pool = list({(term, s.lesson_id, s.lesson.language): None for s in sections for term in terms[s.lesson_id]})
+    names = list(dict.fromkeys(term for term, *_ in pool))
+    vectors = embedder.passages(names)
+    index = {name: i for i, name in enumerate(names)}
 
-    entries = list(terms.values())
-    if len(entries) >= 4:
-        vectors = embedder.passages([f"{term}: {definition}" for term, definition, *_ in entries])
-        for index, (term, definition, section, concepts, language) in enumerate(entries):
-            same_language = [i for i in nearest(vectors, index, len(entries)) if entries[i][4] == language]
-            distractors = []
-            for i in same_language:
-                other = entries[i][0]
-                if other.casefold() != term.casefold() and other not in distractors:
-                    distractors.append(other)
-                if len(distractors) == 3:
-                    break
-            if len(distractors) < 2:
+    candidates = {section.pk: section_facts(section, terms[section.lesson_id], concepts_by_name)[:CANDIDATES]
+                  for section in sections}
+    every = [fact for section in sections for fact in candidates[section.pk]]
+    # Embedded as the duplicate check embeds the question it becomes, so a fact chosen here is not rejected there.
+    texts = [embedding_text(mask(f.sentence, [f.term]), f.term) for f in every]
+    sentence_vectors = dict(zip((id(f) for f in every), embedder.passages(texts), strict=True))
+    facts: list[Fact] = []
+    chosen_vectors: list[np.ndarray] = []
+    for section in sections:
+        made = 0
+        for fact in candidates[section.pk]:
+            key = (textkit.fold(fact.term), section.lesson.language)
+            vector = sentence_vectors[id(fact)]
+            # One question per term and per sentence; a sentence that says nearly what a chosen one says would
+            # only be rejected as a near-duplicate.
+            if made == MAX_FACTS_PER_SECTION or key in asked or any(
+                    float(vector @ other) >= SAME_SENTENCE for other in chosen_vectors):
                 continue
-            key = stable_key("match", course.slug, language, term)
-            definition_shown = mask(plain(definition), [term, *(n for c in concepts for n in concept_names(c))])
-            evidence = next((plain(s) for s in sentences(section.body) if term.casefold() in plain(s).casefold()), "")
-            prompt = ("哪个概念符合这个定义：“{}”" if language.startswith("zh") else
-                      "Which concept matches this definition: “{}”").format(definition_shown)
-            drafts.append((section, Draft(
-                type="mcq", prompt=prompt, answer=term, options=shuffled([term, *distractors], key),
-                evidence=evidence, explanation=plain(definition), concepts=concepts, key=key, difficulty=2,
-            )))
+            asked.add(key)
+            facts.append(fact)
+            chosen_vectors.append(vector)
+            made += 1
+    for number, fact in enumerate(facts):
+        section = fact.section
+        blanked = mask(fact.sentence, [fact.term])
+        distractors = distractors_for(fact, pool, vectors, index) if number % 2 == 0 else []
+        key = stable_key("fact", course.slug, section.pk, fact.sentence, fact.term)
+        accept = [t for t in {textkit.to_simplified(fact.term)} if t != fact.term]
+        if len(distractors) >= 2:
+            # The sentence alone is the stem: the options say what is asked, and a shared instruction in front
+            # would make short sentences near-duplicates of each other.
+            options = shuffled([fact.term, *distractors], key)
+            draft = Draft(type="mcq", prompt=blanked, answer=fact.term, options=options,
+                          evidence=fact.sentence, explanation=fact.sentence, concepts=fact.concepts, key=key,
+                          difficulty=1)
+        else:
+            draft = Draft(type="cloze", prompt=blanked, answer=fact.term, accept=accept, evidence=fact.sentence,
+                          explanation=fact.sentence, concepts=fact.concepts, key=key, difficulty=2)
+        drafts.append((section, draft))
     return drafts
 
 
@@ -231,7 +463,10 @@ def questions_generate(*, course: Course, use_llm: bool | None = None) -> Report
     existing_vectors = embedder.passages([embedding_text(p, a) for _, p, a in existing])
     fresh_vectors = embedder.passages([embedding_text(d.prompt, d.answer) for _, d, _ in fresh])
     for (section, draft, origin), vector in zip(fresh, fresh_vectors, strict=True):
-        reason = verify(draft, section_text=section.body) or check_duplicate(vector, existing_vectors, existing_ids)
+        problems = draft_problems(draft, section_text=section.body)
+        if duplicate := check_duplicate(vector, existing_vectors, existing_ids):
+            problems.append(duplicate)
+        reason = "; ".join(problems)
         # Rule-built questions quote the section verbatim, so passing the checks is enough; a model's question
         # can be subtly wrong in ways no check sees, so it waits as a draft for a person to approve.
         status = (Question.Status.REJECTED if reason else
@@ -246,13 +481,15 @@ def questions_generate(*, course: Course, use_llm: bool | None = None) -> Report
             question.concepts.set(draft.concepts or list(section.concepts.all()))
         if reason:
             report.rejected += 1
-            report.reasons[reason.split(" (")[0].split("#")[0].strip()] = report.reasons.get(
-                reason.split(" (")[0].split("#")[0].strip(), 0) + 1
+            report.rejections.append((draft.prompt, problems))
+            for kind in dict.fromkeys(problem_kind(p) for p in problems):
+                report.reasons[kind] = report.reasons.get(kind, 0) + 1
         else:
             report.approved += status == Question.Status.APPROVED
             report.drafts += status == Question.Status.DRAFT
             existing_ids.append(question.pk)
-            existing_vectors = np.vstack([existing_vectors, vector[None, :]]) if len(existing_vectors) else vector[None, :]
+            existing_vectors = (np.vstack([existing_vectors, vector[None, :]]) if len(existing_vectors)
+                                else vector[None, :])
     return report
 
 

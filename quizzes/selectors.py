@@ -14,9 +14,11 @@ from django.db.models.functions import TruncDate
 from django.shortcuts import get_object_or_404
 
 from content.models import Concept
+from llm.embeddings import get_embedder
 
 from . import scheduling
 from .models import Card, Question, ReviewLog, ReviewSettings
+from .verification import check_duplicate, embedding_text, question_problems
 
 CANDIDATES = 12
 # Large columns a review never shows: loading them for 40 candidates would dominate the query.
@@ -373,3 +375,24 @@ def card_retrievability(*, card: Card, now: datetime) -> float:
     if not card.fsrs:
         return 0.0
     return scheduler.get_card_retrievability(fsrs.Card.from_dict(card.fsrs), current_datetime=now)
+
+
+def questions_check(*, course) -> list[tuple[Question, list[str]]]:
+    """Every live question of the course (hand-written, generated and approved, drafts) with the problems the checks
+    find: the same checks a generated question passes before it is approved, and near-duplicates of an earlier one."""
+    questions = list(Question.objects.filter(section__lesson__course=course, owner__isnull=True)
+                     .exclude(status__in=[Question.Status.REJECTED, Question.Status.RETIRED])
+                     .select_related("section"))
+    vectors = get_embedder().passages([embedding_text(q.prompt, q.answer) for q in questions])
+    results = []
+    for index, question in enumerate(questions):
+        # A hand-written question names its section and quotes no evidence; a generated one must quote its section.
+        quotes = question.origin in {Question.Origin.RULE, Question.Origin.LLM}
+        problems = question_problems(
+            {"type": question.type, "prompt": question.prompt, "options": question.options, "answer": question.answer,
+             "accept": question.accept, "evidence": question.evidence},
+            section_text=question.section.body if quotes and question.section else None)
+        if duplicate := check_duplicate(vectors[index], vectors[:index], [q.pk for q in questions[:index]]):
+            problems.append(duplicate)
+        results.append((question, problems))
+    return results

@@ -1,6 +1,7 @@
-"""Automatic checks every generated question passes before a learner can see it.
+"""The checks every question passes, generated or hand-written: question_problems() is the one entry point.
 
-Each check returns the reason it failed, in plain words, so a rejected question explains itself in the admin.
+Each problem is "kind: what is wrong" in plain words (kinds: evidence, options, distractors, stem, duplicate), so a
+rejected question explains itself in the admin and a report can count failures by kind.
 """
 
 import re
@@ -44,46 +45,117 @@ def contains(haystack: str, needle: str) -> bool:
     return bool(textkit.fold(needle)) and textkit.fold(needle) in textkit.fold(haystack)
 
 
-def check_evidence(draft: Draft, section_text: str) -> str | None:
-    if not draft.evidence.strip():
-        return "no evidence span is quoted"
-    if not contains(plain(section_text), plain(draft.evidence)):
-        return "the quoted evidence does not occur in the section"
-    if draft.type in {"cloze", "mcq"} and not contains(draft.evidence, draft.answer):
-        return "the evidence does not contain the answer"
-    return None
+# The right option gives itself away when it is longer than every distractor by more than 40% and by more than
+# 8 characters (both: "GPU" beside "CPU" is no outlier, nor are 30 characters beside 25).
+LONGER_SHARE, LONGER_CHARS = 1.4, 8
+
+
+def question_problems(item: dict, *, section_text: str | None = None) -> list[str]:
+    """Every problem of one question, hand-written, generated or a learner's own, each as "kind: what is wrong".
+
+    item has the Question's fields: type, prompt, options, answer (the right option's text, or for a hand-written
+    file its index), and optionally accept and evidence. With section_text, the evidence must be quoted from it;
+    without, the evidence checks are left out (a hand-written question names its section, it quotes none).
+    """
+    kind = item.get("type", "mcq")
+    prompt = str(item.get("prompt", ""))
+    options = [str(o) for o in item.get("options") or []] if kind == "mcq" else []
+    answer = item.get("answer", "")
+    problems: list[str] = []
+    if kind == "mcq" and isinstance(answer, int) and not isinstance(answer, bool):
+        if not 0 <= answer < len(options):
+            return [f"options: the answer is option {answer}, but there are only {len(options)} options (0–"
+                    f"{len(options) - 1})"]
+        answer = options[answer]
+    answer, evidence = str(answer), str(item.get("evidence") or "")
+    if section_text is not None:
+        problems += _evidence_problems(kind, answer, evidence, section_text)
+    if kind == "mcq":
+        problems += _option_problems(options, answer, evidence)
+        problems += _distractor_problems(options, answer)
+    problems += _stem_problems(kind, prompt, options, answer)
+    return problems
+
+
+def _evidence_problems(kind: str, answer: str, evidence: str, section_text: str) -> list[str]:
+    if not evidence.strip():
+        return ["evidence: no evidence span is quoted"]
+    if not contains(plain(section_text), plain(evidence)):
+        return ["evidence: the quoted evidence does not occur in the section"]
+    if kind in {"cloze", "mcq"} and not contains(evidence, answer):
+        return ["evidence: the evidence does not contain the answer"]
+    return []
+
+
+def _option_problems(options: list[str], answer: str, evidence: str) -> list[str]:
+    problems = []
+    if not 3 <= len(options) <= 4:
+        problems.append(f"options: {len(options)} options; a multiple-choice question needs 3 or 4")
+    folded: dict[str, str] = {}
+    for option in options:
+        if textkit.fold(option) in folded:
+            problems.append(f"options: two options are the same (“{folded[textkit.fold(option)]}” and “{option}”)")
+        folded.setdefault(textkit.fold(option), option)
+    if sum(1 for o in options if o == answer) != 1:
+        problems.append("options: the answer is not exactly one of the options")
+    supported = [o for o in options if o != answer and evidence and contains(evidence, o)]
+    if supported:
+        problems.append(f"options: the evidence also supports a distractor (“{supported[0]}”), so more than one "
+                        "option is right")
+    return problems
+
+
+def _distractor_problems(options: list[str], answer: str) -> list[str]:
+    distractors = [o for o in options if o != answer]
+    if not distractors or answer not in options:
+        return []
+    problems = []
+    # Script, not language share: "运行 pip install -U accelerate" is a Chinese option among Chinese ones. Numbers
+    # and formulas have no script; a distractor in the other script is one nobody would pick.
+    chinese = bool(textkit.CJK.search(answer))
+    foreign = [d for d in distractors if any(c.isalpha() for c in d) and any(c.isalpha() for c in answer)
+               and bool(textkit.CJK.search(d)) != chinese]
+    if foreign:
+        problems.append(f"distractors: “{foreign[0]}” is not in the answer's script "
+                        f"({'Chinese' if chinese else 'Latin'}), so it is easy to rule out")
+    longest = max(len(d) for d in distractors)
+    if len(answer) > LONGER_SHARE * longest and len(answer) - longest > LONGER_CHARS:
+        problems.append(f"distractors: the right option is the longest by far ({len(answer)} characters, the "
+                        f"longest distractor {longest}): a length outlier gives it away")
+    lengths = sorted(len(o) for o in options)
+    if lengths[-1] > max(3 * lengths[0], lengths[0] + 24):
+        problems.append("distractors: the options differ too much in length")
+    return problems
+
+
+def _stem_problems(kind: str, prompt: str, options: list[str], answer: str) -> list[str]:
+    problems = []
+    if NEGATION.search(QUOTED.sub(" ", prompt)):
+        problems.append("stem: the stem asks for a negation (NOT / EXCEPT)")
+    if CATCH_ALL.search(" ".join([prompt, *options])):
+        problems.append("stem: an option is a catch-all (“all/none of the above”)")
+    if kind == "cloze" and "____" not in prompt:
+        problems.append("stem: the cloze has no blank")
+    # Compared folded: case, full/half width and Traditional/Simplified do not hide the answer.
+    if len(textkit.fold(answer)) >= 2 and contains(prompt.replace("____", " "), answer):
+        problems.append("stem: the stem gives the answer away")
+    return problems
+
+
+def draft_problems(draft: Draft, *, section_text: str | None = None) -> list[str]:
+    return question_problems({"type": draft.type, "prompt": draft.prompt, "options": draft.options,
+                              "answer": draft.answer, "accept": draft.accept, "evidence": draft.evidence},
+                             section_text=section_text)
 
 
 def check_options(draft: Draft) -> str | None:
-    if draft.type != "mcq":
-        return None
-    options = draft.options
-    if not 3 <= len(options) <= 4:
-        return f"{len(options)} options; a multiple-choice question needs 3 or 4"
-    if len({textkit.fold(o) for o in options}) != len(options):
-        return "two options are the same"
-    if sum(1 for o in options if o == draft.answer) != 1:
-        return "the answer is not exactly one of the options"
-    lengths = sorted(len(o) for o in options)
-    if lengths[-1] > max(3 * lengths[0], lengths[0] + 24):
-        return "the options differ too much in length"
-    supported = [o for o in options if o != draft.answer and contains(draft.evidence, o)]
-    if supported:
-        return f"the evidence also supports a distractor (“{supported[0]}”), so more than one option is right"
-    return None
+    problems = [p for p in draft_problems(draft) if p.startswith(("options:", "distractors:"))]
+    return problems[0] if problems else None
 
 
 def check_flaws(draft: Draft) -> str | None:
-    text = " ".join([draft.prompt, *draft.options])
-    if NEGATION.search(QUOTED.sub(" ", draft.prompt)):
-        return "the stem asks for a negation (NOT / EXCEPT)"
-    if CATCH_ALL.search(text):
-        return "an option is a catch-all (“all/none of the above”)"
-    if draft.type == "cloze" and "____" not in draft.prompt:
-        return "the cloze has no blank"
-    if len(textkit.fold(draft.answer)) >= 2 and contains(draft.prompt.replace("____", " "), draft.answer):
-        return "the stem gives the answer away"
-    return None
+    problems = [p for p in draft_problems(draft) if p.startswith("stem:")]
+    return problems[0] if problems else None
 
 
 def check_duplicate(vector: np.ndarray, existing: np.ndarray, existing_ids: list[int]) -> str | None:
@@ -92,13 +164,18 @@ def check_duplicate(vector: np.ndarray, existing: np.ndarray, existing_ids: list
     similarities = existing @ vector
     best = int(np.argmax(similarities))
     if similarities[best] >= NEAR_DUPLICATE:
-        return f"near-duplicate of question #{existing_ids[best]} (similarity {similarities[best]:.2f})"
+        return f"duplicate: near-duplicate of question #{existing_ids[best]} (similarity {similarities[best]:.2f})"
     return None
 
 
 def verify(draft: Draft, *, section_text: str) -> str | None:
-    """The first reason the draft fails, or None when it may be shown. The duplicate check runs separately."""
-    return check_evidence(draft, section_text) or check_options(draft) or check_flaws(draft)
+    """The first problem of the draft, or None when it may be shown. The duplicate check runs separately."""
+    problems = draft_problems(draft, section_text=section_text)
+    return problems[0] if problems else None
+
+
+def problem_kind(problem: str) -> str:
+    return problem.split(":", 1)[0]
 
 
 def embedding_text(prompt: str, answer: str) -> str:

@@ -4,7 +4,8 @@ normalize()        NFKC, Traditional → Simplified, lower case: indexing and qu
 fold()             normalize() without spaces and punctuation: the key two answers are compared by;
 sentences()        sentence splitting for chunks, cloze questions and offline answers;
 is_chinese()       language of a question, a sentence or a document;
-tokens()           jieba's search-mode words, taught the LLM vocabulary, for search and key terms.
+tokens()           jieba's search-mode words, taught the LLM vocabulary, for search and key terms;
+keyphrases()       a text's key terms by jieba's TF-IDF, for questions built without a language model.
 """
 
 import functools
@@ -14,8 +15,8 @@ import unicodedata
 
 from .words import LLM_TERMS, STOP_WORDS
 
-__all__ = ["CJK", "STOP_WORDS", "add_terms", "cjk_ratio", "detect_language", "fold", "is_chinese", "normalize",
-           "query_tokens", "search_tokens", "sentences", "to_simplified", "tokens"]
+__all__ = ["CJK", "STOP_WORDS", "add_terms", "cjk_ratio", "detect_language", "fold", "is_chinese", "keyphrases",
+           "normalize", "query_tokens", "search_tokens", "segments", "sentences", "to_simplified", "tokens"]
 
 CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _WORD = re.compile(r"\w", re.UNICODE)
@@ -100,6 +101,12 @@ def tokens(text: str) -> list[str]:
     return [w for w in (w.strip() for w in words) if w and _WORD.search(w)]
 
 
+def segments(text: str) -> list[str]:
+    """jieba's accurate-mode words of the text in Simplified Chinese, case and spacing kept: where a word may be
+    cut out (a blank must not split "过拟合" into "过" and "拟合")."""
+    return _jieba().lcut(to_simplified(text))
+
+
 def search_tokens(text: str) -> str:
     return " ".join(tokens(text))
 
@@ -111,3 +118,19 @@ def query_tokens(text: str) -> list[str]:
         if token not in STOP_WORDS and not (len(token) == 1 and not CJK.match(token) and not token.isdigit()):
             seen.setdefault(token)
     return list(seen)
+
+
+# Nouns, proper names, English words and idioms: the parts of speech a key term of a lesson is made of.
+_TERM_POS = ("n", "nz", "nr", "nt", "ns", "vn", "eng", "l")
+
+
+def keyphrases(text: str, *, limit: int = 40) -> list[tuple[str, float]]:
+    """The text's key terms with their TF-IDF weight, heaviest first, in Simplified Chinese (jieba's dictionary
+    is Simplified) and in the text's own letter case."""
+    import jieba.analyse  # noqa: PLC0415 - loads its IDF table on first use, like jieba itself
+
+    _jieba()
+    found = jieba.analyse.extract_tags(to_simplified(text), topK=limit * 2, withWeight=True, allowPOS=_TERM_POS)
+    terms = [(term.strip(), weight) for term, weight in found
+             if term.strip().casefold() not in STOP_WORDS and not term.strip().isdigit()]
+    return terms[:limit]

@@ -35,7 +35,7 @@ def test_the_five_seed_articles_give_questions_that_pass_or_are_rejected_with_a_
     report = questions_generate(course=course, use_llm=False)
     generated = Question.objects.filter(section__lesson__course=course)
     assert generated.count() == report.approved + report.rejected
-    assert report.approved >= 3 and report.rejected >= 1
+    assert report.approved >= 20
     assert not generated.filter(status="rejected", rejection_reason="").exists()
     for question in generated.filter(status="approved"):
         assert question.origin == "rule"

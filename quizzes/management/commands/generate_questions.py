@@ -19,5 +19,9 @@ class Command(BaseCommand):
         report = questions_generate(course=found, use_llm=False if offline else None)
         self.stdout.write(f"approved {report.approved}, drafts {report.drafts}, rejected {report.rejected}, "
                           f"already known {report.skipped}")
-        for reason, count in sorted(report.reasons.items(), key=lambda item: -item[1]):
-            self.stdout.write(f"  rejected {count}: {reason}")
+        for kind, count in sorted(report.reasons.items(), key=lambda item: -item[1]):
+            self.stdout.write(f"  {kind}: {count} rejected")
+        for prompt, problems in report.rejections:
+            self.stdout.write(f"rejected: {prompt[:80]}")
+            for problem in problems:
+                self.stdout.write(f"  - {problem}")
