@@ -16,7 +16,8 @@ LESSONS = sorted(COURSE.glob("[0-9][0-9]-*.md"))
 
 HAN = r"[\u3400-\u4dbf\u4e00-\u9fff]"
 HALF_WIDTH = r"[,;:()?!]"
-HALF_WIDTH_NEXT_TO_CHINESE = re.compile(f"{HAN}{HALF_WIDTH}|{HALF_WIDTH}{HAN}")
+# A comma or semicolon glued between two Latin words ("API,GPT") is a Chinese comma typed half-width, too.
+HALF_WIDTH_NEXT_TO_CHINESE = re.compile(f"{HAN}{HALF_WIDTH}|{HALF_WIDTH}{HAN}|(?<=[A-Za-z])[,;](?=[A-Za-z])")
 TOKEN = re.compile(r"\btokens?\b", re.IGNORECASE)
 GLOSS = "词元（token）"
 LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+\.)\s")
