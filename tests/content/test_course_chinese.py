@@ -6,6 +6,7 @@ from pathlib import Path
 
 import frontmatter
 import pytest
+import yaml
 
 import textkit
 from content.services import shipped_concept_pairs
@@ -61,6 +62,12 @@ def test_no_half_width_punctuation_next_to_a_chinese_character(path):
             if not (front and NOT_PROSE_KEYS.match(text))
             for m in HALF_WIDTH_NEXT_TO_CHINESE.finditer(text)]
     assert not hits, "\n".join(hits)
+
+
+def test_the_course_description_in_chinese_has_full_width_punctuation():
+    course = yaml.safe_load((COURSE / "course.yaml").read_text(encoding="utf-8"))
+    for text in (course["title"]["zh"], course["description"]["zh"]):
+        assert not HALF_WIDTH_NEXT_TO_CHINESE.search(text), text
 
 
 @pytest.mark.parametrize("path", CHINESE, ids=lambda p: p.name)
