@@ -373,3 +373,12 @@ def card_retrievability(*, card: Card, now: datetime) -> float:
     if not card.fsrs:
         return 0.0
     return scheduler.get_card_retrievability(fsrs.Card.from_dict(card.fsrs), current_datetime=now)
+
+
+def cards_due_today_count(*, user, now: datetime) -> int:
+    """Cards already studied that fall due before the learner's day ends: what a reminder counts. Unseen cards are
+    new, not due."""
+    review_settings = ReviewSettings.objects.filter(user=user).first()
+    day_end = scheduling.learner_day_end(now, zone=learner_zone(user),
+                                         rollover_hour=scheduling.rollover_hour_of(review_settings))
+    return Card.objects.filter(user=user, reps__gt=0, due__lt=day_end, question__status=Question.Status.APPROVED).count()

@@ -267,10 +267,13 @@ def question_reject(*, question: Question, reason: str) -> Question:
 
 
 def reminder_claim_due(*, now: datetime) -> list[int]:
-    """Claim today's reminder for every learner whose local reminder hour it is and who has cards due.
+    """Claim today's reminder for every learner whose local reminder hour has come and who has reviews due today.
 
-    The claim is one conditional UPDATE per time zone in use (last_reminder_date before the local date), so a job
-    that runs twice in the hour, or two beat processes, claim each learner once: at most one email a day.
+    "Has come", not "is": a learner whose cards fall due later in the day is picked up by a later hourly run, and a
+    reminder hour that a DST change skips still fires. "Due today" means a card already studied (an unseen card
+    is not due) that is due before the learner's day ends at the rollover hour. The claim is one conditional
+    UPDATE per time zone in use (last_reminder_date before the local date), so a job that runs twice in the hour,
+    or two beat processes, claim each learner once: at most one email a day.
     """
     import zoneinfo
 
@@ -278,6 +281,9 @@ def reminder_claim_due(*, now: datetime) -> list[int]:
 
     from teams.models import Profile
 
+    # The rollover hour becomes a setting with the queue work; until its column exists every day turns at 4 am.
+    has_rollover = any(f.name == "rollover_hour" for f in ReviewSettings._meta.get_fields())
+    rollover = "rs.rollover_hour" if has_rollover else str(scheduling.DEFAULT_ROLLOVER_HOUR)
     claimed: list[int] = []
     zones = set(Profile.objects.values_list("timezone", flat=True).distinct()) | {"UTC"}
     with connection.cursor() as cursor:
@@ -286,19 +292,23 @@ def reminder_claim_due(*, now: datetime) -> list[int]:
                 local = now.astimezone(zoneinfo.ZoneInfo(zone))
             except (zoneinfo.ZoneInfoNotFoundError, ValueError):
                 continue
+            # The day's end in SQL: local wall time minus the rollover gives the learner's day; its next
+            # rollover, read back in the zone, is a real instant on either side of a DST change.
             cursor.execute(
                 f"""
                 UPDATE {ReviewSettings._meta.db_table} AS rs SET last_reminder_date = %(today)s
-                WHERE rs.reminders_enabled AND rs.reminder_hour = %(hour)s
+                WHERE rs.reminders_enabled AND rs.reminder_hour <= %(hour)s
                   AND (rs.last_reminder_date IS NULL OR rs.last_reminder_date < %(today)s)
                   AND COALESCE((SELECT p.timezone FROM {Profile._meta.db_table} p WHERE p.user_id = rs.user_id), 'UTC')
                       = %(zone)s
                   AND EXISTS (SELECT 1 FROM {Card._meta.db_table} c JOIN {Question._meta.db_table} q
                               ON q.id = c.question_id AND q.status = 'approved'
-                              WHERE c.user_id = rs.user_id AND c.due <= %(now)s)
+                              WHERE c.user_id = rs.user_id AND c.reps > 0
+                                AND c.due < ((((%(local)s::timestamp - make_interval(hours => {rollover}))::date + 1)
+                                              + make_interval(hours => {rollover})) AT TIME ZONE %(zone)s))
                 RETURNING rs.user_id
                 """,
-                {"today": local.date(), "hour": local.hour, "zone": zone, "now": now},
+                {"today": local.date(), "hour": local.hour, "zone": zone, "local": local.replace(tzinfo=None)},
             )
             claimed += [row[0] for row in cursor.fetchall()]
     return claimed
@@ -353,7 +363,9 @@ def reminder_send(*, user_id: int, now: datetime | None = None) -> bool:
     user = get_user_model().objects.select_related("profile").filter(pk=user_id).first()
     if user is None or not user.email:
         return False
-    due = Card.objects.filter(user=user, due__lte=now, question__status=Question.Status.APPROVED).count()
+    from .selectors import cards_due_today_count
+
+    due = cards_due_today_count(user=user, now=now)
     if not due:
         return False
     base_url = getattr(settings, "SITE_URL", "http://localhost:8000").rstrip("/")
