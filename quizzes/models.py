@@ -128,3 +128,29 @@ class ReviewSettings(models.Model):
 
     def __str__(self) -> str:
         return f"review settings of {self.user_id}"
+
+
+class OptimisationRun(models.Model):
+    """One nightly fit of a learner's FSRS parameters: how the current and the fitted ones score on the learner's
+    history, and whether the fitted ones were adopted (only when they predict that history better)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="optimisation_runs")
+    ran_at = models.DateTimeField()
+    reviews = models.PositiveIntegerField(default=0)
+    items = models.PositiveIntegerField(default=0)
+    current_log_loss = models.FloatField(null=True, blank=True)
+    current_rmse = models.FloatField(null=True, blank=True)
+    new_log_loss = models.FloatField(null=True, blank=True)
+    new_rmse = models.FloatField(null=True, blank=True)
+    parameters = models.JSONField(default=list, blank=True)
+    adopted = models.BooleanField(default=False)
+    # Why the fitted parameters were not adopted, or why no fit was tried; empty when adopted.
+    reason = models.CharField(max_length=200, blank=True)
+    cards_recomputed = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-ran_at", "-id"]
+        indexes = [models.Index(fields=["user", "ran_at"], name="optimisationrun_user_time")]
+
+    def __str__(self) -> str:
+        return f"optimisation of {self.user_id} at {self.ran_at:%Y-%m-%d}: {'adopted' if self.adopted else self.reason}"

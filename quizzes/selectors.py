@@ -177,26 +177,43 @@ def progress_for(*, user, review_settings: ReviewSettings, now: datetime, days: 
     }
 
 
-def fsrs_training_items(*, user) -> list:
-    """The learner's history as fsrs-rs items: for each review after a card's first, the history up to it."""
+def review_histories(*, user) -> dict[int, list[ReviewLog]]:
+    """Each of the learner's cards → its answers in time order, undone ones left out: what FSRS learns from and
+    what a card's memory state is replayed from."""
+    history: dict[int, list[ReviewLog]] = defaultdict(list)
+    for log in (
+        ReviewLog.objects.filter(user=user, undone_at__isnull=True).order_by("card_id", "reviewed_at", "id")
+        .only("id", "card_id", "rating", "reviewed_at", "duration_ms")
+    ):
+        history[log.card_id].append(log)
+    return dict(history)
+
+
+def fsrs_training_items(*, user, review_settings: ReviewSettings | None = None,
+                        histories: dict[int, list[ReviewLog]] | None = None) -> list:
+    """The learner's history as fsrs-rs items: for each review after a card's first, the card's history up to it.
+
+    Elapsed time is counted in the learner's days (local, turning at the rollover hour), as Anki does: answers at
+    19:54 and at 08:00 the next morning are one day apart. Items come in the time order of their last review, so
+    that fsrs-rs sees the history as it happened.
+    """
     import fsrs_rs_python
 
-    history: dict[int, list[tuple[int, date]]] = defaultdict(list)
-    for card_id, rating, reviewed_at in (
-        ReviewLog.objects.filter(user=user, undone_at__isnull=True).order_by("card_id", "reviewed_at", "id")
-        .values_list("card_id", "rating", "reviewed_at")
-    ):
-        history[card_id].append((rating, reviewed_at.date()))
-    items = []
-    for reviews in history.values():
+    zone = learner_zone(user)
+    rollover = scheduling.rollover_hour_of(review_settings)
+    histories = review_histories(user=user) if histories is None else histories
+    dated = []
+    for reviews in histories.values():
         steps, previous = [], None
-        for rating, day in reviews:
+        for log in reviews:
+            day = scheduling.learner_day(log.reviewed_at, zone=zone, rollover_hour=rollover)
             delta_t = (day - previous).days if previous else 0
-            steps.append(fsrs_rs_python.FSRSReview(rating, delta_t))
+            steps.append(fsrs_rs_python.FSRSReview(log.rating, delta_t))
             previous = day
             if len(steps) >= 2 and delta_t > 0:
-                items.append(fsrs_rs_python.FSRSItem(list(steps)))
-    return items
+                dated.append((log.reviewed_at, log.id, fsrs_rs_python.FSRSItem(list(steps))))
+    dated.sort(key=lambda entry: entry[:2])
+    return [item for _at, _id, item in dated]
 
 
 def users_with_enough_reviews(*, minimum: int) -> list[int]:

@@ -11,7 +11,7 @@ from django.utils import timezone
 from content.models import Concept, Course, Lesson
 
 from . import scheduling
-from .models import Card, Question, ReviewLog, ReviewSettings
+from .models import Card, OptimisationRun, Question, ReviewLog, ReviewSettings
 
 logger = logging.getLogger(__name__)
 
@@ -314,27 +314,85 @@ def reminder_claim_due(*, now: datetime) -> list[int]:
     return claimed
 
 
-def fsrs_parameters_optimise(*, user, now: datetime | None = None) -> list[float] | None:
-    """Fit this learner's FSRS parameters to their review history with fsrs-rs-python (Anki's FSRS core)."""
-    from .selectors import fsrs_training_items
+def fsrs_parameters_optimise(*, user, now: datetime | None = None) -> OptimisationRun:
+    """Fit this learner's FSRS parameters to their review history with fsrs-rs-python (Anki's FSRS core), and adopt
+    them only if they predict that history better than the current ones (lower log loss, as Anki decides).
 
-    items = fsrs_training_items(user=user)
-    if len(items) < MIN_ITEMS_FOR_OPTIMISATION:
-        return None
+    Both scores and the decision are kept as an OptimisationRun. After adopting, every card's stability, difficulty
+    and due date are replayed from its answers under the new parameters, so the schedule follows the model.
+    """
     import fsrs_rs_python
 
-    parameters = list(fsrs_rs_python.FSRS(fsrs_rs_python.DEFAULT_PARAMETERS).compute_parameters(items))
-    if len(parameters) != len(fsrs_rs_python.DEFAULT_PARAMETERS):
-        logger.warning("the optimiser returned %d parameters; keeping the current ones", len(parameters))
-        return None
-    review_settings_for(user=user)
+    from .selectors import fsrs_training_items, review_histories
+
+    now = now or timezone.now()
+    review_settings = review_settings_for(user=user)
+    histories = review_histories(user=user)
+    run = OptimisationRun(user=user, ran_at=now, reviews=sum(len(reviews) for reviews in histories.values()))
+    items = fsrs_training_items(user=user, review_settings=review_settings, histories=histories)
+    run.items = len(items)
+    if run.reviews < MIN_REVIEWS_FOR_OPTIMISATION or run.items < MIN_ITEMS_FOR_OPTIMISATION:
+        run.reason = (f"too little history: {run.reviews} reviews and {run.items} later answers; "
+                      f"at least {MIN_REVIEWS_FOR_OPTIMISATION} and {MIN_ITEMS_FOR_OPTIMISATION} are needed")
+        run.save()
+        return run
+    current = list(review_settings.fsrs_parameters or scheduling.scheduler_for(review_settings).parameters)
+    fitted = list(fsrs_rs_python.FSRS(fsrs_rs_python.DEFAULT_PARAMETERS).compute_parameters(items))
+    if len(fitted) != len(fsrs_rs_python.DEFAULT_PARAMETERS):
+        run.reason = f"the optimiser returned {len(fitted)} parameters"
+        run.save()
+        return run
+    run.parameters = [round(p, 6) for p in fitted]
+    before = fsrs_rs_python.FSRS(current).evaluate(items)
+    after = fsrs_rs_python.FSRS(run.parameters).evaluate(items)
+    run.current_log_loss, run.current_rmse = before.log_loss, before.rmse_bins
+    run.new_log_loss, run.new_rmse = after.log_loss, after.rmse_bins
+    if not after.log_loss < before.log_loss:
+        run.reason = "the fitted parameters do not predict this history better than the current ones"
+        run.save()
+        return run
     with transaction.atomic():
         # Lock the settings row: the learner may be changing their retention in the same moment.
         review_settings = ReviewSettings.objects.select_for_update().get(user=user)
-        review_settings.fsrs_parameters = [round(p, 6) for p in parameters]
-        review_settings.parameters_optimised_at = now or timezone.now()
+        review_settings.fsrs_parameters = run.parameters
+        review_settings.parameters_optimised_at = now
         review_settings.save(update_fields=["fsrs_parameters", "parameters_optimised_at"])
-    return review_settings.fsrs_parameters
+        run.adopted = True
+        run.cards_recomputed = cards_memory_replay(user=user, review_settings=review_settings)
+        run.save()
+    return run
+
+
+def card_replay(*, card: Card, reviews: list[ReviewLog], scheduler: fsrs.Scheduler) -> fsrs.Card:
+    """The card's FSRS state as the scheduler would have made it from the same answers at the same moments."""
+    state = fsrs.Card(card_id=card.pk, due=reviews[0].reviewed_at)
+    for log in reviews:
+        state, _log = scheduler.review_card(state, fsrs.Rating(log.rating), review_datetime=log.reviewed_at,
+                                            review_duration=log.duration_ms)
+    return state
+
+
+@transaction.atomic
+def cards_memory_replay(*, user, review_settings: ReviewSettings) -> int:
+    """Recompute every studied card's stability, difficulty and due date from its answers under the learner's current
+    parameters; returns how many cards changed. A card's due date stays the one its last answer gives."""
+    from .selectors import review_histories
+
+    # Lock the learner's cards first and read their answers after: a review recorded meanwhile waits for us,
+    # then applies on top of the replayed state instead of being overwritten by it.
+    cards = list(Card.objects.select_for_update().filter(user=user, reps__gt=0).only("id", "fsrs", "due"))
+    histories = review_histories(user=user)
+    scheduler = scheduling.scheduler_for(review_settings)
+    changed = []
+    for card in cards:
+        reviews = histories.get(card.pk)
+        if not reviews:
+            continue
+        state = card_replay(card=card, reviews=reviews, scheduler=scheduler)
+        card.fsrs, card.due = state.to_dict(), state.due
+        changed.append(card)
+    Card.objects.bulk_update(changed, ["fsrs", "due"], batch_size=1000)
+    return len(changed)
 
 
 # fsrs-rs wants a few hundred reviews before its fit beats the defaults; Anki suggests about 400.

@@ -66,4 +66,4 @@ def fsrs_parameters_optimise(user_id: int) -> bool:
     from .services import fsrs_parameters_optimise as optimise
 
     user = get_user_model().objects.filter(pk=user_id).first()
-    return user is not None and optimise(user=user) is not None
+    return user is not None and optimise(user=user).adopted

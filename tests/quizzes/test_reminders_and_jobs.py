@@ -141,5 +141,5 @@ def test_the_optimiser_fits_parameters_once_there_are_enough_reviews(alice, now)
 
 def test_the_optimiser_leaves_a_new_learner_on_the_defaults(alice):
     services.review_settings_for(user=alice)
-    assert services.fsrs_parameters_optimise(user=alice) is None
+    assert not services.fsrs_parameters_optimise(user=alice).adopted
     assert ReviewSettings.objects.get(user=alice).fsrs_parameters == []
