@@ -71,7 +71,7 @@ DEFAULT_ROLLOVER_HOUR = 4
 
 def rollover_hour_of(review_settings: ReviewSettings | None) -> int:
     # The setting arrives with the queue work; until then every learner's day turns at 4 am, as in Anki.
-    return getattr(review_settings, "rollover_hour", DEFAULT_ROLLOVER_HOUR) if review_settings else DEFAULT_ROLLOVER_HOUR
+    return getattr(review_settings, "rollover_hour", DEFAULT_ROLLOVER_HOUR)
 
 
 def learner_day(moment: datetime, *, zone: tzinfo, rollover_hour: int = DEFAULT_ROLLOVER_HOUR) -> date:

@@ -398,4 +398,5 @@ def cards_due_today_count(*, user, now: datetime) -> int:
     review_settings = ReviewSettings.objects.filter(user=user).first()
     day_end = scheduling.learner_day_end(now, zone=learner_zone(user),
                                          rollover_hour=scheduling.rollover_hour_of(review_settings))
-    return Card.objects.filter(user=user, reps__gt=0, due__lt=day_end, question__status=Question.Status.APPROVED).count()
+    cards = Card.objects.filter(user=user, question__status=Question.Status.APPROVED)
+    return cards.filter(reps__gt=0, due__lt=day_end).count()
