@@ -65,6 +65,12 @@ class Card(models.Model):
     reps = models.PositiveIntegerField(default=0)
     lapses = models.PositiveIntegerField(default=0)
     is_leech = models.BooleanField(default=False)
+    # A suspended card never comes up for review until the learner unsuspends it.
+    suspended = models.BooleanField(default=False)
+    # The learner's own words beside a shared question (shared questions are not theirs to edit).
+    note = models.TextField(_("note"), blank=True)
+    # When the learner last reset the card to new: answers before it stay logged but no longer shape its memory.
+    reset_at = models.DateTimeField(null=True, blank=True)
     first_reviewed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -118,6 +124,10 @@ class ReviewSettings(models.Model):
     max_reviews_per_day = models.PositiveIntegerField(_("maximum reviews per day"), default=200)
     reminder_hour = models.PositiveSmallIntegerField(_("reminder hour"), default=8, help_text=_("In your time zone, 0–23."))
     reminders_enabled = models.BooleanField(_("daily reminder email"), default=True)
+    suspend_leeches = models.BooleanField(
+        _("suspend leeches"), default=True,
+        help_text=_("Set aside a card you have forgotten 8 times, so you can rework it instead of failing it again."),
+    )
     # Empty means the fsrs package's defaults; filled by the nightly optimiser.
     fsrs_parameters = models.JSONField(default=list, blank=True)
     parameters_optimised_at = models.DateTimeField(null=True, blank=True)

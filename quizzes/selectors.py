@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 import fsrs
 from django.contrib.postgres.aggregates import ArrayAgg
 from django.db import connection
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 from django.db.models.functions import TruncDate
 from django.shortcuts import get_object_or_404
 
@@ -76,7 +76,7 @@ def session_next(*, user, review_settings: ReviewSettings, now: datetime, lesson
             touched[concept_id].add(card_id)
     done = {"reviews": len(reviews_today), "new": len(new_today)}
 
-    cards = Card.objects.filter(user=user, question__status=Question.Status.APPROVED)
+    cards = Card.objects.filter(user=user, question__status=Question.Status.APPROVED, suspended=False)
     if lesson_id is not None:
         cards = cards.filter(question__section__lesson_id=lesson_id)
     counts = cards.aggregate(
@@ -182,8 +182,8 @@ def review_histories(*, user) -> dict[int, list[ReviewLog]]:
     what a card's memory state is replayed from."""
     history: dict[int, list[ReviewLog]] = defaultdict(list)
     for log in (
-        ReviewLog.objects.filter(user=user, undone_at__isnull=True).order_by("card_id", "reviewed_at", "id")
-        .only("id", "card_id", "rating", "reviewed_at", "duration_ms")
+        ReviewLog.objects.filter(user=user, undone_at__isnull=True).exclude(card__reset_at__gt=F("reviewed_at"))
+        .order_by("card_id", "reviewed_at", "id").only("id", "card_id", "rating", "reviewed_at", "duration_ms")
     ):
         history[log.card_id].append(log)
     return dict(history)
@@ -224,9 +224,30 @@ def users_with_enough_reviews(*, minimum: int) -> list[int]:
 
 
 def export_rows(*, user):
+    """The learner's cards on questions still in use: a retired or rejected question is not worth keeping."""
     return (
-        Card.objects.filter(user=user).select_related("question__section__lesson").order_by("question_id")
+        Card.objects.filter(user=user, question__status=Question.Status.APPROVED)
+        .select_related("question__section__lesson").order_by("question_id")
     )
+
+
+MY_CARDS_FILTERS = ("all", "suspended", "leeches")
+
+
+def my_cards(*, user, search: str = "", show: str = "all"):
+    """The learner's cards for the "My cards" page, most recently studied first, searchable by prompt, answer or note."""
+    cards = (
+        Card.objects.filter(user=user, question__status=Question.Status.APPROVED)
+        .select_related("question__section__lesson").defer(*HEAVY_FIELDS)
+    )
+    if search:
+        cards = cards.filter(Q(question__prompt__icontains=search) | Q(question__answer__icontains=search)
+                             | Q(note__icontains=search))
+    if show == "suspended":
+        cards = cards.filter(suspended=True)
+    elif show == "leeches":
+        cards = cards.filter(is_leech=True)
+    return cards.order_by(F("first_reviewed_at").desc(nulls_last=True), "question_id")
 
 
 # Reads across many learners, for the team dashboard: aggregates only, never an answer, in one query each

@@ -123,6 +123,7 @@ def card_snapshot(card: Card) -> dict:
         "reps": card.reps,
         "lapses": card.lapses,
         "is_leech": card.is_leech,
+        "suspended": card.suspended,
         "first_reviewed_at": card.first_reviewed_at.isoformat() if card.first_reviewed_at else None,
     }
 
@@ -133,11 +134,12 @@ def card_restore(card: Card, snapshot: dict) -> None:
     card.reps = snapshot["reps"]
     card.lapses = snapshot["lapses"]
     card.is_leech = snapshot["is_leech"]
+    card.suspended = snapshot.get("suspended", card.suspended)
     first = snapshot["first_reviewed_at"]
     card.first_reviewed_at = datetime.fromisoformat(first) if first else None
 
 
-CARD_SCHEDULE_FIELDS = ["fsrs", "due", "reps", "lapses", "is_leech", "first_reviewed_at"]
+CARD_SCHEDULE_FIELDS = ["fsrs", "due", "reps", "lapses", "is_leech", "suspended", "first_reviewed_at"]
 
 
 @transaction.atomic
@@ -170,6 +172,9 @@ def review_record(
     if rating == ReviewLog.Rating.AGAIN and current.state == fsrs.State.Review:
         locked.lapses += 1
     locked.is_leech = locked.is_leech or locked.lapses >= scheduling.LEECH_LAPSES
+    # Set aside on the lapse that makes it a leech; one the learner unsuspends stays in play until it lapses again.
+    if locked.is_leech and locked.lapses > before["lapses"] and review_settings.suspend_leeches:
+        locked.suspended = True
     locked.first_reviewed_at = locked.first_reviewed_at or answered_at
     locked.save(update_fields=CARD_SCHEDULE_FIELDS)
     card.__dict__.update({name: getattr(locked, name) for name in CARD_SCHEDULE_FIELDS})
@@ -195,6 +200,35 @@ def review_undo(*, user, now: datetime | None = None) -> Card | None:
     card.save(update_fields=CARD_SCHEDULE_FIELDS)
     last.undone_at = now or timezone.now()
     last.save(update_fields=["undone_at"])
+    return card
+
+
+def card_suspend(*, card: Card, suspended: bool = True) -> Card:
+    card.suspended = suspended
+    card.save(update_fields=["suspended"])
+    return card
+
+
+@transaction.atomic
+def card_reset(*, card: Card, now: datetime) -> Card:
+    """Forget the card: it comes back as new. Its answers stay logged (progress and streaks keep them) but no longer
+    shape its memory: the optimiser and replays start after the reset."""
+    # Same race as in review_record: an answer being recorded must not land on the half-reset card.
+    locked = Card.objects.select_for_update().get(pk=card.pk)
+    locked.fsrs, locked.due, locked.reps, locked.lapses, locked.is_leech = {}, now, 0, 0, False
+    locked.reset_at = now
+    locked.save(update_fields=["fsrs", "due", "reps", "lapses", "is_leech", "reset_at"])
+    return locked
+
+
+def card_edit(*, card: Card, prompt: str | None = None, answer: str | None = None, note: str = "") -> Card:
+    """A learner's own (tutor-made) question is theirs to reword; on a shared question they keep a note instead."""
+    question = card.question
+    if question.owner_id == card.user_id and prompt and answer:
+        question.prompt, question.answer = prompt, answer
+        question.save(update_fields=["prompt", "answer"])
+    card.note = note
+    card.save(update_fields=["note"])
     return card
 
 
