@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 import fsrs
 from django.contrib.postgres.aggregates import ArrayAgg
 from django.db import connection
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, Min, Q
 from django.db.models.functions import TruncDate
 from django.shortcuts import get_object_or_404
 
@@ -271,7 +271,7 @@ CONCEPT_RETRIEVABILITY_SQL = """
       FROM quizzes_card c WHERE c.user_id = ANY(%(users)s) AND c.question_id IN (SELECT question_id FROM tagged)
     )
     SELECT m.user_id, t.concept_id, avg(
-      CASE WHEN m.last_review IS NULL OR m.stability IS NULL THEN 0.0 ELSE
+      CASE WHEN m.last_review IS NULL OR m.stability IS NULL THEN NULL ELSE
         power(1 + (power(0.9, 1.0 / -d.w20) - 1)
                   * greatest(0, floor(extract(epoch FROM (%(now)s - m.last_review)) / 86400)) / m.stability,
               -d.w20)
@@ -304,8 +304,12 @@ def _fsrs_default_w20() -> float:
 
 
 def concepts_with_questions(*, course_id: int) -> list[Concept]:
-    """The course's concepts that at least one question asks about, by term: a concept without one has no mastery."""
-    return list(Concept.objects.filter(course_id=course_id, questions__isnull=False).distinct().order_by("term"))
+    """The course's concepts that at least one question asks about (a concept without one has no mastery), in course
+    order: by the first lesson whose questions ask about it (annotated as lesson_order), then by term."""
+    return list(
+        Concept.objects.filter(course_id=course_id, questions__isnull=False)
+        .annotate(lesson_order=Min("questions__section__lesson__order")).order_by("lesson_order", "term")
+    )
 
 
 @dataclass
@@ -391,15 +395,18 @@ def review_activity_for_users(
     return activity
 
 
-def concept_retrievability_for_users(*, user_ids: list[int], course_id: int, now: datetime) -> dict[int, dict[int, float]]:
-    """Learner id → concept id → mean retrievability at `now` of the learner's cards on that concept of the course.
+def concept_retrievability_for_users(
+    *, user_ids: list[int], course_id: int, now: datetime
+) -> dict[int, dict[int, float | None]]:
+    """Learner id → concept id → mean retrievability at `now` of the learner's answered cards on that concept.
 
-    A card never answered counts as 0. Concepts a learner holds no card on are absent.
+    None when the learner holds cards on the concept but has answered none of them (not started: nothing to
+    forget yet, which is not the same as having forgotten). Concepts a learner holds no card on are absent.
     """
     params = {"users": list(user_ids), "course_id": course_id, "now": now, "w20": _fsrs_default_w20()}
     mastery: dict[int, dict[int, float]] = defaultdict(dict)
     for user_id, concept_id, mean in _fetch(CONCEPT_RETRIEVABILITY_SQL, params):
-        mastery[user_id][concept_id] = float(mean)
+        mastery[user_id][concept_id] = None if mean is None else float(mean)
     return dict(mastery)
 
 
