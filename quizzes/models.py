@@ -1,3 +1,5 @@
+from datetime import datetime
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -61,6 +63,10 @@ class Card(models.Model):
     question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="cards")
     # The fsrs package's Card.to_dict(): state, step, stability, difficulty, due, last_review.
     fsrs = models.JSONField(default=dict)
+    # Copies of fsrs["stability"] and fsrs["last_review"] (memory_state_sync), so that the team dashboard's mean
+    # retrievability over thousands of cards reads columns instead of parsing each card's JSON.
+    stability = models.FloatField(null=True, blank=True)
+    last_review = models.DateTimeField(null=True, blank=True)
     due = models.DateTimeField(db_index=True)
     reps = models.PositiveIntegerField(default=0)
     lapses = models.PositiveIntegerField(default=0)
@@ -84,6 +90,11 @@ class Card(models.Model):
     @property
     def is_new(self) -> bool:
         return self.reps == 0
+
+    def memory_state_sync(self) -> None:
+        self.stability = self.fsrs.get("stability")
+        last_review = self.fsrs.get("last_review")
+        self.last_review = datetime.fromisoformat(last_review) if last_review else None
 
 
 class ReviewLog(models.Model):

@@ -258,6 +258,7 @@ def my_cards(*, user, search: str = "", show: str = "all"):
 # t in whole elapsed days: the formula of fsrs.Scheduler.get_card_retrievability, computed in SQL so that a
 # team's mastery is one aggregate however many cards it holds (tests compare it with card_retrievability).
 # A learner's optimised parameters carry their own w[20]; the package's default stands in otherwise.
+# Stability and last review come from the stored columns, or the JSON state for a card written without them.
 CONCEPT_RETRIEVABILITY_SQL = """
     WITH decay AS (
       SELECT u.id AS user_id, coalesce((rs.fsrs_parameters->>20)::float8, %(w20)s) AS w20
@@ -266,8 +267,8 @@ CONCEPT_RETRIEVABILITY_SQL = """
       SELECT qc.question_id, qc.concept_id FROM quizzes_question_concepts qc
         JOIN content_concept k ON k.id = qc.concept_id WHERE k.course_id = %(course_id)s
     ), memory AS (
-      SELECT c.user_id, c.question_id, (c.fsrs->>'stability')::float8 AS stability,
-             (c.fsrs->>'last_review')::timestamptz AS last_review
+      SELECT c.user_id, c.question_id, coalesce(c.stability, (c.fsrs->>'stability')::float8) AS stability,
+             coalesce(c.last_review, (c.fsrs->>'last_review')::timestamptz) AS last_review
       FROM quizzes_card c WHERE c.user_id = ANY(%(users)s) AND c.question_id IN (SELECT question_id FROM tagged)
     )
     SELECT m.user_id, t.concept_id, avg(

@@ -130,6 +130,7 @@ def card_snapshot(card: Card) -> dict:
 
 def card_restore(card: Card, snapshot: dict) -> None:
     card.fsrs = snapshot["fsrs"]
+    card.memory_state_sync()
     card.due = datetime.fromisoformat(snapshot["due"])
     card.reps = snapshot["reps"]
     card.lapses = snapshot["lapses"]
@@ -139,7 +140,8 @@ def card_restore(card: Card, snapshot: dict) -> None:
     card.first_reviewed_at = datetime.fromisoformat(first) if first else None
 
 
-CARD_SCHEDULE_FIELDS = ["fsrs", "due", "reps", "lapses", "is_leech", "suspended", "first_reviewed_at"]
+CARD_SCHEDULE_FIELDS = ["fsrs", "stability", "last_review", "due", "reps", "lapses", "is_leech", "suspended",
+                        "first_reviewed_at"]
 
 
 @transaction.atomic
@@ -167,6 +169,7 @@ def review_record(
     updated, _ = scheduler.review_card(current, fsrs.Rating(rating), review_datetime=answered_at,
                                        review_duration=duration_ms)
     locked.fsrs = updated.to_dict()
+    locked.memory_state_sync()
     locked.due = updated.due
     locked.reps += 1
     if rating == ReviewLog.Rating.AGAIN and current.state == fsrs.State.Review:
@@ -217,7 +220,8 @@ def card_reset(*, card: Card, now: datetime) -> Card:
     locked = Card.objects.select_for_update().get(pk=card.pk)
     locked.fsrs, locked.due, locked.reps, locked.lapses, locked.is_leech = {}, now, 0, 0, False
     locked.reset_at = now
-    locked.save(update_fields=["fsrs", "due", "reps", "lapses", "is_leech", "reset_at"])
+    locked.memory_state_sync()
+    locked.save(update_fields=["fsrs", "stability", "last_review", "due", "reps", "lapses", "is_leech", "reset_at"])
     return locked
 
 
@@ -414,7 +418,8 @@ def cards_memory_replay(*, user, review_settings: ReviewSettings) -> int:
 
     # Lock the learner's cards first and read their answers after: a review recorded meanwhile waits for us,
     # then applies on top of the replayed state instead of being overwritten by it.
-    cards = list(Card.objects.select_for_update().filter(user=user, reps__gt=0).only("id", "fsrs", "due"))
+    cards = list(Card.objects.select_for_update().filter(user=user, reps__gt=0)
+                 .only("id", "fsrs", "stability", "last_review", "due"))
     histories = review_histories(user=user)
     scheduler = scheduling.scheduler_for(review_settings)
     changed = []
@@ -424,8 +429,9 @@ def cards_memory_replay(*, user, review_settings: ReviewSettings) -> int:
             continue
         state = card_replay(card=card, reviews=reviews, scheduler=scheduler)
         card.fsrs, card.due = state.to_dict(), state.due
+        card.memory_state_sync()
         changed.append(card)
-    Card.objects.bulk_update(changed, ["fsrs", "due"], batch_size=1000)
+    Card.objects.bulk_update(changed, ["fsrs", "stability", "last_review", "due"], batch_size=1000)
     return len(changed)
 
 

@@ -65,13 +65,14 @@ def test_a_suspended_card_never_comes_up_until_it_is_unsuspended(client, alice, 
 def test_resetting_a_card_makes_it_new_again_and_keeps_its_history(client, alice, now):
     card = Card.objects.create(user=alice, question=question_make(), due=now)
     later = studied(card, now)
+    assert card.stability == card.fsrs["stability"] and card.last_review.isoformat() == card.fsrs["last_review"]
     answers = ReviewLog.objects.filter(card=card).count()
     client.force_login(alice)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr("django.utils.timezone.now", lambda: later)
         htmx_post(client, card, "reset")
     card.refresh_from_db()
-    assert (card.reps, card.lapses, card.fsrs, card.due) == (0, 0, {}, later)
+    assert (card.reps, card.lapses, card.fsrs, card.due, card.stability) == (0, 0, {}, later, None)
     assert ReviewLog.objects.filter(card=card).count() == answers > 3
     assert next_card(alice, later) == card, "offered as a new card"
     # Its memory starts again: a replay after the reset sees only what was answered since.
