@@ -125,6 +125,7 @@ def seed(*, learners: int, concepts: int):
                 when = min(now, state.due + dt.timedelta(days=rng.randint(0, 3)))
             card = Card(user=user, question=question, fsrs=state.to_dict() if reps else {}, due=state.due if reps else now,
                         reps=reps, first_reviewed_at=history[0][1] if history else None)
+            card.memory_state_sync()
             cards.append((card, history))
     Card.objects.bulk_create([c for c, _ in cards], batch_size=5000)
     for card, history in cards:

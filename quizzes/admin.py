@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from . import services
-from .models import Card, Question, ReviewLog, ReviewSettings
+from .models import Card, OptimisationRun, Question, ReviewLog, ReviewSettings
 
 
 @admin.register(Question)
@@ -56,3 +56,15 @@ class ReviewSettingsAdmin(admin.ModelAdmin):
     list_select_related = ["user"]
     search_fields = ["user__email"]
     raw_id_fields = ["user"]
+
+
+@admin.register(OptimisationRun)
+class OptimisationRunAdmin(admin.ModelAdmin):
+    list_display = ["user", "ran_at", "reviews", "current_log_loss", "new_log_loss", "adopted", "reason"]
+    list_filter = ["adopted"]
+    list_select_related = ["user"]
+    search_fields = ["user__email"]
+    raw_id_fields = ["user"]
+
+    def has_change_permission(self, request, obj=None):
+        return False

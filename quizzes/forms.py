@@ -46,7 +46,8 @@ class RateForm(SessionForm):
 class ReviewSettingsForm(forms.ModelForm):
     class Meta:
         model = ReviewSettings
-        fields = ["desired_retention", "new_per_day", "max_reviews_per_day", "reminders_enabled", "reminder_hour"]
+        fields = ["desired_retention", "new_per_day", "max_reviews_per_day", "reminders_enabled", "reminder_hour",
+                  "suspend_leeches"]
         widgets = {"desired_retention": forms.NumberInput(attrs={"step": "0.01", "min": "0.7", "max": "0.97"})}
 
     def clean_desired_retention(self) -> float:
@@ -60,3 +61,17 @@ class ReviewSettingsForm(forms.ModelForm):
         if not 0 <= value <= 23:
             raise forms.ValidationError(_("Choose an hour from 0 to 23."))
         return value
+
+
+class MyCardsForm(forms.Form):
+    q = forms.CharField(required=False, max_length=200, strip=True)
+    show = forms.ChoiceField(required=False, choices=[("all", _("All cards")), ("suspended", _("Suspended")),
+                                                      ("leeches", _("Leeches"))])
+
+
+class CardEditForm(forms.Form):
+    prompt = forms.CharField(required=False, max_length=2000, strip=True, widget=forms.Textarea(attrs={"rows": 2}),
+                             label=_("Question"))
+    answer = forms.CharField(required=False, max_length=2000, strip=True, label=_("Answer"))
+    note = forms.CharField(required=False, max_length=2000, strip=True, widget=forms.Textarea(attrs={"rows": 2}),
+                           label=_("Your note"))

@@ -1,3 +1,5 @@
+from datetime import datetime
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -61,10 +63,20 @@ class Card(models.Model):
     question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="cards")
     # The fsrs package's Card.to_dict(): state, step, stability, difficulty, due, last_review.
     fsrs = models.JSONField(default=dict)
+    # Copies of fsrs["stability"] and fsrs["last_review"] (memory_state_sync), so that the team dashboard's mean
+    # retrievability over thousands of cards reads columns instead of parsing each card's JSON.
+    stability = models.FloatField(null=True, blank=True)
+    last_review = models.DateTimeField(null=True, blank=True)
     due = models.DateTimeField(db_index=True)
     reps = models.PositiveIntegerField(default=0)
     lapses = models.PositiveIntegerField(default=0)
     is_leech = models.BooleanField(default=False)
+    # A suspended card never comes up for review until the learner unsuspends it.
+    suspended = models.BooleanField(default=False)
+    # The learner's own words beside a shared question (shared questions are not theirs to edit).
+    note = models.TextField(_("note"), blank=True)
+    # When the learner last reset the card to new: answers before it stay logged but no longer shape its memory.
+    reset_at = models.DateTimeField(null=True, blank=True)
     first_reviewed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -78,6 +90,11 @@ class Card(models.Model):
     @property
     def is_new(self) -> bool:
         return self.reps == 0
+
+    def memory_state_sync(self) -> None:
+        self.stability = self.fsrs.get("stability")
+        last_review = self.fsrs.get("last_review")
+        self.last_review = datetime.fromisoformat(last_review) if last_review else None
 
 
 class ReviewLog(models.Model):
@@ -118,6 +135,10 @@ class ReviewSettings(models.Model):
     max_reviews_per_day = models.PositiveIntegerField(_("maximum reviews per day"), default=200)
     reminder_hour = models.PositiveSmallIntegerField(_("reminder hour"), default=8, help_text=_("In your time zone, 0–23."))
     reminders_enabled = models.BooleanField(_("daily reminder email"), default=True)
+    suspend_leeches = models.BooleanField(
+        _("suspend leeches"), default=True,
+        help_text=_("Set aside a card you have forgotten 8 times, so you can rework it instead of failing it again."),
+    )
     # Empty means the fsrs package's defaults; filled by the nightly optimiser.
     fsrs_parameters = models.JSONField(default=list, blank=True)
     parameters_optimised_at = models.DateTimeField(null=True, blank=True)
@@ -138,3 +159,29 @@ class GenerationRun(models.Model):
     course = models.OneToOneField("content.Course", on_delete=models.CASCADE, primary_key=True, related_name="+")
     running_since = models.DateTimeField(null=True, blank=True)
     rerun_wanted = models.BooleanField(default=False, help_text="New lessons arrived while it ran: run once more.")
+
+
+class OptimisationRun(models.Model):
+    """One nightly fit of a learner's FSRS parameters: how the current and the fitted ones score on the learner's
+    history, and whether the fitted ones were adopted (only when they predict that history better)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="optimisation_runs")
+    ran_at = models.DateTimeField()
+    reviews = models.PositiveIntegerField(default=0)
+    items = models.PositiveIntegerField(default=0)
+    current_log_loss = models.FloatField(null=True, blank=True)
+    current_rmse = models.FloatField(null=True, blank=True)
+    new_log_loss = models.FloatField(null=True, blank=True)
+    new_rmse = models.FloatField(null=True, blank=True)
+    parameters = models.JSONField(default=list, blank=True)
+    adopted = models.BooleanField(default=False)
+    # Why the fitted parameters were not adopted, or why no fit was tried; empty when adopted.
+    reason = models.CharField(max_length=200, blank=True)
+    cards_recomputed = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-ran_at", "-id"]
+        indexes = [models.Index(fields=["user", "ran_at"], name="optimisationrun_user_time")]
+
+    def __str__(self) -> str:
+        return f"optimisation of {self.user_id} at {self.ran_at:%Y-%m-%d}: {'adopted' if self.adopted else self.reason}"

@@ -1,6 +1,6 @@
 """FSRS through the fsrs package: one Scheduler per learner's settings, cards kept as the package's dicts."""
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 
 import fsrs
 from django.conf import settings as django_settings
@@ -64,3 +64,22 @@ def interval_label(interval: timedelta) -> str:
         n = round(days / 30)
         return ngettext("%(n)d month", "%(n)d months", n) % {"n": n}
     return _("%(n).1f yr") % {"n": days / 365}
+
+
+DEFAULT_ROLLOVER_HOUR = 4
+
+
+def rollover_hour_of(review_settings: ReviewSettings | None) -> int:
+    # The setting arrives with the queue work; until then every learner's day turns at 4 am, as in Anki.
+    return getattr(review_settings, "rollover_hour", DEFAULT_ROLLOVER_HOUR)
+
+
+def learner_day(moment: datetime, *, zone: tzinfo, rollover_hour: int = DEFAULT_ROLLOVER_HOUR) -> date:
+    """The learner's day a moment belongs to: local date, with hours before the rollover counting as the day before."""
+    return (moment.astimezone(zone) - timedelta(hours=rollover_hour)).date()
+
+
+def learner_day_end(now: datetime, *, zone: tzinfo, rollover_hour: int = DEFAULT_ROLLOVER_HOUR) -> datetime:
+    """When the learner's current day ends (the next rollover), as an aware datetime; right across DST changes."""
+    next_day = learner_day(now, zone=zone, rollover_hour=rollover_hour) + timedelta(days=1)
+    return datetime.combine(next_day, time(rollover_hour), tzinfo=zone)

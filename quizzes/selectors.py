@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 import fsrs
 from django.contrib.postgres.aggregates import ArrayAgg
 from django.db import connection
-from django.db.models import Count, Q
+from django.db.models import Count, F, Min, Q
 from django.db.models.functions import TruncDate
 from django.shortcuts import get_object_or_404
 
@@ -78,7 +78,7 @@ def session_next(*, user, review_settings: ReviewSettings, now: datetime, lesson
             touched[concept_id].add(card_id)
     done = {"reviews": len(reviews_today), "new": len(new_today)}
 
-    cards = Card.objects.filter(user=user, question__status=Question.Status.APPROVED)
+    cards = Card.objects.filter(user=user, question__status=Question.Status.APPROVED, suspended=False)
     if lesson_id is not None:
         cards = cards.filter(question__section__lesson_id=lesson_id)
     counts = cards.aggregate(
@@ -179,26 +179,43 @@ def progress_for(*, user, review_settings: ReviewSettings, now: datetime, days: 
     }
 
 
-def fsrs_training_items(*, user) -> list:
-    """The learner's history as fsrs-rs items: for each review after a card's first, the history up to it."""
+def review_histories(*, user) -> dict[int, list[ReviewLog]]:
+    """Each of the learner's cards → its answers in time order, undone ones left out: what FSRS learns from and
+    what a card's memory state is replayed from."""
+    history: dict[int, list[ReviewLog]] = defaultdict(list)
+    for log in (
+        ReviewLog.objects.filter(user=user, undone_at__isnull=True).exclude(card__reset_at__gt=F("reviewed_at"))
+        .order_by("card_id", "reviewed_at", "id").only("id", "card_id", "rating", "reviewed_at", "duration_ms")
+    ):
+        history[log.card_id].append(log)
+    return dict(history)
+
+
+def fsrs_training_items(*, user, review_settings: ReviewSettings | None = None,
+                        histories: dict[int, list[ReviewLog]] | None = None) -> list:
+    """The learner's history as fsrs-rs items: for each review after a card's first, the card's history up to it.
+
+    Elapsed time is counted in the learner's days (local, turning at the rollover hour), as Anki does: answers at
+    19:54 and at 08:00 the next morning are one day apart. Items come in the time order of their last review, so
+    that fsrs-rs sees the history as it happened.
+    """
     import fsrs_rs_python
 
-    history: dict[int, list[tuple[int, date]]] = defaultdict(list)
-    for card_id, rating, reviewed_at in (
-        ReviewLog.objects.filter(user=user, undone_at__isnull=True).order_by("card_id", "reviewed_at", "id")
-        .values_list("card_id", "rating", "reviewed_at")
-    ):
-        history[card_id].append((rating, reviewed_at.date()))
-    items = []
-    for reviews in history.values():
+    zone = learner_zone(user)
+    rollover = scheduling.rollover_hour_of(review_settings)
+    histories = review_histories(user=user) if histories is None else histories
+    dated = []
+    for reviews in histories.values():
         steps, previous = [], None
-        for rating, day in reviews:
+        for log in reviews:
+            day = scheduling.learner_day(log.reviewed_at, zone=zone, rollover_hour=rollover)
             delta_t = (day - previous).days if previous else 0
-            steps.append(fsrs_rs_python.FSRSReview(rating, delta_t))
+            steps.append(fsrs_rs_python.FSRSReview(log.rating, delta_t))
             previous = day
             if len(steps) >= 2 and delta_t > 0:
-                items.append(fsrs_rs_python.FSRSItem(list(steps)))
-    return items
+                dated.append((log.reviewed_at, log.id, fsrs_rs_python.FSRSItem(list(steps))))
+    dated.sort(key=lambda entry: entry[:2])
+    return [item for _at, _id, item in dated]
 
 
 def users_with_enough_reviews(*, minimum: int) -> list[int]:
@@ -209,9 +226,30 @@ def users_with_enough_reviews(*, minimum: int) -> list[int]:
 
 
 def export_rows(*, user):
+    """The learner's cards on questions still in use: a retired or rejected question is not worth keeping."""
     return (
-        Card.objects.filter(user=user).select_related("question__section__lesson").order_by("question_id")
+        Card.objects.filter(user=user, question__status=Question.Status.APPROVED)
+        .select_related("question__section__lesson").order_by("question_id")
     )
+
+
+MY_CARDS_FILTERS = ("all", "suspended", "leeches")
+
+
+def my_cards(*, user, search: str = "", show: str = "all"):
+    """The learner's cards for the "My cards" page, most recently studied first, searchable by prompt, answer or note."""
+    cards = (
+        Card.objects.filter(user=user, question__status=Question.Status.APPROVED)
+        .select_related("question__section__lesson").defer(*HEAVY_FIELDS)
+    )
+    if search:
+        cards = cards.filter(Q(question__prompt__icontains=search) | Q(question__answer__icontains=search)
+                             | Q(note__icontains=search))
+    if show == "suspended":
+        cards = cards.filter(suspended=True)
+    elif show == "leeches":
+        cards = cards.filter(is_leech=True)
+    return cards.order_by(F("first_reviewed_at").desc(nulls_last=True), "question_id")
 
 
 # Reads across many learners, for the team dashboard: aggregates only, never an answer, in one query each
@@ -222,6 +260,7 @@ def export_rows(*, user):
 # t in whole elapsed days: the formula of fsrs.Scheduler.get_card_retrievability, computed in SQL so that a
 # team's mastery is one aggregate however many cards it holds (tests compare it with card_retrievability).
 # A learner's optimised parameters carry their own w[20]; the package's default stands in otherwise.
+# Stability and last review come from the stored columns, or the JSON state for a card written without them.
 CONCEPT_RETRIEVABILITY_SQL = """
     WITH decay AS (
       SELECT u.id AS user_id, coalesce((rs.fsrs_parameters->>20)::float8, %(w20)s) AS w20
@@ -230,12 +269,12 @@ CONCEPT_RETRIEVABILITY_SQL = """
       SELECT qc.question_id, qc.concept_id FROM quizzes_question_concepts qc
         JOIN content_concept k ON k.id = qc.concept_id WHERE k.course_id = %(course_id)s
     ), memory AS (
-      SELECT c.user_id, c.question_id, (c.fsrs->>'stability')::float8 AS stability,
-             (c.fsrs->>'last_review')::timestamptz AS last_review
+      SELECT c.user_id, c.question_id, coalesce(c.stability, (c.fsrs->>'stability')::float8) AS stability,
+             coalesce(c.last_review, (c.fsrs->>'last_review')::timestamptz) AS last_review
       FROM quizzes_card c WHERE c.user_id = ANY(%(users)s) AND c.question_id IN (SELECT question_id FROM tagged)
     )
     SELECT m.user_id, t.concept_id, avg(
-      CASE WHEN m.last_review IS NULL OR m.stability IS NULL THEN 0.0 ELSE
+      CASE WHEN m.last_review IS NULL OR m.stability IS NULL THEN NULL ELSE
         power(1 + (power(0.9, 1.0 / -d.w20) - 1)
                   * greatest(0, floor(extract(epoch FROM (%(now)s - m.last_review)) / 86400)) / m.stability,
               -d.w20)
@@ -268,8 +307,12 @@ def _fsrs_default_w20() -> float:
 
 
 def concepts_with_questions(*, course_id: int) -> list[Concept]:
-    """The course's concepts that at least one question asks about, by term: a concept without one has no mastery."""
-    return list(Concept.objects.filter(course_id=course_id, questions__isnull=False).distinct().order_by("term"))
+    """The course's concepts that at least one question asks about (a concept without one has no mastery), in course
+    order: by the first lesson whose questions ask about it (annotated as lesson_order), then by term."""
+    return list(
+        Concept.objects.filter(course_id=course_id, questions__isnull=False)
+        .annotate(lesson_order=Min("questions__section__lesson__order")).order_by("lesson_order", "term")
+    )
 
 
 @dataclass
@@ -355,15 +398,18 @@ def review_activity_for_users(
     return activity
 
 
-def concept_retrievability_for_users(*, user_ids: list[int], course_id: int, now: datetime) -> dict[int, dict[int, float]]:
-    """Learner id → concept id → mean retrievability at `now` of the learner's cards on that concept of the course.
+def concept_retrievability_for_users(
+    *, user_ids: list[int], course_id: int, now: datetime
+) -> dict[int, dict[int, float | None]]:
+    """Learner id → concept id → mean retrievability at `now` of the learner's answered cards on that concept.
 
-    A card never answered counts as 0. Concepts a learner holds no card on are absent.
+    None when the learner holds cards on the concept but has answered none of them (not started: nothing to
+    forget yet, which is not the same as having forgotten). Concepts a learner holds no card on are absent.
     """
     params = {"users": list(user_ids), "course_id": course_id, "now": now, "w20": _fsrs_default_w20()}
     mastery: dict[int, dict[int, float]] = defaultdict(dict)
     for user_id, concept_id, mean in _fetch(CONCEPT_RETRIEVABILITY_SQL, params):
-        mastery[user_id][concept_id] = float(mean)
+        mastery[user_id][concept_id] = None if mean is None else float(mean)
     return dict(mastery)
 
 
@@ -396,3 +442,13 @@ def questions_check(*, course) -> list[tuple[Question, list[str]]]:
             problems.append(duplicate)
         results.append((question, problems))
     return results
+
+
+def cards_due_today_count(*, user, now: datetime) -> int:
+    """Cards already studied that fall due before the learner's day ends: what a reminder counts. Unseen cards are
+    new, not due."""
+    review_settings = ReviewSettings.objects.filter(user=user).first()
+    day_end = scheduling.learner_day_end(now, zone=learner_zone(user),
+                                         rollover_hour=scheduling.rollover_hour_of(review_settings))
+    cards = Card.objects.filter(user=user, question__status=Question.Status.APPROVED)
+    return cards.filter(reps__gt=0, due__lt=day_end).count()

@@ -22,7 +22,7 @@ from content.models import Concept, Course, Lesson, Section
 from llm.embeddings import get_embedder
 
 from . import scheduling
-from .models import Card, Question, ReviewLog, ReviewSettings
+from .models import Card, OptimisationRun, Question, ReviewLog, ReviewSettings
 from .selectors import fsrs_training_items
 from .verification import Draft, check_duplicate, check_flaws, embedding_text, plain
 
@@ -136,21 +136,25 @@ def card_snapshot(card: Card) -> dict:
         "reps": card.reps,
         "lapses": card.lapses,
         "is_leech": card.is_leech,
+        "suspended": card.suspended,
         "first_reviewed_at": card.first_reviewed_at.isoformat() if card.first_reviewed_at else None,
     }
 
 
 def card_restore(card: Card, snapshot: dict) -> None:
     card.fsrs = snapshot["fsrs"]
+    card.memory_state_sync()
     card.due = datetime.fromisoformat(snapshot["due"])
     card.reps = snapshot["reps"]
     card.lapses = snapshot["lapses"]
     card.is_leech = snapshot["is_leech"]
+    card.suspended = snapshot.get("suspended", card.suspended)
     first = snapshot["first_reviewed_at"]
     card.first_reviewed_at = datetime.fromisoformat(first) if first else None
 
 
-CARD_SCHEDULE_FIELDS = ["fsrs", "due", "reps", "lapses", "is_leech", "first_reviewed_at"]
+CARD_SCHEDULE_FIELDS = ["fsrs", "stability", "last_review", "due", "reps", "lapses", "is_leech", "suspended",
+                        "first_reviewed_at"]
 
 
 @transaction.atomic
@@ -178,11 +182,15 @@ def review_record(
     updated, _ = scheduler.review_card(current, fsrs.Rating(rating), review_datetime=answered_at,
                                        review_duration=duration_ms)
     locked.fsrs = updated.to_dict()
+    locked.memory_state_sync()
     locked.due = updated.due
     locked.reps += 1
     if rating == ReviewLog.Rating.AGAIN and current.state == fsrs.State.Review:
         locked.lapses += 1
     locked.is_leech = locked.is_leech or locked.lapses >= scheduling.LEECH_LAPSES
+    # Set aside on the lapse that makes it a leech; one the learner unsuspends stays in play until it lapses again.
+    if locked.is_leech and locked.lapses > before["lapses"] and review_settings.suspend_leeches:
+        locked.suspended = True
     locked.first_reviewed_at = locked.first_reviewed_at or answered_at
     locked.save(update_fields=CARD_SCHEDULE_FIELDS)
     card.__dict__.update({name: getattr(locked, name) for name in CARD_SCHEDULE_FIELDS})
@@ -208,6 +216,36 @@ def review_undo(*, user, now: datetime | None = None) -> Card | None:
     card.save(update_fields=CARD_SCHEDULE_FIELDS)
     last.undone_at = now or timezone.now()
     last.save(update_fields=["undone_at"])
+    return card
+
+
+def card_suspend(*, card: Card, suspended: bool = True) -> Card:
+    card.suspended = suspended
+    card.save(update_fields=["suspended"])
+    return card
+
+
+@transaction.atomic
+def card_reset(*, card: Card, now: datetime) -> Card:
+    """Forget the card: it comes back as new. Its answers stay logged (progress and streaks keep them) but no longer
+    shape its memory: the optimiser and replays start after the reset."""
+    # Same race as in review_record: an answer being recorded must not land on the half-reset card.
+    locked = Card.objects.select_for_update().get(pk=card.pk)
+    locked.fsrs, locked.due, locked.reps, locked.lapses, locked.is_leech = {}, now, 0, 0, False
+    locked.reset_at = now
+    locked.memory_state_sync()
+    locked.save(update_fields=["fsrs", "stability", "last_review", "due", "reps", "lapses", "is_leech", "reset_at"])
+    return locked
+
+
+def card_edit(*, card: Card, prompt: str | None = None, answer: str | None = None, note: str = "") -> Card:
+    """A learner's own (tutor-made) question is theirs to reword; on a shared question they keep a note instead."""
+    question = card.question
+    if question.owner_id == card.user_id and prompt and answer:
+        question.prompt, question.answer = prompt, answer
+        question.save(update_fields=["prompt", "answer"])
+    card.note = note
+    card.save(update_fields=["note"])
     return card
 
 
@@ -270,11 +308,17 @@ def question_reject(*, question: Question, reason: str) -> Question:
 
 
 def reminder_claim_due(*, now: datetime) -> list[int]:
-    """Claim today's reminder for every learner whose local reminder hour it is and who has cards due.
+    """Claim today's reminder for every learner whose local reminder hour has come and who has reviews due today.
 
-    The claim is one conditional UPDATE per time zone in use (last_reminder_date before the local date), so a job
-    that runs twice in the hour, or two beat processes, claim each learner once: at most one email a day.
+    "Has come", not "is": a learner whose cards fall due later in the day is picked up by a later hourly run, and a
+    reminder hour that a DST change skips still fires. "Due today" means a card already studied (an unseen card
+    is not due) that is due before the learner's day ends at the rollover hour. The claim is one conditional
+    UPDATE per time zone in use (last_reminder_date before the local date), so a job that runs twice in the hour,
+    or two beat processes, claim each learner once: at most one email a day.
     """
+    # The rollover hour becomes a setting with the queue work; until its column exists every day turns at 4 am.
+    has_rollover = any(f.name == "rollover_hour" for f in ReviewSettings._meta.get_fields())
+    rollover = "rs.rollover_hour" if has_rollover else str(scheduling.DEFAULT_ROLLOVER_HOUR)
     claimed: list[int] = []
     zones = set(Profile.objects.values_list("timezone", flat=True).distinct()) | {"UTC"}
     with connection.cursor() as cursor:
@@ -283,43 +327,109 @@ def reminder_claim_due(*, now: datetime) -> list[int]:
                 local = now.astimezone(zoneinfo.ZoneInfo(zone))
             except (zoneinfo.ZoneInfoNotFoundError, ValueError):
                 continue
+            # The day's end in SQL: local wall time minus the rollover gives the learner's day; its next
+            # rollover, read back in the zone, is a real instant on either side of a DST change.
             cursor.execute(
                 f"""
                 UPDATE {ReviewSettings._meta.db_table} AS rs SET last_reminder_date = %(today)s
-                WHERE rs.reminders_enabled AND rs.reminder_hour = %(hour)s
+                WHERE rs.reminders_enabled AND rs.reminder_hour <= %(hour)s
                   AND (rs.last_reminder_date IS NULL OR rs.last_reminder_date < %(today)s)
                   AND COALESCE((SELECT p.timezone FROM {Profile._meta.db_table} p WHERE p.user_id = rs.user_id), 'UTC')
                       = %(zone)s
                   AND EXISTS (SELECT 1 FROM {Card._meta.db_table} c JOIN {Question._meta.db_table} q
                               ON q.id = c.question_id AND q.status = 'approved'
-                              WHERE c.user_id = rs.user_id AND c.due <= %(now)s)
+                              WHERE c.user_id = rs.user_id AND c.reps > 0
+                                AND c.due < ((((%(local)s::timestamp - make_interval(hours => {rollover}))::date + 1)
+                                              + make_interval(hours => {rollover})) AT TIME ZONE %(zone)s))
                 RETURNING rs.user_id
                 """,
-                {"today": local.date(), "hour": local.hour, "zone": zone, "now": now},
+                {"today": local.date(), "hour": local.hour, "zone": zone, "local": local.replace(tzinfo=None)},
             )
             claimed += [row[0] for row in cursor.fetchall()]
     return claimed
 
 
-def fsrs_parameters_optimise(*, user, now: datetime | None = None) -> list[float] | None:
-    """Fit this learner's FSRS parameters to their review history with fsrs-rs-python (Anki's FSRS core)."""
-    items = fsrs_training_items(user=user)
-    if len(items) < MIN_ITEMS_FOR_OPTIMISATION:
-        return None
+def fsrs_parameters_optimise(*, user, now: datetime | None = None) -> OptimisationRun:
+    """Fit this learner's FSRS parameters to their review history with fsrs-rs-python (Anki's FSRS core), and adopt
+    them only if they predict that history better than the current ones (lower log loss, as Anki decides).
+
+    Both scores and the decision are kept as an OptimisationRun. After adopting, every card's stability, difficulty
+    and due date are replayed from its answers under the new parameters, so the schedule follows the model.
+    """
     import fsrs_rs_python  # loaded only here: the Rust optimiser is big and runs nightly, in a worker
 
-    parameters = list(fsrs_rs_python.FSRS(fsrs_rs_python.DEFAULT_PARAMETERS).compute_parameters(items))
-    if len(parameters) != len(fsrs_rs_python.DEFAULT_PARAMETERS):
-        logger.warning("the optimiser returned %d parameters; keeping the current ones", len(parameters))
-        return None
-    review_settings_for(user=user)
+    from .selectors import fsrs_training_items, review_histories
+
+    now = now or timezone.now()
+    review_settings = review_settings_for(user=user)
+    histories = review_histories(user=user)
+    run = OptimisationRun(user=user, ran_at=now, reviews=sum(len(reviews) for reviews in histories.values()))
+    items = fsrs_training_items(user=user, review_settings=review_settings, histories=histories)
+    run.items = len(items)
+    if run.reviews < MIN_REVIEWS_FOR_OPTIMISATION or run.items < MIN_ITEMS_FOR_OPTIMISATION:
+        run.reason = (f"too little history: {run.reviews} reviews and {run.items} later answers; "
+                      f"at least {MIN_REVIEWS_FOR_OPTIMISATION} and {MIN_ITEMS_FOR_OPTIMISATION} are needed")
+        run.save()
+        return run
+    current = list(review_settings.fsrs_parameters or scheduling.scheduler_for(review_settings).parameters)
+    fitted = list(fsrs_rs_python.FSRS(fsrs_rs_python.DEFAULT_PARAMETERS).compute_parameters(items))
+    if len(fitted) != len(fsrs_rs_python.DEFAULT_PARAMETERS):
+        run.reason = f"the optimiser returned {len(fitted)} parameters"
+        run.save()
+        return run
+    run.parameters = [round(p, 6) for p in fitted]
+    before = fsrs_rs_python.FSRS(current).evaluate(items)
+    after = fsrs_rs_python.FSRS(run.parameters).evaluate(items)
+    run.current_log_loss, run.current_rmse = before.log_loss, before.rmse_bins
+    run.new_log_loss, run.new_rmse = after.log_loss, after.rmse_bins
+    if not after.log_loss < before.log_loss:
+        run.reason = "the fitted parameters do not predict this history better than the current ones"
+        run.save()
+        return run
     with transaction.atomic():
         # Lock the settings row: the learner may be changing their retention in the same moment.
         review_settings = ReviewSettings.objects.select_for_update().get(user=user)
-        review_settings.fsrs_parameters = [round(p, 6) for p in parameters]
-        review_settings.parameters_optimised_at = now or timezone.now()
+        review_settings.fsrs_parameters = run.parameters
+        review_settings.parameters_optimised_at = now
         review_settings.save(update_fields=["fsrs_parameters", "parameters_optimised_at"])
-    return review_settings.fsrs_parameters
+        run.adopted = True
+        run.cards_recomputed = cards_memory_replay(user=user, review_settings=review_settings)
+        run.save()
+    return run
+
+
+def card_replay(*, card: Card, reviews: list[ReviewLog], scheduler: fsrs.Scheduler) -> fsrs.Card:
+    """The card's FSRS state as the scheduler would have made it from the same answers at the same moments."""
+    state = fsrs.Card(card_id=card.pk, due=reviews[0].reviewed_at)
+    for log in reviews:
+        state, _log = scheduler.review_card(state, fsrs.Rating(log.rating), review_datetime=log.reviewed_at,
+                                            review_duration=log.duration_ms)
+    return state
+
+
+@transaction.atomic
+def cards_memory_replay(*, user, review_settings: ReviewSettings) -> int:
+    """Recompute every studied card's stability, difficulty and due date from its answers under the learner's current
+    parameters; returns how many cards changed. A card's due date stays the one its last answer gives."""
+    from .selectors import review_histories
+
+    # Lock the learner's cards first and read their answers after: a review recorded meanwhile waits for us,
+    # then applies on top of the replayed state instead of being overwritten by it.
+    cards = list(Card.objects.select_for_update().filter(user=user, reps__gt=0)
+                 .only("id", "fsrs", "stability", "last_review", "due"))
+    histories = review_histories(user=user)
+    scheduler = scheduling.scheduler_for(review_settings)
+    changed = []
+    for card in cards:
+        reviews = histories.get(card.pk)
+        if not reviews:
+            continue
+        state = card_replay(card=card, reviews=reviews, scheduler=scheduler)
+        card.fsrs, card.due = state.to_dict(), state.due
+        card.memory_state_sync()
+        changed.append(card)
+    Card.objects.bulk_update(changed, ["fsrs", "stability", "last_review", "due"], batch_size=1000)
+    return len(changed)
 
 
 # fsrs-rs wants a few hundred reviews before its fit beats the defaults; Anki suggests about 400.
@@ -340,7 +450,9 @@ def reminder_send(*, user_id: int, now: datetime | None = None) -> bool:
     user = get_user_model().objects.select_related("profile").filter(pk=user_id).first()
     if user is None or not user.email:
         return False
-    due = Card.objects.filter(user=user, due__lte=now, question__status=Question.Status.APPROVED).count()
+    from .selectors import cards_due_today_count
+
+    due = cards_due_today_count(user=user, now=now)
     if not due:
         return False
     base_url = getattr(settings, "SITE_URL", "http://localhost:8000").rstrip("/")

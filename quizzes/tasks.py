@@ -60,4 +60,4 @@ def fsrs_parameters_optimise_all() -> int:
 @shared_task(acks_late=True, soft_time_limit=600, time_limit=660)
 def fsrs_parameters_optimise(user_id: int) -> bool:
     user = get_user_model().objects.filter(pk=user_id).first()
-    return user is not None and services.fsrs_parameters_optimise(user=user) is not None
+    return user is not None and services.fsrs_parameters_optimise(user=user).adopted

@@ -3,6 +3,7 @@ from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.core import signing
+from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -17,8 +18,10 @@ from . import charts, exports, grading, scheduling, selectors, services
 from .forms import (
     FEEDBACK_SALT,
     AnswerForm,
+    CardEditForm,
     CourseStartForm,
     LessonStartForm,
+    MyCardsForm,
     RateForm,
     ReviewSettingsForm,
     SessionForm,
@@ -226,3 +229,47 @@ def reminders_unsubscribe(request, token: str):
         services.reminders_disable(user_id=user_id)
         return render(request, "quizzes/unsubscribed.html", {"done": True})
     return render(request, "quizzes/unsubscribed.html", {"done": False, "token": token})
+
+
+MY_CARDS_PAGE = 50
+
+
+@login_required
+@require_GET
+@vary_on_headers("HX-Request")
+def my_cards(request):
+    """The learner's cards: search, the suspended and the leeches, and per card suspend, reset and edit."""
+    form = MyCardsForm(request.GET or None)
+    search, show = "", "all"
+    if form.is_valid():
+        search, show = form.cleaned_data["q"], form.cleaned_data["show"] or "all"
+    cards = selectors.my_cards(user=request.user, search=search, show=show)
+    page = Paginator(cards, MY_CARDS_PAGE).get_page(request.GET.get("page"))
+    context = {"form": form, "page": page, "search": search, "show": show, "now": timezone.now()}
+    return render(request, "quizzes/my_cards.html" + ("#list" if request.htmx else ""), context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def my_card_action(request, card_id: int, action: str):
+    """One card's htmx action; answers with the card's row (or its edit form). Without JavaScript, back to the list."""
+    card = selectors.card_for_user(user=request.user, card_id=card_id)
+    editing = False
+    if action == "edit" and request.method == "GET":
+        editing = True
+    elif request.method != "POST":
+        raise Http404
+    elif action in ("suspend", "unsuspend"):
+        card = services.card_suspend(card=card, suspended=action == "suspend")
+    elif action == "reset":
+        card = services.card_reset(card=card, now=timezone.now())
+    elif action == "edit":
+        edit = CardEditForm(request.POST)
+        if edit.is_valid():
+            card = services.card_edit(card=card, **edit.cleaned_data)
+    else:
+        raise Http404
+    if not request.htmx:
+        return redirect("my_cards")
+    card = selectors.card_for_user(user=request.user, card_id=card.pk)
+    return render(request, "quizzes/my_cards.html#row", {"card": card, "editing": editing, "now": timezone.now()})

@@ -1,11 +1,16 @@
 """How the dashboard's numbers are shown: the heatmap's colour scale and the CSV export."""
 
 import csv
+from dataclasses import dataclass
 
 from django.utils.safestring import mark_safe
-
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+
+from content.models import Concept
+
+from .selectors import NOT_STARTED as NOT_STARTED_VALUE
+from .selectors import LessonColumn, concept_cell
 
 # Colour steps for mean retrievability. The scale is finer near the top because FSRS aims at 90%
 # retention: a concept at 75% is already slipping, while the difference between 10% and 30% matters less.
@@ -16,14 +21,18 @@ STEPS = [
     (0.5, "#f0a05a", "#1d2430", gettext_lazy("50–70%")),
     (0.0, "#d64545", "#ffffff", gettext_lazy("under 50%")),
 ]
+NOT_STARTED = ("#ffffff", "#5b6575", gettext_lazy("not started"))
 EMPTY = ("#eef1f5", "#5b6575", gettext_lazy("no cards yet"))
-LEGEND = [(background, ink, label) for _, background, ink, label in STEPS] + [EMPTY]
+LEGEND = [(background, ink, label) for _, background, ink, label in STEPS] + [NOT_STARTED, EMPTY]
+NOT_STARTED_LEVEL, EMPTY_LEVEL = len(STEPS), len(STEPS) + 1
 
 
-def level(value: float | None) -> int:
-    """The colour step of a mean retrievability: 0 (strongest) to 4, or 5 for no cards."""
+def level(value) -> int:
+    """The colour step of a cell: 0 (strongest) to 4 for a mean retrievability, then not started, then no cards."""
     if value is None:
-        return len(STEPS)
+        return EMPTY_LEVEL
+    if value == NOT_STARTED_VALUE:
+        return NOT_STARTED_LEVEL
     for index, (floor, *_rest) in enumerate(STEPS):
         if value >= floor:
             return index
@@ -37,24 +46,46 @@ def stylesheet() -> str:
     )
 
 
-def cells_html(dashboard, row) -> str:
-    """One learner's row of cells, built here rather than in the template: 200 learners × 60 concepts is
-    12,000 cells, and the template loop alone took most of a second where this takes milliseconds.
-    Colours are classes, not inline styles, to keep the page small; the row and column headers label the cells."""
-    return mark_safe("".join(
-        '<td class="cell m%d">%s</td>' % (level(value), "" if value is None else round(value * 100))
-        for _concept, value in dashboard.cells(row)
-    ))
+@dataclass
+class Column:
+    """A heatmap column: a whole lesson (its cell is the mean of the concepts started), or one concept of the
+    lesson the manager expanded."""
+
+    lesson: LessonColumn
+    concept: Concept | None = None
+
+    @property
+    def is_lesson(self) -> bool:
+        return self.concept is None
 
 
-def colour(value: float | None) -> tuple[str, str]:
-    """(background, text colour) for a mean retrievability, or the empty cell's for None."""
-    if value is None:
-        return EMPTY[0], EMPTY[1]
-    for floor, background, ink, _label in STEPS:
-        if value >= floor:
-            return background, ink
-    return STEPS[-1][1], STEPS[-1][2]
+def columns(dashboard, *, expanded: str | None) -> list[Column]:
+    result = []
+    for lesson in dashboard.lessons:
+        result.append(Column(lesson=lesson))
+        if lesson.slug == expanded:
+            result += [Column(lesson=lesson, concept=concept) for concept in lesson.concepts]
+    return result
+
+
+def cells_html(dashboard, row, columns: list[Column]) -> str:
+    """One learner's row of cells, built here rather than in the template: the template loop over every cell took
+    most of the page's time. Colours are classes, not inline styles, to keep the page small; the row and column
+    headers label the cells, and a not-started cell shows a dash, never a red 0."""
+    parts = []
+    for column in columns:
+        value = (dashboard.lesson_cell(row, column.lesson) if column.is_lesson
+                 else concept_cell(row, column.concept.id))
+        text = "–" if value == NOT_STARTED_VALUE else "" if value is None else round(value * 100)
+        extra = "" if column.is_lesson else " sub"
+        parts.append(f'<td class="cell m{level(value)}{extra}">{text}</td>')
+    return mark_safe("".join(parts))
+
+
+def colour(value) -> tuple[str, str]:
+    """(background, text colour) for a cell value."""
+    background, ink, _label = LEGEND[level(value)]
+    return background, ink
 
 
 STATUS_LABELS = {
@@ -78,5 +109,11 @@ def write_csv(stream, dashboard, *, language: str) -> None:
             row.name, row.email, row.lessons_read, row.lessons_total, row.cards_learned, row.cards_total,
             row.reviews_7d, "" if row.retention is None else f"{row.retention:.3f}", row.streak, row.overdue,
             row.due_on.isoformat() if row.due_on else "", str(STATUS_LABELS[row.status]),
-            *["" if value is None else f"{value:.3f}" for _concept, value in dashboard.cells(row)],
+            *[cell_csv(value) for _concept, value in dashboard.cells(row)],
         ])
+
+
+def cell_csv(value) -> str:
+    if value is None:
+        return ""
+    return str(_("not started")) if value == NOT_STARTED_VALUE else f"{value:.3f}"

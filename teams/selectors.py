@@ -139,7 +139,8 @@ class LearnerRow:
     due_on: dt.date | None = None
     assigned_on: dt.date | None = None
     status: str = "none"
-    mastery: dict[int, float] = field(default_factory=dict)
+    # Concept id → mean retrievability of the answered cards; None: cards but none answered yet (not started).
+    mastery: dict[int, float | None] = field(default_factory=dict)
 
     @property
     def progress(self) -> float:
@@ -152,6 +153,20 @@ class LearnerRow:
 
 
 @dataclass
+class LessonColumn:
+    """A lesson of the course and the concepts it is the first to ask about, for the heatmap's grouping."""
+
+    order: int
+    slug: str
+    title: str
+    concepts: list[Concept] = field(default_factory=list)
+
+
+# A heatmap cell's value: a mean retrievability, NOT_STARTED (cards, none answered) or None (no cards).
+NOT_STARTED = "not_started"
+
+
+@dataclass
 class Dashboard:
     team: Team
     course: Course | None
@@ -159,9 +174,39 @@ class Dashboard:
     rows: list[LearnerRow]
     concepts: list[Concept]
     today: dt.date
+    lessons: list[LessonColumn] = field(default_factory=list)
 
-    def cells(self, row: LearnerRow) -> list[tuple[Concept, float | None]]:
-        return [(concept, row.mastery.get(concept.id)) for concept in self.concepts]
+    def cells(self, row: LearnerRow) -> list[tuple[Concept, float | str | None]]:
+        return [(concept, concept_cell(row, concept.id)) for concept in self.concepts]
+
+    def lesson_cell(self, row: LearnerRow, lesson: LessonColumn) -> float | str | None:
+        """The mean over the lesson's concepts the learner has started; not started if they hold cards on none."""
+        held = [row.mastery[c.id] for c in lesson.concepts if c.id in row.mastery]
+        started = [value for value in held if value is not None]
+        if started:
+            return sum(started) / len(started)
+        return NOT_STARTED if held else None
+
+
+def concept_cell(row: LearnerRow, concept_id: int) -> float | str | None:
+    if concept_id not in row.mastery:
+        return None
+    value = row.mastery[concept_id]
+    return NOT_STARTED if value is None else value
+
+
+def _lesson_columns(lessons: list[tuple[int, str, str, str]], concepts: list[Concept], language: str):
+    """One column per lesson in course order, titled in the viewer's language (English when it has no other)."""
+    titles: dict[int, tuple[str, str]] = {}
+    for order, slug, lesson_language, title in lessons:
+        if order not in titles or lesson_language == language:
+            titles[order] = (slug, title)
+    columns = {order: LessonColumn(order=order, slug=slug, title=title) for order, (slug, title) in sorted(titles.items())}
+    for concept in concepts:
+        column = columns.get(getattr(concept, "lesson_order", None))
+        if column is not None:
+            column.concepts.append(concept)
+    return [column for column in columns.values() if column.concepts]
 
 
 def _pace_status(row: LearnerRow, today: dt.date) -> str:
@@ -195,7 +240,9 @@ def _streak(days: set[dt.date], today: dt.date) -> int:
     return length
 
 
-def team_dashboard(*, team: Team, course: Course | None = None, now: dt.datetime | None = None) -> Dashboard:
+def team_dashboard(
+    *, team: Team, course: Course | None = None, now: dt.datetime | None = None, language: str = "en"
+) -> Dashboard:
     """Per-learner progress and the concept mastery heatmap for one team, in a fixed number of queries.
 
     The caller has already checked that the viewer manages the team (team_managed_by). Only aggregates
@@ -216,10 +263,14 @@ def team_dashboard(*, team: Team, course: Course | None = None, now: dt.datetime
     }
     user_ids = list(rows)
     concepts: list[Concept] = []
+    lessons: list[tuple[int, str, str, str]] = []
     if course is not None:
         concepts = quiz_selectors.concepts_with_questions(course_id=course.id)
+        lessons = list(Lesson.objects.filter(course=course).values_list("order", "slug", "language", "title"))
+    columns = _lesson_columns(lessons, concepts, language)
     if not user_ids:
-        return Dashboard(team=team, course=course, courses=courses, rows=[], concepts=concepts, today=today)
+        return Dashboard(team=team, course=course, courses=courses, rows=[], concepts=concepts, today=today,
+                         lessons=columns)
 
     if course is not None:
         # Each team-wide or personal assignment of this course gives the learner a due date: the earliest wins.
@@ -230,7 +281,7 @@ def team_dashboard(*, team: Team, course: Course | None = None, now: dt.datetime
                     rows[user_id].due_on = assignment.due_on
                     rows[user_id].assigned_on = timezone.localdate(assignment.created_at)
 
-        lessons_total = Lesson.objects.filter(course=course).values("slug").distinct().count()
+        lessons_total = len({slug for _order, slug, _language, _title in lessons})
         reads = LessonRead.objects.filter(course=course, user_id__in=user_ids).values("user_id").annotate(n=Count("id"))
         for read in reads:
             rows[read["user_id"]].lessons_read = read["n"]
@@ -268,4 +319,5 @@ def team_dashboard(*, team: Team, course: Course | None = None, now: dt.datetime
 
     for row in rows.values():
         row.status = _pace_status(row, today)
-    return Dashboard(team=team, course=course, courses=courses, rows=list(rows.values()), concepts=concepts, today=today)
+    return Dashboard(team=team, course=course, courses=courses, rows=list(rows.values()), concepts=concepts, today=today,
+                     lessons=columns)

@@ -78,7 +78,7 @@ def _dashboard_for(request: HttpRequest, team: Team):
         course = next((c for c in selectors.team_courses(team=team) if c.id == int(course_id)), None)
         if course is None:
             raise Http404
-    return selectors.team_dashboard(team=team, course=course)
+    return selectors.team_dashboard(team=team, course=course, language=translation.get_language() or "en")
 
 
 @login_required
@@ -89,7 +89,10 @@ def team_dashboard(request: HttpRequest, team_id: int) -> HttpResponse:
     template = "teams/dashboard.html"
     if request.htmx:
         template += "#dashboard"
-    return render(request, template, {"team": team, "dashboard": dashboard, "legend": heatmap.LEGEND})
+    expanded = request.GET.get("lesson") or None
+    context = {"team": team, "dashboard": dashboard, "legend": heatmap.LEGEND, "expanded": expanded,
+               "columns": heatmap.columns(dashboard, expanded=expanded)}
+    return render(request, template, context)
 
 
 @login_required

@@ -41,8 +41,8 @@ def cells(dashboard, row):
 
 
 @register.simple_tag
-def heatmap_cells(dashboard, row):
-    return heatmap.cells_html(dashboard, row)
+def heatmap_cells(dashboard, row, columns):
+    return heatmap.cells_html(dashboard, row, columns)
 
 
 @register.simple_tag

@@ -21,8 +21,15 @@ def alice_due(alice):
     alice.profile.timezone = "Asia/Shanghai"
     alice.profile.save()
     services.review_settings_update(user=alice, reminder_hour=15)
-    Card.objects.create(user=alice, question=question_make(), due=SEVEN_UTC - timedelta(hours=1))
+    studied_card_make(alice, due=SEVEN_UTC - timedelta(hours=1))
     return alice
+
+
+def studied_card_make(user, *, due):
+    """A card the learner has answered before, now scheduled for `due`: only such cards are ever "due"."""
+    return Card.objects.create(user=user, question=question_make(), due=due, reps=1,
+                               fsrs={"state": 2, "step": None, "stability": 3.0, "difficulty": 5.0,
+                                     "due": due.isoformat(), "last_review": (due - timedelta(days=3)).isoformat()})
 
 
 def test_a_learner_gets_one_reminder_at_their_local_hour_even_if_the_job_runs_twice(alice_due):
@@ -51,6 +58,58 @@ def test_the_reminder_email_counts_due_cards_and_carries_a_working_unsubscribe_l
     client.post("/" + path)
     assert not ReviewSettings.objects.get(user=alice_due).reminders_enabled
     assert client.get(reverse("reminders_unsubscribe", args=["forged"])).status_code == 404
+
+
+def test_the_reminder_counts_cards_due_today_not_unseen_new_cards(alice_due):
+    for _ in range(78):
+        Card.objects.create(user=alice_due, question=question_make(), due=SEVEN_UTC - timedelta(days=1))
+    # Due later today (Shanghai's day turns at 4 am, 20:00 UTC): counted. Due tomorrow: not.
+    studied_card_make(alice_due, due=SEVEN_UTC + timedelta(hours=12))
+    studied_card_make(alice_due, due=SEVEN_UTC + timedelta(hours=14))
+    assert services.reminder_send(user_id=alice_due.pk, now=SEVEN_UTC)
+    assert "2 cards" in mail.outbox[0].subject
+
+
+def test_a_learner_with_only_unseen_cards_gets_no_reminder(alice):
+    services.review_settings_update(user=alice, reminder_hour=7)
+    Card.objects.create(user=alice, question=question_make(), due=SEVEN_UTC - timedelta(days=1))
+    assert services.reminder_claim_due(now=SEVEN_UTC) == []
+    assert not services.reminder_send(user_id=alice.pk, now=SEVEN_UTC)
+
+
+def hourly_claims(start, hours):
+    """Run the hourly job as beat does (at minute 0) for `hours` hours; the times at which each learner was claimed."""
+    claims = []
+    for hour in range(hours):
+        moment = start + timedelta(hours=hour)
+        claims += [(user_id, moment) for user_id in services.reminder_claim_due(now=moment)]
+    return claims
+
+
+@pytest.mark.parametrize("change", [datetime(2026, 3, 29, tzinfo=UTC), datetime(2026, 10, 25, tzinfo=UTC)],
+                         ids=["spring-forward", "fall-back"])
+def test_a_berlin_learner_is_reminded_at_8_local_on_both_sides_of_a_dst_change(alice, change):
+    from zoneinfo import ZoneInfo
+
+    berlin = ZoneInfo("Europe/Berlin")
+    alice.profile.timezone = "Europe/Berlin"
+    alice.profile.save()
+    services.review_settings_update(user=alice, reminder_hour=8)
+    studied_card_make(alice, due=change - timedelta(days=5))
+    claims = hourly_claims(change - timedelta(days=3), hours=24 * 6)
+    local = [moment.astimezone(berlin) for _user, moment in claims]
+    assert [moment.hour for moment in local] == [8] * 6
+    assert [moment.date() for moment in local] == [(change + timedelta(days=d)).date() for d in range(-3, 3)]
+    assert {moment.utcoffset() for moment in local} == {timedelta(hours=1), timedelta(hours=2)}
+
+
+def test_cards_that_fall_due_after_the_reminder_hour_still_bring_the_days_reminder_once(alice):
+    services.review_settings_update(user=alice, reminder_hour=7)
+    assert hourly_claims(SEVEN_UTC, hours=3) == [], "nothing studied yet, nothing due"
+    # A lesson studied at 10:30 and a card set back (by undo, say) to be due this evening.
+    studied_card_make(alice, due=SEVEN_UTC + timedelta(hours=11))
+    claims = hourly_claims(SEVEN_UTC + timedelta(hours=4), hours=16)
+    assert claims == [(alice.pk, SEVEN_UTC + timedelta(hours=4))]
 
 
 def test_the_reminder_speaks_the_learners_language(alice_due):
@@ -84,7 +143,7 @@ def test_the_optimiser_fits_parameters_once_there_are_enough_reviews(alice, now)
 
 def test_the_optimiser_leaves_a_new_learner_on_the_defaults(alice):
     services.review_settings_for(user=alice)
-    assert services.fsrs_parameters_optimise(user=alice) is None
+    assert not services.fsrs_parameters_optimise(user=alice).adopted
     assert ReviewSettings.objects.get(user=alice).fsrs_parameters == []
 
 

@@ -103,9 +103,14 @@ def test_carol_onboards_a_new_hire_assigns_the_course_and_watches_the_dashboard(
     practise(dave, course, skill=0.75, now=now)
     page.reload()
     assert page.locator("table.learners tbody tr").count() == 3
-    assert page.locator("td.cell").count() == 3 * len(CONCEPTS)
+    assert page.locator("td.cell").count() == 3 * 4, "one cell per lesson"
     assert "dave" in page.locator("table.learners").inner_text()
     screenshot(page, "team-dashboard-desktop-en")
+    # Who is weak on RLHF? Open its lesson (RLHF is the 8th concept, so lesson 3): its concepts appear beside it.
+    page.click("th.lesson a:has-text('Lesson 3')")
+    page.wait_for_selector("th.concept.sub:has-text('RLHF')")
+    assert page.locator("td.cell").count() == 3 * (4 + 2)
+    screenshot(page, "team-dashboard-desktop-en-lesson-open")
 
     phone = browser.new_page(viewport={"width": 390, "height": 844})
     log_in(phone, base, "carol@example.com", "pw-carol-123")

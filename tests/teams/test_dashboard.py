@@ -68,7 +68,9 @@ def test_the_dashboard_counts_each_learners_work(team, alice, bob, assigned):
     assert a.retention_reviews >= 1 and 0.0 <= a.retention <= 1.0
     assert (b.lessons_read, b.cards_learned, b.reviews_7d, b.streak, b.retention) == (0, 0, 0, 0, None)
     assert a.status == "on_track"
-    assert [c.term for c in dashboard.concepts] == ["Attention", "LoRA", "RLHF"]
+    # Course order: lesson 0 asks about Attention and RLHF, lesson 1 about LoRA.
+    assert [c.term for c in dashboard.concepts] == ["Attention", "RLHF", "LoRA"]
+    assert [[c.term for c in lesson.concepts] for lesson in dashboard.lessons] == [["Attention", "RLHF"], ["LoRA"]]
 
 
 def test_a_learner_far_behind_an_even_pace_is_at_risk(team, alice, bob, assigned):
@@ -103,11 +105,44 @@ def test_the_heatmap_agrees_with_the_fsrs_package_on_retrievability(team, alice,
     dashboard = selectors.team_dashboard(team=team, now=now)
     row = next(r for r in dashboard.rows if r.email == "alice@example.com")
     for concept in dashboard.concepts:
-        concept_cards = [c for c in Card.objects.filter(user=alice, question__concepts=concept)]
+        # The mean is over the cards answered: one not answered yet has nothing to forget.
+        concept_cards = [c for c in Card.objects.filter(user=alice, question__concepts=concept, reps__gt=0)]
+        if not concept_cards:
+            assert row.mastery[concept.id] is None
+            continue
         expected = sum(quiz_selectors.card_retrievability(card=c, now=now) for c in concept_cards) / len(concept_cards)
         assert row.mastery[concept.id] == pytest.approx(expected, abs=1e-9)
-    assert any(value > 0 for value in row.mastery.values())
-    assert all(value == 0 for value in next(r for r in dashboard.rows if r.email == "bob@example.com").mastery.values())
+    assert any(value for value in row.mastery.values())
+    bob_row = next(r for r in dashboard.rows if r.email == "bob@example.com")
+    assert bob_row.mastery and all(value is None for value in bob_row.mastery.values()), "bob has not started"
+
+
+def test_a_concept_not_started_is_its_own_state_not_a_red_zero(client, team, carol, alice, bob, assigned):
+    now = timezone.now()
+    attention = Card.objects.filter(user=alice, question__concepts__term="Attention").first()
+    review(attention, 1, now - dt.timedelta(days=20))
+    client.force_login(carol)
+    page = client.get(reverse("team_dashboard", args=[team.id])).content.decode()
+    assert "not started" in page and '<td class="cell m5">–</td>' in page and '<td class="cell m4">0</td>' not in page
+    dashboard = selectors.team_dashboard(team=team, now=now)
+    alice_row = next(r for r in dashboard.rows if r.email == "alice@example.com")
+    bob_row = next(r for r in dashboard.rows if r.email == "bob@example.com")
+    first, second = dashboard.lessons
+    assert dashboard.lesson_cell(bob_row, first) == selectors.NOT_STARTED
+    assert 0 < dashboard.lesson_cell(alice_row, first) < 0.9, "alice forgot attention; RLHF not started is left out"
+    assert dashboard.lesson_cell(alice_row, second) == selectors.NOT_STARTED
+
+
+def test_opening_a_lesson_shows_its_concepts_beside_it(client, team, carol, alice, assigned):
+    client.force_login(carol)
+    url = reverse("team_dashboard", args=[team.id])
+    closed = client.get(url).content.decode()
+    heatmap_of = lambda page: page.split('class="heatmap"', 1)[1]  # noqa: E731
+    # Alice and Bob, one cell per lesson; the concepts' names appear only once a lesson is opened.
+    assert closed.count('class="cell m') == 2 * 2 and "RLHF" not in heatmap_of(closed)
+    opened = client.get(url, {"lesson": "lesson-0"}, HTTP_HX_REQUEST="true").content.decode()
+    assert opened.count('class="cell m') == 2 * (2 + 2) and "RLHF" in heatmap_of(opened)
+    assert "LoRA" not in heatmap_of(opened), "the other lesson stays closed"
 
 
 # The page's queries: session, user, profile, the managed-team check and the selector's fixed set.
@@ -131,7 +166,8 @@ def test_the_dashboard_page_takes_a_fixed_number_of_queries(
     with django_assert_num_queries(DASHBOARD_PAGE_QUERIES):
         response = client.get(url)
     assert response.status_code == 200
-    assert response.content.decode().count('class="cell m') == learners * 3
+    # One cell per lesson (two lessons) until the manager opens one.
+    assert response.content.decode().count('class="cell m') == learners * 2
 
 
 def test_the_selector_itself_runs_a_fixed_number_of_queries(team, assigned, django_assert_num_queries):
@@ -147,7 +183,7 @@ def test_carol_downloads_the_table_as_csv(client, team, carol, alice, assigned):
     assert response["Content-Type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(response.content.decode())))
     assert rows[0][:3] == ["Learner", "Email", "Lessons read"]
-    assert rows[0][-3:] == ["Attention", "LoRA", "RLHF"]
+    assert rows[0][-3:] == ["Attention", "RLHF", "LoRA"], "course order"
     assert {r[1] for r in rows[1:]} == {"alice@example.com", "bob@example.com"}
     alice_row = next(r for r in rows[1:] if r[1] == "alice@example.com")
     assert alice_row[2:4] == ["1", "2"]
@@ -163,7 +199,10 @@ def test_the_dashboard_switches_course_with_an_htmx_partial(client, team, carol,
     body = response.content.decode()
     assert response.status_code == 200
     assert body.lstrip().startswith('<div id="dashboard"')
-    assert "Rank" in body and "<html" not in body
+    assert "Lesson 0 en" in body and "LLM basics" not in body.split("<h2>", 2)[-1] and "<html" not in body
+    opened = client.get(reverse("team_dashboard", args=[team.id]), {"course": second.id, "lesson": "lesson-0"},
+                        headers={"HX-Request": "true"}).content.decode()
+    assert "Rank" in opened
 
 
 def test_the_dashboard_never_shows_what_a_learner_answered(client, team, carol, alice, assigned):
@@ -179,6 +218,6 @@ def test_the_dashboard_reads_in_chinese(client, team, carol, assigned):
     carol.profile.language = "zh-hans"
     carol.profile.save(update_fields=["language"])
     client.force_login(carol)
-    page = client.get(reverse("team_dashboard", args=[team.id])).content.decode()
-    assert "Attention（中）" in page
+    page = client.get(reverse("team_dashboard", args=[team.id]), {"lesson": "lesson-0"}).content.decode()
+    assert "Attention（中）" in page and "Lesson 0 zh-hans" in page and "尚未开始" in page
     assert "大模型入门（测试）" in page
