@@ -2,6 +2,7 @@
 
 import html
 import re
+from urllib.parse import urlsplit
 
 import markdown
 import nh3
@@ -10,6 +11,16 @@ _ALLOWED_TAGS = {"p", "ul", "ol", "li", "strong", "em", "b", "i", "code", "pre",
                  "tr", "th", "td", "h3", "h4", "h5", "a", "br", "hr", "sub", "sup", "del"}
 _SKIP_INSIDE = {"code", "pre", "a", "abbr", "h3", "h4", "h5"}
 _TAG = re.compile(r"(<[^>]+>)")
+
+
+def http_url(value) -> str:
+    """The URL when it is an absolute http(s) address, else "": a source's `url: javascript:…` must never be a link."""
+    text = str(value or "").strip()
+    # Browsers drop tabs and newlines inside a scheme ("java\tscript:"), so a URL containing them is refused.
+    if any(ch in text for ch in "\t\r\n") or any(ord(ch) < 32 for ch in text):
+        return ""
+    parts = urlsplit(text)
+    return text if parts.scheme.lower() in {"http", "https"} and parts.netloc else ""
 
 
 def markdown_to_html(text: str) -> str:

@@ -17,6 +17,7 @@ from .cleaning import clean
 from .embeddings import get_embedder
 from .models import Chunk, Concept, Course, Lesson, LessonRead, Section, Source
 from .readers import ReadError, collect, read_bytes
+from .rendering import http_url
 from .structure import Document, chunk, segment_by_topic, split_sections
 
 logger = logging.getLogger(__name__)
@@ -127,21 +128,22 @@ def document_ingest(*, course: Course, document: Document, digest: str, embedder
     sections, vectors = _prepare(doc, embedder=embedder, lesson_title=title)
     if not sections:
         return FileReport(name=document.name, status="failed", reason="no text was left after cleaning")
+    url = http_url(doc.url)
     with transaction.atomic():
         # Locking the course row serialises two ingestions of the same course (CLI and upload page at once).
         Course.objects.select_for_update().get(pk=course.pk)
         source, created = Source.objects.get_or_create(
             course=course, name=document.name,
-            defaults={"title": title, "author": doc.author, "url": doc.url, "language": language, "content_hash": digest})
+            defaults={"title": title, "author": doc.author, "url": url, "language": language, "content_hash": digest})
         order = (Lesson.objects.filter(source=source).aggregate(o=Max("order"))["o"]
                  or (Lesson.objects.filter(course=course).aggregate(o=Max("order"))["o"] or 0) + 1)
         if not created:
             source.lessons.all().delete()
             source.title, source.author, source.url, source.language, source.content_hash = (
-                title, doc.author, doc.url, language, digest)
+                title, doc.author, url, language, digest)
             source.save(update_fields=["title", "author", "url", "language", "content_hash", "ingested_at"])
         slug = _free_slug(course, slugify(Path(document.name).stem) or "lesson", source)
-        citation = {"title": title, "author": doc.author, "url": doc.url, "file": document.name}
+        citation = {"title": title, "author": doc.author, "url": url, "file": document.name}
         _write_lesson(course=course, source=source, slug=slug, language=language, order=order, title=title,
                       summary="", citations=[citation], questions=[], sections=sections, vectors=vectors)
     return FileReport(name=document.name, status="ingested", lessons=1, sections=len(sections),
@@ -272,7 +274,8 @@ def _shipped_lesson_write(*, course: Course, path: Path, post, digest: str, embe
     language = _language(meta.get("language", "en"))
     doc = Document(name=path.name, text=post.content, title=str(meta.get("title", "")), markdown=True)
     sections, vectors = _prepare(doc, embedder=embedder, lesson_title=doc.title)
-    citations = [{"title": s.get("title", ""), "author": s.get("author", ""), "url": s.get("url", ""), "file": s.get("file", "")}
+    citations = [{"title": s.get("title", ""), "author": s.get("author", ""), "url": http_url(s.get("url", "")),
+                  "file": s.get("file", "")}
                  for s in meta.get("sources") or []]
     with transaction.atomic():
         Course.objects.select_for_update().get(pk=course.pk)

@@ -32,7 +32,7 @@ def level(value: float | None) -> int:
 
 def stylesheet() -> str:
     return "".join(
-        f".heatmap td.m{index}{{background:{background};color:{ink}}}"
+        f".heatmap td.m{index},.legend .swatch.m{index}{{background:{background};color:{ink}}}"
         for index, (background, ink, _label) in enumerate(LEGEND)
     )
 

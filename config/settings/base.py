@@ -6,6 +6,7 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -40,6 +41,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -69,6 +71,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.messages.context_processors.messages",
                 "config.context_processors.primer",
+                "django.template.context_processors.csp",
             ],
         },
     },
@@ -131,6 +134,21 @@ ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = env.str("ACCOUNT_EMAIL_VERIFICATION", default="optional")
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_LOGOUT_ON_GET = False
+
+# Content Security Policy: scripts and styles from this site only (htmx, primer.js, the CSS), the one generated
+# <style> (the heatmap's colours) by nonce; no inline script, no eval (htmx's allowEval is off), no plugins, no framing.
+# A stored link or passage that slipped past sanitising still cannot run script.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF, CSP.NONCE],
+    "img-src": [CSP.SELF, "data:"],
+    "connect-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("zh-hans", _("Simplified Chinese"))]
@@ -246,6 +264,8 @@ if OIDC_SERVER_URL or OIDC_CLIENT_ID:
         }
     }
     SOCIALACCOUNT_EMAIL_AUTHENTICATION = True
+    # Signing in posts to Primer, which redirects to the provider: browsers check that redirect against form-action.
+    SECURE_CSP["form-action"] = [CSP.SELF, OIDC_SERVER_URL]
 
 # Quizzes: the hourly reminder (each learner at their own local hour) and the nightly FSRS optimiser.
 CELERY_BEAT_SCHEDULE["quizzes-reminders"] = {"task": "quizzes.tasks.reminders_queue", "schedule": crontab(minute=0)}
