@@ -1,11 +1,11 @@
 """How the dashboard's numbers are shown: the heatmap's colour scale and the CSV export."""
 
-import csv
-
 from django.utils.safestring import mark_safe
 
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+
+from quizzes.exports import csv_writer
 
 # Colour steps for mean retrievability. The scale is finer near the top because FSRS aims at 90%
 # retention: a concept at 75% is already slipping, while the difference between 10% and 30% matters less.
@@ -67,7 +67,7 @@ STATUS_LABELS = {
 
 
 def write_csv(stream, dashboard, *, language: str) -> None:
-    writer = csv.writer(stream)
+    writer = csv_writer(stream)
     writer.writerow([
         _("Learner"), _("Email"), _("Lessons read"), _("Lessons"), _("Cards learned"), _("Cards"),
         _("Reviews, last 7 days"), _("True retention"), _("Streak (days)"), _("Overdue"), _("Due date"), _("Status"),
