@@ -161,6 +161,13 @@ STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "var" / "media")
 MEDIA_URL = "media/"
+# Uploads: form fields (not files) are capped by Django at 2.5 MB; files above 2.5 MB stream to a temporary file rather
+# than memory; the upload page refuses files over UPLOAD_FILE_MAX_MB each and UPLOAD_TOTAL_MAX_MB together.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+DATA_UPLOAD_MAX_NUMBER_FILES = env.int("UPLOAD_MAX_FILES", default=50)
+UPLOAD_FILE_MAX_MB = env.int("UPLOAD_FILE_MAX_MB", default=20)
+UPLOAD_TOTAL_MAX_MB = env.int("UPLOAD_TOTAL_MAX_MB", default=100)
 
 # EMAIL_URL (smtp://user:pass@host:587, consolemail://, filemail:///path) becomes Django 6.1's MAILERS.
 _email = env.email_url("EMAIL_URL", default="consolemail://")
