@@ -134,6 +134,9 @@ ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = env.str("ACCOUNT_EMAIL_VERIFICATION", default="optional")
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_LOGOUT_ON_GET = False
+ACCOUNT_ADAPTER = "config.account_adapter.AccountAdapter"
+# Failed logins: 10 a minute from one address, 5 in 5 minutes for one address and account (the adapter's key).
+ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/300s/key"}
 
 # Content Security Policy: scripts and styles from this site only (htmx, primer.js, the CSS), the one generated
 # <style> (the heatmap's colours) by nonce; no inline script, no eval (htmx's allowEval is off), no plugins, no framing.
