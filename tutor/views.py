@@ -58,7 +58,8 @@ def conversation_delete(request, conversation_id: int):
 @require_POST
 def ask(request):
     form = AskForm(request.POST)
-    refusal = services.check_can_ask(user=request.user)
+    # Checked only for a valid question: the check counts it against the learner's minute.
+    refusal = services.check_can_ask(user=request.user) if form.is_valid() else None
     if not form.is_valid() or refusal:
         if request.htmx:
             message = refusal or _("Please write a question.")
