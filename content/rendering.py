@@ -14,7 +14,9 @@ _TAG = re.compile(r"(<[^>]+>)")
 
 
 def http_url(value) -> str:
-    """The URL when it is an absolute http(s) address, else "": a source's `url: javascript:…` must never be a link."""
+    """The URL when it is an absolute http(s) address, else "".
+
+    A source's `url: javascript:…` must never become a link."""
     text = str(value or "").strip()
     # Browsers drop tabs and newlines inside a scheme ("java\tscript:"), so a URL containing them is refused.
     if any(ch in text for ch in "\t\r\n") or any(ord(ch) < 32 for ch in text):

