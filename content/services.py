@@ -15,6 +15,7 @@ from django.utils.text import slugify
 from . import textnorm
 from .cleaning import clean
 from .embeddings import get_embedder
+from .injection import flagged_sentences
 from .models import Chunk, Concept, Course, Lesson, LessonRead, Section, Source
 from .readers import ReadError, collect, read_bytes
 from .rendering import http_url
@@ -34,6 +35,7 @@ class FileReport:
     sections: int = 0
     chunks: int = 0
     dropped: int = 0  # noise blocks the cleaner removed
+    flagged: list[str] = field(default_factory=list)  # instruction-like sentences, for staff to review
 
 
 @dataclass
@@ -109,10 +111,14 @@ def _write_lesson(*, course: Course, source: Source, slug: str, language: str, o
     vector_iter = iter(vectors)
     Chunk.objects.bulk_create([
         Chunk(section=row, position=j, text=text, embedding=next(vector_iter),
-              search_tokens=textnorm.search_tokens(f"{prepared.heading}\n{text}"))
+              search_tokens=textnorm.search_tokens(f"{prepared.heading}\n{text}"), flagged=flagged_sentences(text))
         for row, prepared in zip(section_rows, sections) for j, text in enumerate(prepared.chunks)
     ], batch_size=500)
     return lesson
+
+
+def _flagged(sections: list[_PreparedSection]) -> list[str]:
+    return [sentence for section in sections for text in section.chunks for sentence in flagged_sentences(text)]
 
 
 def document_ingest(*, course: Course, document: Document, digest: str, embedder=None) -> FileReport:
@@ -147,7 +153,8 @@ def document_ingest(*, course: Course, document: Document, digest: str, embedder
         _write_lesson(course=course, source=source, slug=slug, language=language, order=order, title=title,
                       summary="", citations=[citation], questions=[], sections=sections, vectors=vectors)
     return FileReport(name=document.name, status="ingested", lessons=1, sections=len(sections),
-                      chunks=sum(len(s.chunks) for s in sections), dropped=len(cleaned.dropped))
+                      chunks=sum(len(s.chunks) for s in sections), dropped=len(cleaned.dropped),
+                      flagged=_flagged(sections))
 
 
 def _free_slug(course: Course, base: str, source: Source) -> str:
@@ -289,7 +296,7 @@ def _shipped_lesson_write(*, course: Course, path: Path, post, digest: str, embe
                       title=doc.title, summary=str(meta.get("summary", "")), citations=citations,
                       questions=list(meta.get("questions") or []), sections=sections, vectors=vectors)
     return FileReport(name=path.name, status="ingested", lessons=1, sections=len(sections),
-                      chunks=sum(len(s.chunks) for s in sections))
+                      chunks=sum(len(s.chunks) for s in sections), flagged=_flagged(sections))
 
 
 def _concepts_rebuild(*, course: Course, posts: dict) -> None:

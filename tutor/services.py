@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django_redis import get_redis_connection
 from redis.exceptions import RedisError
 
-from . import answering, llm
+from . import answering, llm, selectors
 from .models import Answer, Conversation, Feedback
 from .tokens import count_messages, count_tokens
 
@@ -95,8 +95,10 @@ def _context(answer: Answer, *, query: str | None = None) -> tuple[answering.Pre
         # Opened from a lesson: its title steers retrieval towards it for the first question.
         question_for_search = f"{question} ({conversation.lesson.title})"
         query = query or question_for_search
+    # A conversation opened from a lesson searches that lesson's course; otherwise only the learner's courses.
+    course = conversation.course or selectors.searchable_course_ids(user=conversation.user)
     prepared = answering.prepare(question, reader_language=_reader_language(conversation.user),
-                                 course=conversation.course, previous_questions=[q for q, _ in history], query=query)
+                                 course=course, previous_questions=[q for q, _ in history], query=query)
     messages = answering.build_messages(prepared, history=history, socratic=conversation.socratic,
                                         reveal=answer.reveal, missed=conversation.missed or None)
     return prepared, messages
