@@ -1,4 +1,5 @@
 from django import forms
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from .models import Course
@@ -25,6 +26,19 @@ class UploadForm(forms.Form):
     new_course_slug = forms.SlugField(required=False, label=_("New course slug"))
     new_course_title = forms.CharField(required=False, max_length=200, label=_("New course title"))
     files = MultipleFileField(label=_("Files"), help_text=_("Markdown, HTML, plain text, PDF or Word (.docx); UTF-8, GBK or Big5."))
+
+    def clean_files(self):
+        files = self.cleaned_data["files"]
+        per_file, total = settings.UPLOAD_FILE_MAX_MB, settings.UPLOAD_TOTAL_MAX_MB
+        too_big = [f.name for f in files if f.size > per_file * 1024 * 1024]
+        if too_big:
+            raise forms.ValidationError(
+                _("Each file may be at most %(limit)d MB; too large: %(names)s.") % {"limit": per_file,
+                                                                                    "names": ", ".join(too_big)})
+        if sum(f.size for f in files) > total * 1024 * 1024:
+            raise forms.ValidationError(_("One upload may be at most %(limit)d MB in all; send the files in parts.")
+                                        % {"limit": total})
+        return files
 
     def clean(self):
         data = super().clean()

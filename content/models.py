@@ -110,6 +110,9 @@ class Chunk(models.Model):
     embedding = VectorField(dimensions=settings.EMBEDDING_DIMENSIONS, null=True)
     # jieba-segmented, Simplified-normalised tokens joined by spaces, for a 'simple' tsvector.
     search_tokens = models.TextField(blank=True)
+    # Instruction-like sentences found at ingestion (content.injection), for staff to review; the tutor never
+    # quotes them nor sends them to the language model.
+    flagged = models.JSONField(default=list, blank=True)
     search_vector = models.GeneratedField(
         expression=models.Func(
             models.Value("simple"), models.F("search_tokens"), function="to_tsvector",

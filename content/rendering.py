@@ -3,6 +3,7 @@
 import html
 import re
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 import markdown
 import nh3
@@ -17,6 +18,18 @@ _DIAGRAM_SRC = re.compile(r"^diagrams/(?P<name>[^/]+)$")
 _IMG = re.compile(r"<img\b[^>]*>")
 _ATTR = re.compile(r'([a-z-]+)="([^"]*)"')
 _LONE_IMG = re.compile(r"<p>\s*(<a class=\"diagram-link\"[^>]*><img\b[^>]*></a>)\s*</p>")
+
+
+def http_url(value) -> str:
+    """The URL when it is an absolute http(s) address, else "".
+
+    A source's `url: javascript:…` must never become a link."""
+    text = str(value or "").strip()
+    # Browsers drop tabs and newlines inside a scheme ("java\tscript:"), so a URL containing them is refused.
+    if any(ch in text for ch in "\t\r\n") or any(ord(ch) < 32 for ch in text):
+        return ""
+    parts = urlsplit(text)
+    return text if parts.scheme.lower() in {"http", "https"} and parts.netloc else ""
 
 
 def markdown_to_html(text: str, *, diagram_url: Callable[[str], str | None] | None = None) -> str:

@@ -44,8 +44,11 @@ class Hit:
                 "score": round(self.score, 4), "url": self.url}
 
 
-def _chunks(course: Course | str | None) -> QuerySet[Chunk]:
+def _chunks(course: Course | str | list[int] | None) -> QuerySet[Chunk]:
+    """Chunks of one course (object or slug), of the courses with these ids, or of every course (None)."""
     chunks = Chunk.objects.all()
+    if isinstance(course, (list, tuple, set, frozenset)):
+        return chunks.filter(section__lesson__course_id__in=list(course))
     if isinstance(course, str):
         return chunks.filter(section__lesson__course__slug=course)
     if course is not None:

@@ -27,9 +27,11 @@ from llm.embeddings import get_embedder
 
 from . import tasks
 from .cleaning import clean
+from .injection import flagged_sentences
 from .models import Chunk, Concept, Course, IngestionJob, Lesson, LessonRead, Section, Source
 from .readers import ReadError, collect, page_name, read_bytes
 from .signals import course_content_changed
+from .rendering import http_url
 from .structure import Document, chunk, images_as_alt_text, segment_by_topic, split_sections
 
 logger = logging.getLogger(__name__)
@@ -46,6 +48,7 @@ class FileReport:
     sections: int = 0
     chunks: int = 0
     dropped: int = 0  # noise blocks the cleaner removed
+    flagged: list[str] = field(default_factory=list)  # instruction-like sentences, for staff to review
 
 
 @dataclass
@@ -121,10 +124,14 @@ def _write_lesson(*, course: Course, source: Source, slug: str, language: str, o
     vector_iter = iter(vectors)
     Chunk.objects.bulk_create([
         Chunk(section=row, position=j, text=text, embedding=next(vector_iter),
-              search_tokens=textkit.search_tokens(f"{prepared.heading}\n{text}"))
+              search_tokens=textkit.search_tokens(f"{prepared.heading}\n{text}"), flagged=flagged_sentences(text))
         for row, prepared in zip(section_rows, sections) for j, text in enumerate(prepared.chunks)
     ], batch_size=500)
     return lesson
+
+
+def _flagged(sections: list[_PreparedSection]) -> list[str]:
+    return [sentence for section in sections for text in section.chunks for sentence in flagged_sentences(text)]
 
 
 def document_ingest(*, course: Course, document: Document, digest: str, embedder=None) -> FileReport:
@@ -140,25 +147,27 @@ def document_ingest(*, course: Course, document: Document, digest: str, embedder
     sections, vectors = _prepare(doc, embedder=embedder, lesson_title=title)
     if not sections:
         return FileReport(name=document.name, status="failed", reason="no text was left after cleaning")
+    url = http_url(doc.url)
     with transaction.atomic():
         # Locking the course row serialises two ingestions of the same course (CLI and upload page at once).
         Course.objects.select_for_update().get(pk=course.pk)
         source, created = Source.objects.get_or_create(
             course=course, name=document.name,
-            defaults={"title": title, "author": doc.author, "url": doc.url, "language": language, "content_hash": digest})
+            defaults={"title": title, "author": doc.author, "url": url, "language": language, "content_hash": digest})
         order = (Lesson.objects.filter(source=source).aggregate(o=Max("order"))["o"]
                  or (Lesson.objects.filter(course=course).aggregate(o=Max("order"))["o"] or 0) + 1)
         if not created:
             source.lessons.all().delete()
             source.title, source.author, source.url, source.language, source.content_hash = (
-                title, doc.author, doc.url, language, digest)
+                title, doc.author, url, language, digest)
             source.save(update_fields=["title", "author", "url", "language", "content_hash", "ingested_at"])
         slug = _free_slug(course, slugify(page_name(document.name)) or "lesson", source)
-        citation = {"title": title, "author": doc.author, "url": doc.url, "file": document.name}
+        citation = {"title": title, "author": doc.author, "url": url, "file": document.name}
         _write_lesson(course=course, source=source, slug=slug, language=language, order=order, title=title,
                       summary="", citations=[citation], questions=[], sections=sections, vectors=vectors)
     return FileReport(name=document.name, status="ingested", lessons=1, sections=len(sections),
-                      chunks=sum(len(s.chunks) for s in sections), dropped=len(cleaned.dropped))
+                      chunks=sum(len(s.chunks) for s in sections), dropped=len(cleaned.dropped),
+                      flagged=_flagged(sections))
 
 
 def _free_slug(course: Course, base: str, source: Source) -> str:
@@ -278,7 +287,8 @@ def _shipped_lesson_write(*, course: Course, path: Path, post, digest: str, embe
     language = _language(meta.get("language", "en"))
     doc = Document(name=path.name, text=post.content, title=str(meta.get("title", "")), markdown=True)
     sections, vectors = _prepare(doc, embedder=embedder, lesson_title=doc.title)
-    citations = [{"title": s.get("title", ""), "author": s.get("author", ""), "url": s.get("url", ""), "file": s.get("file", "")}
+    citations = [{"title": s.get("title", ""), "author": s.get("author", ""), "url": http_url(s.get("url", "")),
+                  "file": s.get("file", "")}
                  for s in meta.get("sources") or []]
     with transaction.atomic():
         Course.objects.select_for_update().get(pk=course.pk)
@@ -292,7 +302,7 @@ def _shipped_lesson_write(*, course: Course, path: Path, post, digest: str, embe
                       title=doc.title, summary=str(meta.get("summary", "")), citations=citations,
                       questions=list(meta.get("questions") or []), sections=sections, vectors=vectors)
     return FileReport(name=path.name, status="ingested", lessons=1, sections=len(sections),
-                      chunks=sum(len(s.chunks) for s in sections))
+                      chunks=sum(len(s.chunks) for s in sections), flagged=_flagged(sections))
 
 
 def _concepts_rebuild(*, course: Course, posts: dict) -> None:

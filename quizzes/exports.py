@@ -17,11 +17,33 @@ import genanki
 from .models import ReviewLog, ReviewSettings
 from .selectors import export_rows
 
+# A spreadsheet runs a cell starting with one of these as a formula (=HYPERLINK(…) that leaks data when clicked).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def text_cell(value):
+    """A text cell a spreadsheet shows as text: a leading apostrophe turns a would-be formula into plain text."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def csv_writer(out):
+    """csv.writer whose rows are made formula-safe."""
+    writer = csv.writer(out)
+
+    class _Writer:
+        def writerow(self, row):
+            return writer.writerow([text_cell(value) for value in row])
+
+    return _Writer()
+
+
 CSV_HEADER = ["question", "type", "options", "answer", "explanation", "section", "due", "reps", "lapses", "leech"]
 
 
 def cards_csv(*, user, out) -> None:
-    writer = csv.writer(out)
+    writer = csv_writer(out)
     writer.writerow(CSV_HEADER)
     for card in export_rows(user=user):
         question = card.question

@@ -47,6 +47,23 @@ def card_for_user(*, user, card_id: int) -> Card:
                              user=user)
 
 
+def questions_visible_to(*, user):
+    """Questions a learner may see: the approved shared ones, and their own (tutor-made cards are private)."""
+    shared = Q(owner__isnull=True, status=Question.Status.APPROVED)
+    if user is None or not user.is_authenticated:
+        return Question.objects.filter(shared)
+    return Question.objects.filter(shared | Q(owner=user))
+
+
+def question_for_user(*, user, question_id) -> Question | None:
+    """One question by id, or None when it does not exist or is another learner's private card."""
+    try:
+        question_id = int(question_id)
+    except (TypeError, ValueError):
+        return None
+    return questions_visible_to(user=user).filter(pk=question_id).first()
+
+
 @dataclass
 class Session:
     card: Card | None

@@ -1,6 +1,5 @@
 """How the dashboard's numbers are shown: the heatmap's colour scale and the CSV export."""
 
-import csv
 from dataclasses import dataclass
 
 from django.utils.safestring import mark_safe
@@ -8,6 +7,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from content.models import Concept
+from quizzes.exports import csv_writer
 
 from .selectors import NOT_STARTED as NOT_STARTED_VALUE
 from .selectors import LessonColumn, concept_cell
@@ -41,7 +41,7 @@ def level(value) -> int:
 
 def stylesheet() -> str:
     return "".join(
-        f".heatmap td.m{index}{{background:{background};color:{ink}}}"
+        f".heatmap td.m{index},.legend .swatch.m{index}{{background:{background};color:{ink}}}"
         for index, (background, ink, _label) in enumerate(LEGEND)
     )
 
@@ -98,7 +98,7 @@ STATUS_LABELS = {
 
 
 def write_csv(stream, dashboard, *, language: str) -> None:
-    writer = csv.writer(stream)
+    writer = csv_writer(stream)
     writer.writerow([
         _("Learner"), _("Email"), _("Lessons read"), _("Lessons"), _("Cards learned"), _("Cards"),
         _("Reviews, last 7 days"), _("True retention"), _("Streak (days)"), _("Overdue"), _("Due date"), _("Status"),

@@ -189,8 +189,101 @@ def test_the_compose_file_runs_every_service_from_one_image_with_vllm_behind_the
 
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     services = compose["services"]
-    assert set(services) == {"db", "redis", "web", "worker", "beat", "vllm"}
+    assert set(services) == {"db", "redis", "web", "worker", "beat", "vllm", "caddy"}
     assert "pgvector" in services["db"]["image"]
     assert all(services[name]["build"] == "." for name in ("web", "worker", "beat"))
     assert services["vllm"]["profiles"] == ["gpu"]
     assert services["web"]["environment"]["DATABASE_URL"].startswith("postgres://")
+
+
+def test_compose_publishes_only_the_tls_proxy_and_web_trusts_forwarded_headers_from_it_alone():
+    import yaml
+
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    published = {name for name, service in services.items() if service.get("ports")}
+    assert published == {"caddy"}
+    assert services["caddy"]["image"].startswith("caddy:2")
+    assert {port.split(":")[0] for port in services["caddy"]["ports"]} == {"80", "443"}
+    assert "./Caddyfile:/etc/caddy/Caddyfile:ro" in services["caddy"]["volumes"]
+    proxy_ip = services["caddy"]["networks"]["default"]["ipv4_address"]
+    assert f"--proxy-headers --forwarded-allow-ips {proxy_ip}" in " ".join(services["web"]["command"].split())
+    assert services["web"]["environment"]["SITE_URL"].startswith("https://${PRIMER_DOMAIN")
+    caddyfile = (ROOT / "Caddyfile").read_text()
+    assert "{$PRIMER_DOMAIN} {" in caddyfile and "reverse_proxy web:8000" in caddyfile
+    assert "trusted_proxies" not in caddyfile, "Caddy must overwrite a client's X-Forwarded-* headers"
+
+
+def test_manage_py_check_deploy_is_clean_with_the_documented_production_environment(tmp_path):
+    import secrets
+
+    from django.conf import settings
+
+    from tests.conftest import database_url_for_processes
+
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "DJANGO_SETTINGS_MODULE": "config.settings.production",
+             "PRIMER_VAR_DIR": str(tmp_path / "var"), "SECRET_KEY": secrets.token_urlsafe(50),
+             "DATABASE_URL": database_url_for_processes(), "REDIS_URL": settings.REDIS_URL,
+             "SITE_URL": "https://primer.example.com", "EMAIL_URL": "smtp://user:pass@mail.example.com:587/?tls=True"},
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
+    assert "WARNING" not in result.stderr + result.stdout
+
+
+def test_production_serves_only_https_and_takes_the_scheme_from_the_proxy(tmp_path, transactional_db):
+    """Through the real ASGI server on the production settings: plain HTTP redirects, a proxied HTTPS sign-in
+    form passes the CSRF check, and the response carries HSTS."""
+    import re
+    import secrets
+
+    import requests
+    from django.conf import settings
+
+    from tests.conftest import database_url_for_processes, free_port, wait_for_port
+
+    port = free_port()
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "DJANGO_SETTINGS_MODULE": "config.settings.production",
+           "PRIMER_VAR_DIR": str(tmp_path / "var"), "SECRET_KEY": secrets.token_urlsafe(50), "PYTHONPATH": str(ROOT),
+           "DATABASE_URL": database_url_for_processes(), "REDIS_URL": settings.REDIS_URL,
+           "SITE_URL": "https://primer.example.com", "EMAIL_URL": "smtp://mail.example.com:587",
+           "STATIC_ROOT": str(tmp_path / "static")}
+    # As the image build does: the manifest storage serves only collected files.
+    subprocess.run([sys.executable, "manage.py", "collectstatic", "--no-input", "-v", "0"], cwd=ROOT, env=env,
+                   check=True, timeout=300)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(port),
+         "--proxy-headers", "--forwarded-allow-ips", "127.0.0.1", "--log-level", "warning"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=open(tmp_path / "server.log", "w"))
+    try:
+        wait_for_port(port)
+        base = f"http://127.0.0.1:{port}"
+        host = {"Host": "primer.example.com"}
+        plain = requests.get(f"{base}/accounts/login/", headers=host, allow_redirects=False, timeout=30)
+        assert plain.status_code == 301 and plain.headers["Location"] == "https://primer.example.com/accounts/login/"
+        assert requests.get(f"{base}/healthz", headers=host, timeout=30).status_code == 200
+
+        # What Caddy sends on: the client's Host and X-Forwarded-Proto: https.
+        proxied = {**host, "X-Forwarded-Proto": "https"}
+        session = requests.Session()
+        page = session.get(f"{base}/accounts/login/", headers=proxied, timeout=30)
+        assert page.status_code == 200 and "max-age=31536000" in page.headers["Strict-Transport-Security"]
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+        cookie = page.headers["Set-Cookie"]
+        assert "Secure" in cookie
+        login = requests.post(
+            f"{base}/accounts/login/", allow_redirects=False, timeout=30,
+            headers={**proxied, "Origin": "https://primer.example.com",
+                     "Referer": "https://primer.example.com/accounts/login/", "Cookie": f"csrftoken={re.search(r'csrftoken=([^;]+)', cookie).group(1)}"},
+            data={"login": "nobody@example.com", "password": "wrong", "csrfmiddlewaretoken": token})
+        assert login.status_code == 200 and "not correct" in login.text  # a wrong password, not a CSRF 403
+
+        forged_host = requests.get(f"{base}/accounts/login/", timeout=30,
+                                   headers={"Host": "evil.example", "X-Forwarded-Proto": "https"})
+        assert forged_host.status_code == 400
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

@@ -10,15 +10,18 @@ from typing import Any
 
 from asgiref.sync import async_to_sync, sync_to_async
 from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Sum
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django_redis import get_redis_connection
+from redis.exceptions import RedisError
 
 import llm
 from llm.tokens import count_messages, count_tokens
 
-from . import answering
+from . import answering, selectors
 from .models import Answer, Conversation, Feedback
 
 logger = logging.getLogger(__name__)
@@ -34,15 +37,36 @@ def conversation_delete(*, conversation: Conversation) -> None:
     conversation.delete()
 
 
+def _minute_slot_taken(*, user, now) -> bool | None:
+    """Take one of the learner's questions for this minute, atomically: True when one was free, False when not.
+
+    A Redis INCR on a per-learner, per-minute key, so twenty questions sent at once cannot all pass a count
+    taken before any of them is saved. None when Redis cannot be reached: the caller falls back to counting.
+    """
+    key = cache.make_key(f"tutor:asked:{user.pk}:{int(now.timestamp() // 60)}")
+    try:
+        client = get_redis_connection("default")
+        with client.pipeline() as pipe:
+            count, _expiry = pipe.incr(key).expire(key, 120).execute()
+    except (RedisError, OSError) as error:
+        logger.warning("tutor rate limit: Redis unavailable (%s); counting this minute's answers instead", error)
+        return None
+    return count <= settings.TUTOR_QUESTIONS_PER_MINUTE
+
+
 def check_can_ask(*, user) -> str | None:
-    """None when the learner may ask now; otherwise the friendly reason they may not."""
+    """None when the learner may ask now (a question is then counted); otherwise the friendly reason they may not."""
     now = timezone.now()
     answers = Answer.objects.filter(conversation__user=user)
-    if answers.filter(created_at__gte=now - timedelta(minutes=1)).count() >= settings.TUTOR_QUESTIONS_PER_MINUTE:
-        return _("You are asking faster than the tutor can keep up. Take a minute with the answers so far, then ask again.")
     used = answers.filter(created_at__gte=now - timedelta(days=1)).aggregate(total=Sum("tokens"))["total"] or 0
     if used >= settings.TUTOR_DAILY_TOKEN_BUDGET:
         return _("You have used today's tutor allowance. It renews within a day; the lessons and quizzes are always open.")
+    slot = _minute_slot_taken(user=user, now=now)
+    if slot is None:
+        # Redis down: fail open to the database count (not atomic, but bounded), never to an error page.
+        slot = answers.filter(created_at__gte=now - timedelta(minutes=1)).count() < settings.TUTOR_QUESTIONS_PER_MINUTE
+    if not slot:
+        return _("You are asking faster than the tutor can keep up. Take a minute with the answers so far, then ask again.")
     return None
 
 
@@ -73,8 +97,10 @@ def _context(answer: Answer, *, query: str | None = None) -> tuple[answering.Pre
         # Opened from a lesson: its title steers retrieval towards it for the first question.
         question_for_search = f"{question} ({conversation.lesson.title})"
         query = query or question_for_search
+    # A conversation opened from a lesson searches that lesson's course; otherwise only the learner's courses.
+    course = conversation.course or selectors.searchable_course_ids(user=conversation.user)
     prepared = answering.prepare(question, reader_language=_reader_language(conversation.user),
-                                 course=conversation.course, previous_questions=[q for q, _ in history], query=query)
+                                 course=course, previous_questions=[q for q, _ in history], query=query)
     messages = answering.build_messages(prepared, history=history, socratic=conversation.socratic,
                                         reveal=answer.reveal, missed=conversation.missed or None)
     return prepared, messages

@@ -1,32 +1,20 @@
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse, StreamingHttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from content.models import Lesson
 
-from . import services
+from . import selectors, services
 from .forms import AskForm, FeedbackForm
-from .models import Answer, Conversation
-
-
-def _missed_question(question_id, wrong_answer: str) -> dict | None:
-    """The quiz question a learner missed, when the tutor is opened from Today."""
-    if not question_id:
-        return None
-    from quizzes.models import Question
-
-    question = Question.objects.filter(id=question_id).first()
-    if question is None:
-        return None
-    return {"id": question.id, "prompt": question.prompt, "answer": wrong_answer or "", "expected": question.answer}
+from .models import Conversation
 
 
 def _page(request, *, conversation: Conversation | None, form: AskForm, lesson: Lesson | None = None,
           missed: dict | None = None, status: int = 200):
-    conversations = Conversation.objects.filter(user=request.user).only("id", "title", "updated_at")[:30]
+    conversations = selectors.conversations_of(user=request.user).only("id", "title", "updated_at")[:30]
     answers = list(conversation.answers.select_related("feedback")) if conversation else []
     return render(request, "tutor/tutor.html", {
         "conversation": conversation, "conversations": conversations, "answers": answers, "form": form,
@@ -38,7 +26,8 @@ def _page(request, *, conversation: Conversation | None, form: AskForm, lesson: 
 def tutor(request):
     lesson = Lesson.objects.filter(id=request.GET.get("lesson")).first() if request.GET.get("lesson", "").isdigit() else None
     question_id = request.GET.get("question", "")
-    missed = _missed_question(int(question_id), request.GET.get("answer", "")) if question_id.isdigit() else None
+    missed = selectors.missed_question_for_user(user=request.user, question_id=question_id,
+                                                wrong_answer=request.GET.get("answer", ""))
     initial = {"lesson": lesson.id if lesson else None}
     if missed:
         initial.update(missed_question=missed["id"], missed_answer=missed["answer"], socratic=True,
@@ -48,7 +37,7 @@ def tutor(request):
 
 @login_required
 def conversation(request, conversation_id: int):
-    item = get_object_or_404(Conversation, id=conversation_id, user=request.user)
+    item = selectors.conversation_for_user(user=request.user, conversation_id=conversation_id)
     form = AskForm(initial={"conversation": item.id, "socratic": item.socratic})
     return _page(request, conversation=item, form=form, lesson=item.lesson, missed=item.missed or None)
 
@@ -56,7 +45,7 @@ def conversation(request, conversation_id: int):
 @login_required
 @require_POST
 def conversation_delete(request, conversation_id: int):
-    item = get_object_or_404(Conversation, id=conversation_id, user=request.user)
+    item = selectors.conversation_for_user(user=request.user, conversation_id=conversation_id)
     services.conversation_delete(conversation=item)
     if request.htmx:
         response = HttpResponse()
@@ -69,7 +58,8 @@ def conversation_delete(request, conversation_id: int):
 @require_POST
 def ask(request):
     form = AskForm(request.POST)
-    refusal = services.check_can_ask(user=request.user)
+    # Checked only for a valid question: the check counts it against the learner's minute.
+    refusal = services.check_can_ask(user=request.user) if form.is_valid() else None
     if not form.is_valid() or refusal:
         if request.htmx:
             message = refusal or _("Please write a question.")
@@ -79,7 +69,7 @@ def ask(request):
     data = form.cleaned_data
     item = None
     if data["conversation"]:
-        item = get_object_or_404(Conversation, id=data["conversation"], user=request.user)
+        item = selectors.conversation_for_user(user=request.user, conversation_id=data["conversation"])
         if item.socratic != data["socratic"]:
             item.socratic = data["socratic"]
             item.save(update_fields=["socratic"])
@@ -87,7 +77,8 @@ def ask(request):
         lesson = Lesson.objects.filter(id=data["lesson"]).select_related("course").first() if data["lesson"] else None
         item = services.conversation_start(
             user=request.user, question=data["question"], course=lesson.course if lesson else None, lesson=lesson,
-            socratic=data["socratic"], missed=_missed_question(data["missed_question"], data["missed_answer"]),
+            socratic=data["socratic"], missed=selectors.missed_question_for_user(
+                user=request.user, question_id=data["missed_question"], wrong_answer=data["missed_answer"]),
         )
     answer = services.answer_create(conversation=item, question=data["question"])
     if request.htmx:
@@ -100,7 +91,7 @@ def ask(request):
 @login_required
 async def answer_stream(request, answer_id: int):
     user = await request.auser()
-    answer = await Answer.objects.filter(id=answer_id, conversation__user=user).only("id").afirst()
+    answer = await selectors.answers_of(user=user).filter(id=answer_id).only("id").afirst()
     if answer is None:
         raise Http404
     # An async iterator: the ASGI server sends each event as it is produced (a sync one would be buffered).
@@ -114,7 +105,7 @@ async def answer_stream(request, answer_id: int):
 @login_required
 @require_POST
 def reveal(request, answer_id: int):
-    hint = get_object_or_404(Answer.objects.select_related("conversation"), id=answer_id, conversation__user=request.user)
+    hint = selectors.answer_for_user(user=request.user, answer_id=answer_id)
     refusal = services.check_can_ask(user=request.user)
     if refusal:
         return render(request, "tutor/tutor.html#notice", {"message": refusal})
@@ -128,7 +119,7 @@ def reveal(request, answer_id: int):
 @login_required
 @require_POST
 def feedback(request, answer_id: int):
-    answer = get_object_or_404(Answer, id=answer_id, conversation__user=request.user)
+    answer = selectors.answer_for_user(user=request.user, answer_id=answer_id)
     form = FeedbackForm(request.POST)
     if form.is_valid():
         services.feedback_record(answer=answer, helpful=form.cleaned_data["helpful"], comment=form.cleaned_data["comment"])
@@ -141,7 +132,7 @@ def feedback(request, answer_id: int):
 @login_required
 @require_POST
 def card(request, answer_id: int):
-    answer = get_object_or_404(Answer, id=answer_id, conversation__user=request.user)
+    answer = selectors.answer_for_user(user=request.user, answer_id=answer_id)
     question = services.card_from_answer(user=request.user, answer=answer)
     if question.status == question.Status.APPROVED:
         message = _("Added to your deck: it comes up in your reviews from today.")

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -42,6 +43,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -71,6 +73,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.messages.context_processors.messages",
                 "config.context_processors.primer",
+                "django.template.context_processors.csp",
             ],
         },
     },
@@ -134,6 +137,24 @@ ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = env.str("ACCOUNT_EMAIL_VERIFICATION", default="optional")
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_LOGOUT_ON_GET = False
+ACCOUNT_ADAPTER = "config.account_adapter.AccountAdapter"
+# Failed logins: 10 a minute from one address, 5 in 5 minutes for one address and account (the adapter's key).
+ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/300s/key"}
+
+# Content Security Policy: scripts and styles from this site only (htmx, primer.js, the CSS), the one generated
+# <style> (the heatmap's colours) by nonce; no inline script, no eval (htmx's allowEval is off), no plugins, no framing.
+# A stored link or passage that slipped past sanitising still cannot run script.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF, CSP.NONCE],
+    "img-src": [CSP.SELF, "data:"],
+    "connect-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("zh-hans", _("Simplified Chinese"))]
@@ -146,6 +167,13 @@ STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "var" / "media")
 MEDIA_URL = "media/"
+# Uploads: form fields (not files) are capped by Django at 2.5 MB; files above 2.5 MB stream to a temporary file rather
+# than memory; the upload page refuses files over UPLOAD_FILE_MAX_MB each and UPLOAD_TOTAL_MAX_MB together.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+DATA_UPLOAD_MAX_NUMBER_FILES = env.int("UPLOAD_MAX_FILES", default=50)
+UPLOAD_FILE_MAX_MB = env.int("UPLOAD_FILE_MAX_MB", default=20)
+UPLOAD_TOTAL_MAX_MB = env.int("UPLOAD_TOTAL_MAX_MB", default=100)
 
 # EMAIL_URL (smtp://user:pass@host:587, consolemail://, filemail:///path) becomes Django 6.1's MAILERS.
 _email = env.email_url("EMAIL_URL", default="consolemail://")
@@ -253,6 +281,8 @@ if OIDC_SERVER_URL or OIDC_CLIENT_ID:
         }
     }
     SOCIALACCOUNT_EMAIL_AUTHENTICATION = True
+    # Signing in posts to Primer, which redirects to the provider: browsers check that redirect against form-action.
+    SECURE_CSP["form-action"] = [CSP.SELF, OIDC_SERVER_URL]
 
 # Quizzes: the hourly reminder (each learner at their own local hour) and the nightly FSRS optimiser.
 CELERY_BEAT_SCHEDULE["quizzes-reminders"] = {"task": "quizzes.tasks.reminders_queue", "schedule": crontab(minute=0)}

@@ -1,5 +1,7 @@
 from django import template
 
+from content.rendering import http_url as _http_url
+
 register = template.Library()
 
 
@@ -21,3 +23,9 @@ def term_in(concept, language: str) -> str:
 @register.filter
 def definition_in(concept, language: str) -> str:
     return concept.definition_in(language)
+
+
+@register.filter
+def http_url(value) -> str:
+    """Only http(s) URLs become links (see content.rendering.http_url)."""
+    return _http_url(value)

@@ -10,7 +10,7 @@ import pytest
 from content import services
 from content.models import Chunk, Lesson
 from content.retrieval import search
-from content.textnorm import normalize
+from textkit import normalize
 
 DOCUMENTS = Path(__file__).resolve().parents[1] / "fixtures" / "documents"
 

