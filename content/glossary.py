@@ -67,6 +67,24 @@ def expand(query: str) -> list[str]:
     return list(_expand(textkit.normalize(query), version))
 
 
+def names(query: str) -> list[str]:
+    """The glossary concepts a query names, as it names them (either language)."""
+    version = tuple(Concept.objects.aggregate(n=Count("id"), last=Max("id")).values())
+    return list(_names(textkit.normalize(query), version))
+
+
+@functools.lru_cache(maxsize=1024)
+def _names(text: str, version: tuple) -> tuple[str, ...]:
+    found = []
+    for entry in _entries(version):
+        name = next((m.group(0) for p in entry.patterns if (m := p.search(text))), None) or next(
+            (name for name in entry.chinese if name in text), None)
+        if name:
+            found.append(name)
+            text = text.replace(name, " ")
+    return tuple(found)
+
+
 # One question is expanded by the tutor's query embedding, by search and by the tutor's relevance check.
 @functools.lru_cache(maxsize=1024)
 def _expand(text: str, version: tuple) -> tuple[str, ...]:
