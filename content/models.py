@@ -10,6 +10,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from pgvector.django import HnswIndex, VectorField
 
+from .structure import images_as_alt_text
+
 
 class Language(models.TextChoices):
     ENGLISH = "en", _("English")
@@ -99,6 +101,11 @@ class Section(models.Model):
 
     def get_absolute_url(self) -> str:
         return f"{self.lesson.get_absolute_url()}#{self.anchor}"
+
+    @property
+    def text(self) -> str:
+        """The body as a reader reads it, a diagram as its alt text: what questions are built from and checked on."""
+        return images_as_alt_text(self.body)
 
 
 class Chunk(models.Model):

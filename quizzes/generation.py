@@ -224,7 +224,7 @@ def section_facts(section: Section, terms: dict[str, int], concepts: dict[str, l
     """For each term the section uses, the sentence that best teaches it: a definition if there is one, one
     occurrence only (a blank must have one answer), and enough words besides the term to reason from."""
     best: dict[str, Fact] = {}
-    for position, sentence in enumerate(sentences(section.body)):
+    for position, sentence in enumerate(sentences(section.text)):
         text = plain(sentence).lstrip(",，.。;；:：、•·)）] ")
         if not SENTENCE_LENGTH[0] <= len(text) <= SENTENCE_LENGTH[1] or text.startswith("|") or "http" in text:
             continue
@@ -309,7 +309,7 @@ def concept_drafts(*, course: Course, embedder) -> list[tuple[Section, Draft]]:
         if len(distractors) < 2:
             continue
         key = stable_key("match", course.slug, language, term)
-        evidence = next((plain(s) for s in sentences(section.body) if occurrences(plain(s), term)), "")
+        evidence = next((plain(s) for s in sentences(section.text) if occurrences(plain(s), term)), "")
         prompt = ("哪个概念符合这个定义：“{}”" if language.startswith("zh") else
                   "Which concept matches this definition: “{}”").format(mask(plain(definition), concept_names(concept)))
         drafts.append((section, Draft(
@@ -333,7 +333,7 @@ def rule_drafts(*, course: Course, sections: list[Section], embedder) -> list[tu
             concepts_by_name.setdefault(textkit.fold(name), []).append(concept)
     lesson_text: dict[int, str] = {}
     for section in sections:
-        lesson_text[section.lesson_id] = lesson_text.get(section.lesson_id, "") + "\n" + plain(section.body)
+        lesson_text[section.lesson_id] = lesson_text.get(section.lesson_id, "") + "\n" + plain(section.text)
     terms = {lesson_id: lesson_terms(text, glossary) for lesson_id, text in lesson_text.items()}
     pool = list({(term, s.lesson_id, s.lesson.language): None for s in sections for term in terms[s.lesson_id]})
     names = list(dict.fromkeys(term for term, *_ in pool))
@@ -419,7 +419,7 @@ def llm_drafts(section: Section) -> list[Draft]:
     language = "Simplified Chinese" if section.lesson.language.startswith("zh") else "English"
     data = llm.structured(
         [{"role": "system", "content": LLM_INSTRUCTIONS.format(language=language)},
-         {"role": "user", "content": f"Section: {section.heading}\n\n{section.body}"}],
+         {"role": "user", "content": f"Section: {section.heading}\n\n{section.text}"}],
         name="questions", schema=LLM_SCHEMA, max_tokens=1500,
     )
     drafts = []
@@ -463,7 +463,7 @@ def questions_generate(*, course: Course, use_llm: bool | None = None) -> Report
     existing_vectors = embedder.passages([embedding_text(p, a) for _, p, a in existing])
     fresh_vectors = embedder.passages([embedding_text(d.prompt, d.answer) for _, d, _ in fresh])
     for (section, draft, origin), vector in zip(fresh, fresh_vectors, strict=True):
-        problems = draft_problems(draft, section_text=section.body)
+        problems = draft_problems(draft, section_text=section.text)
         if duplicate := check_duplicate(vector, existing_vectors, existing_ids):
             problems.append(duplicate)
         reason = "; ".join(problems)

@@ -454,7 +454,7 @@ def questions_check(*, course) -> list[tuple[Question, list[str]]]:
         problems = question_problems(
             {"type": question.type, "prompt": question.prompt, "options": question.options, "answer": question.answer,
              "accept": question.accept, "evidence": question.evidence},
-            section_text=question.section.body if quotes and question.section else None)
+            section_text=question.section.text if quotes and question.section else None)
         if duplicate := check_duplicate(vectors[index], vectors[:index], [q.pk for q in questions[:index]]):
             problems.append(duplicate)
         results.append((question, problems))

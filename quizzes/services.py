@@ -263,7 +263,7 @@ def question_create_from_tutor_answer(*, user, question: str, answer: str, langu
     """
     reference = re.sub(r"\s*\[\d+\]", "", answer).strip()[:600]
     section = Section.objects.filter(id=section_id).select_related("lesson").first() if section_id else None
-    sentences = textkit.sentences(plain(section.body)) if section else []
+    sentences = textkit.sentences(plain(section.text)) if section else []
     answer_grams = _bigrams(reference)
     overlap = lambda sentence: len(_bigrams(sentence) & answer_grams) / max(1, len(_bigrams(sentence)))  # noqa: E731
     evidence = max(sentences, key=overlap, default="")
