@@ -44,10 +44,13 @@ def day_start(*, user, now: datetime, rollover_hour: int) -> datetime:
 
 
 def card_for_user(*, user, card_id: int) -> Card:
-    """Someone else's card is a 404, never a 403: its existence is not the asker's business."""
-    cards = Card.objects.select_related("question__section__lesson__course").defer(*HEAVY_FIELDS)
-    return get_object_or_404(cards, pk=card_id,
-                             user=user)
+    """Someone else's card is a 404, never a 403: its existence is not the asker's business.
+
+    The learner's review settings come in the same query (card.user.review_settings), for the answer's intervals.
+    """
+    cards = Card.objects.select_related("question__section__lesson__course", "user__review_settings").defer(
+        *HEAVY_FIELDS)
+    return get_object_or_404(cards, pk=card_id, user=user)
 
 
 @dataclass

@@ -29,7 +29,7 @@ from .forms import (
     ReviewSettingsForm,
     SessionForm,
 )
-from .models import Card, ReviewLog
+from .models import Card, ReviewLog, ReviewSettings
 
 SHIPPED_COURSE = "llm-basics"
 # Longer than this and the learner walked away: the time says nothing about recall.
@@ -90,7 +90,10 @@ def today_answer(request):
         return step_done(request, lesson_id=form.cleaned_data.get("lesson"))
     lesson_id = form.cleaned_data["lesson"]
     card = selectors.card_for_user(user=request.user, card_id=form.cleaned_data["card"])
-    review_settings = services.review_settings_for(user=request.user)
+    try:
+        review_settings = card.user.review_settings
+    except ReviewSettings.DoesNotExist:
+        review_settings = services.review_settings_for(user=request.user)
     feedback = feedback_for(card=card, form=form, review_settings=review_settings, now=timezone.now())
     # The feedback step shows only the answered card; the queue is worked out after the rating. Without
     # JavaScript it is the full page: there is nothing to redirect to, and re-sending it writes nothing.
