@@ -1,6 +1,6 @@
 """Answer a review card and fetch the next: Anki's own backend beside Primer's, in process, p50 of each.
 
-    .venv/bin/python -m bench.bench_anki_compare [--cards 300] [--answers 300]
+    .venv/bin/python -m bench.bench_anki_compare [--cards 300] [--answers 200]
 
 Anki's side needs the `anki` package (`pip install anki==26.9.3` into the venv; it is not a dependency of
 Primer): a fresh collection with FSRS on and `cards` review cards due today, answered Good one after another
@@ -143,7 +143,8 @@ def summary(timings: list[float]) -> dict:
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser()
     parser.add_argument("--cards", type=int, default=300)
-    parser.add_argument("--answers", type=int, default=300)
+    # Both sides stop at 200 answers: Anki's default review limit of the day.
+    parser.add_argument("--answers", type=int, default=200)
     args = parser.parse_args(argv)
 
     results = {}

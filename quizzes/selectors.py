@@ -80,8 +80,9 @@ class Session:
 #   reviews due before the next rollover, least retrievable first (FSRS-6 retrievability at now, as in
 #   CONCEPT_RETRIEVABILITY_SQL below); new cards in course order, after the reviews or spread among them.
 # The review limit caps reviews and new cards together, as in Anki; learning steps are never limited.
+# MATERIALIZED keeps each step planned on its own: inlined into one join tree, planning took longer than running.
 SESSION_SQL = """
-    WITH {write}, learner AS (
+    WITH {write}, learner AS MATERIALIZED (
       SELECT coalesce(rs.new_per_day, %(new_per_day)s) AS new_per_day,
              coalesce(rs.max_reviews_per_day, %(max_reviews)s) AS max_reviews,
              coalesce(rs.rollover_hour, %(rollover)s) AS rollover, coalesce(rs.mix_new_with_reviews, false) AS mix,
@@ -91,30 +92,30 @@ SESSION_SQL = """
       FROM (SELECT 1) one
         LEFT JOIN quizzes_reviewsettings rs ON rs.user_id = %(user)s
         LEFT JOIN {profile} p ON p.user_id = %(user)s
-    ), day AS (
+    ), day AS MATERIALIZED (
       SELECT learner.*,
              date_trunc('day', (%(now)s::timestamptz AT TIME ZONE zone) - make_interval(hours => rollover)) AS local_day
       FROM learner
-    ), bounds AS (
+    ), bounds AS MATERIALIZED (
       SELECT day.*, (local_day + make_interval(hours => rollover)) AT TIME ZONE zone AS day_start,
              (local_day + interval '1 day' + make_interval(hours => rollover)) AT TIME ZONE zone AS day_end,
              CASE WHEN extended_on = local_day::date THEN extra_reviews ELSE 0 END AS more_reviews,
              CASE WHEN extended_on = local_day::date THEN extra_new ELSE 0 END AS more_new
       FROM day
-    ), answered AS (
+    ), answered AS MATERIALIZED (
       SELECT r.id, r.card_id, r.state_before, r.reviewed_at, r.undone_at
       FROM quizzes_reviewlog r CROSS JOIN bounds b WHERE r.user_id = %(user)s AND r.reviewed_at >= b.day_start
       UNION ALL SELECT id, card_id, state_before, reviewed_at, NULL::timestamptz FROM logged
-    ), done AS (
+    ), done AS MATERIALIZED (
       SELECT count(*) FILTER (WHERE undone_at IS NULL AND state_before = 2) AS reviews,
              count(*) FILTER (WHERE undone_at IS NULL AND state_before = 0) AS new,
              coalesce((SELECT undone_at IS NULL FROM answered ORDER BY reviewed_at DESC, id DESC LIMIT 1), false)
                AS can_undo
       FROM answered
-    ), touched AS (
+    ), touched AS MATERIALIZED (
       SELECT DISTINCT qc.concept_id FROM answered a JOIN quizzes_card c ON c.id = a.card_id
         JOIN quizzes_question_concepts qc ON qc.question_id = c.question_id WHERE a.undone_at IS NULL
-    ), mine AS (
+    ), mine AS MATERIALIZED (
       SELECT c.id, coalesce(u.due, c.due) AS due, c.question_id, coalesce(u.fsrs, c.fsrs) AS fsrs,
              CASE WHEN coalesce(u.reps, c.reps) = 0 OR coalesce(u.fsrs, c.fsrs)->>'state' IS NULL THEN 'new'
                   WHEN (coalesce(u.fsrs, c.fsrs)->>'state')::int = 2 THEN 'review' ELSE 'learning' END AS kind,
@@ -123,7 +124,7 @@ SESSION_SQL = """
         LEFT JOIN content_section s ON s.id = q.section_id LEFT JOIN content_lesson l ON l.id = s.lesson_id
       WHERE c.user_id = %(user)s AND q.status = 'approved'
         AND (%(lesson)s::bigint IS NULL OR s.lesson_id = %(lesson)s::bigint)
-    ), eligible AS (
+    ), eligible AS MATERIALIZED (
       SELECT m.*, CASE WHEN m.kind = 'review' THEN power(
                1 + (power(0.9, 1.0 / -b.w20) - 1) * greatest(0, floor(extract(epoch FROM
                  (%(now)s::timestamptz - (m.fsrs->>'last_review')::timestamptz)) / 86400))
@@ -134,7 +135,7 @@ SESSION_SQL = """
         AND (%(focused)s OR m.kind = 'learning' OR NOT EXISTS (
               SELECT 1 FROM quizzes_question_concepts qc
               WHERE qc.question_id = m.question_id AND qc.concept_id IN (SELECT concept_id FROM touched)))
-    ), counts AS (
+    ), counts AS MATERIALIZED (
       SELECT count(*) FILTER (WHERE kind = 'learning') AS learning,
              count(*) FILTER (WHERE kind = 'review') AS reviews_due,
              count(*) FILTER (WHERE kind = 'new') AS new_available,
@@ -143,19 +144,19 @@ SESSION_SQL = """
              (SELECT min(due) FROM mine CROSS JOIN bounds b
                WHERE kind = 'learning' AND due > %(ahead)s AND due < b.day_end) AS later_at
       FROM eligible
-    ), budget AS (
+    ), budget AS MATERIALIZED (
       SELECT counts.*, done.reviews AS reviews_done, done.new AS new_done, done.can_undo,
              greatest(0, b.max_reviews + b.more_reviews - done.reviews - done.new) AS total_left,
              greatest(0, b.new_per_day + b.more_new - done.new) AS new_left, b.mix
       FROM counts CROSS JOIN done CROSS JOIN bounds b
-    ), offer AS (
+    ), offer AS MATERIALIZED (
       SELECT budget.*, CASE WHEN %(focused)s THEN reviews_due ELSE least(reviews_due, total_left) END AS review_offer
       FROM budget
-    ), plan AS (
+    ), plan AS MATERIALIZED (
       SELECT offer.*, CASE WHEN %(focused)s THEN new_available
                            ELSE least(new_available, new_left, total_left - review_offer) END AS new_offer
       FROM offer
-    ), pick AS (
+    ), pick AS MATERIALIZED (
       SELECT e.id FROM eligible e CROSS JOIN plan p
       WHERE e.kind = 'learning' OR (e.kind = 'review' AND p.review_offer > 0) OR (e.kind = 'new' AND p.new_offer > 0)
       ORDER BY CASE WHEN e.kind = 'learning' AND e.due <= %(now)s THEN 0
