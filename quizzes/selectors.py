@@ -132,9 +132,10 @@ SESSION_SQL = """
       FROM mine m CROSS JOIN bounds b
       WHERE CASE m.kind WHEN 'new' THEN true WHEN 'review' THEN m.due < b.day_end ELSE m.due <= %(ahead)s END
         -- Siblings: a new or review card on a concept already answered today waits for another day.
-        AND (%(focused)s OR m.kind = 'learning' OR NOT EXISTS (
-              SELECT 1 FROM quizzes_question_concepts qc
-              WHERE qc.question_id = m.question_id AND qc.concept_id IN (SELECT concept_id FROM touched)))
+        -- Uncorrelated, so it is hashed once rather than probed per card.
+        AND (%(focused)s OR m.kind = 'learning' OR m.question_id NOT IN (
+              SELECT qc.question_id FROM quizzes_question_concepts qc
+              WHERE qc.concept_id IN (SELECT concept_id FROM touched)))
     ), counts AS MATERIALIZED (
       SELECT count(*) FILTER (WHERE kind = 'learning') AS learning,
              count(*) FILTER (WHERE kind = 'review') AS reviews_due,
