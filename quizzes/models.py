@@ -132,7 +132,16 @@ class ReviewSettings(models.Model):
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="review_settings")
     desired_retention = models.FloatField(_("desired retention"), default=0.9)
     new_per_day = models.PositiveSmallIntegerField(_("new cards per day"), default=10)
-    max_reviews_per_day = models.PositiveIntegerField(_("maximum reviews per day"), default=200)
+    max_reviews_per_day = models.PositiveIntegerField(
+        _("maximum reviews per day"), default=200, help_text=_("New cards count toward this limit too."))
+    rollover_hour = models.PositiveSmallIntegerField(
+        _("next day starts at"), default=4, help_text=_("The hour (0–23, your time zone) at which your day starts."))
+    mix_new_with_reviews = models.BooleanField(
+        _("mix new cards with reviews"), default=False, help_text=_("Otherwise new cards come after the reviews."))
+    # "Study more today": extra cards on top of the limits, for the learner-day named by extended_on only.
+    extended_on = models.DateField(null=True, blank=True)
+    extra_reviews = models.PositiveIntegerField(default=0)
+    extra_new = models.PositiveIntegerField(default=0)
     reminder_hour = models.PositiveSmallIntegerField(_("reminder hour"), default=8, help_text=_("In your time zone, 0–23."))
     reminders_enabled = models.BooleanField(_("daily reminder email"), default=True)
     suspend_leeches = models.BooleanField(

@@ -1,8 +1,11 @@
 """FSRS through the fsrs package: one Scheduler per learner's settings, cards kept as the package's dicts."""
 
+import random
+import threading
 from datetime import date, datetime, time, timedelta, tzinfo
 
 import fsrs
+import fsrs.scheduler
 from django.conf import settings as django_settings
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -10,9 +13,11 @@ from django.utils.translation import ngettext
 from .models import Card, ReviewLog, ReviewSettings
 
 LEECH_LAPSES = 8
-# Answer-time thresholds for proposing a rating; a short free answer takes longer to type than a click.
-FAST_MS = {"mcq": 6_000, "cloze": 8_000, "free_text": 20_000}
-SLOW_MS = {"mcq": 20_000, "cloze": 25_000, "free_text": 60_000}
+# As in Anki: with nothing else left, a learning card due within this long is shown rather than "All done".
+LEARN_AHEAD = timedelta(minutes=20)
+# The fsrs package draws its fuzz from the module-level random(); the lock keeps one showing's seeded draws from
+# interleaving with another thread's.
+_fuzz_lock = threading.Lock()
 
 
 def scheduler_for(review_settings: ReviewSettings) -> fsrs.Scheduler:
@@ -32,21 +37,36 @@ def fsrs_card_of(card: Card) -> fsrs.Card:
     return fsrs.Card(card_id=card.pk or 0, due=card.due)
 
 
-def rating_propose(*, correct: bool, duration_ms: int, question_type: str) -> int:
-    if not correct:
-        return ReviewLog.Rating.AGAIN
-    if duration_ms >= SLOW_MS.get(question_type, 20_000):
-        return ReviewLog.Rating.HARD
-    if duration_ms <= FAST_MS.get(question_type, 6_000):
-        return ReviewLog.Rating.EASY
-    return ReviewLog.Rating.GOOD
+def rating_propose(*, correct: bool) -> int:
+    """Good for a right answer, Again for a wrong one. A quick answer may be a lucky guess, so Hard and Easy are
+    the learner's own call, never proposed from the answer time."""
+    return ReviewLog.Rating.GOOD if correct else ReviewLog.Rating.AGAIN
 
 
-def interval_previews(*, card: Card, scheduler: fsrs.Scheduler, now: datetime) -> dict[int, timedelta]:
+def options_order(*, count: int, seed: int | None) -> list[int]:
+    """The order a multiple-choice question's options are shown in, one per showing: fixed by the showing's seed."""
+    order = list(range(count))
+    if seed is not None:
+        random.Random(seed).shuffle(order)
+    return order
+
+
+def outcomes(*, card: Card, scheduler: fsrs.Scheduler, now: datetime, seed: int) -> dict[int, dict]:
+    """The card's FSRS state after each of the four ratings at `now`, worked out once when the answer is shown.
+
+    The buttons show these intervals and the rating saves the chosen one as is, so what the learner sees is what
+    is saved. The fuzz is drawn from `seed`, so the same showing always gives the same four outcomes.
+    """
     current = fsrs_card_of(card)
-    return {
-        rating.value: scheduler.review_card(current, rating, review_datetime=now)[0].due - now for rating in fsrs.Rating
-    }
+    draws = random.Random(seed)
+    with _fuzz_lock:
+        original = fsrs.scheduler.random
+        fsrs.scheduler.random = draws.random
+        try:
+            return {rating.value: scheduler.review_card(current, rating, review_datetime=now)[0].to_dict()
+                    for rating in fsrs.Rating}
+        finally:
+            fsrs.scheduler.random = original
 
 
 def interval_label(interval: timedelta) -> str:

@@ -4,23 +4,23 @@ across learners that the team dashboard shows."""
 import zoneinfo
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import fsrs
+from django.contrib.auth import get_user_model
 from django.contrib.postgres.aggregates import ArrayAgg
 from django.db import connection
 from django.db.models import Count, F, Min, Q
 from django.db.models.functions import TruncDate
 from django.shortcuts import get_object_or_404
 
-from content.models import Concept
+from content.models import Concept, Lesson, Section
 from llm.embeddings import get_embedder
 
 from . import scheduling
 from .models import Card, Question, ReviewLog, ReviewSettings
 from .verification import check_duplicate, embedding_text, question_problems
 
-CANDIDATES = 12
 # Large columns a review never shows: loading them for 40 candidates would dominate the query.
 HEAVY_FIELDS = ("question__section__body", "question__section__lesson__questions",
                 "question__section__lesson__citations", "question__section__lesson__course__description",
@@ -34,17 +34,25 @@ def learner_zone(user) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo("UTC")
 
 
-def day_start(*, user, now: datetime) -> datetime:
-    """Midnight of the learner's current local day, in UTC: daily limits count from here."""
-    local = now.astimezone(learner_zone(user))
-    return local.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
+def learner_day(*, user, now: datetime, rollover_hour: int) -> date:
+    """The learner's day `now` belongs to: before the rollover hour (4 am by default) it is still yesterday."""
+    return (now.astimezone(learner_zone(user)) - timedelta(hours=rollover_hour)).date()
+
+
+def day_start(*, user, now: datetime, rollover_hour: int) -> datetime:
+    """When the learner's current day began, in UTC: daily limits count from here. session_next's SQL agrees."""
+    day = learner_day(user=user, now=now, rollover_hour=rollover_hour)
+    return datetime.combine(day, time(rollover_hour), tzinfo=learner_zone(user)).astimezone(UTC)
 
 
 def card_for_user(*, user, card_id: int) -> Card:
-    """Someone else's card is a 404, never a 403: its existence is not the asker's business."""
-    cards = Card.objects.select_related("question__section__lesson__course").defer(*HEAVY_FIELDS)
-    return get_object_or_404(cards, pk=card_id,
-                             user=user)
+    """Someone else's card is a 404, never a 403: its existence is not the asker's business.
+
+    The learner's review settings come in the same query (card.user.review_settings), for the answer's intervals.
+    """
+    cards = Card.objects.select_related("question__section__lesson__course", "user__review_settings").defer(
+        *HEAVY_FIELDS)
+    return get_object_or_404(cards, pk=card_id, user=user)
 
 
 def questions_visible_to(*, user):
@@ -66,78 +74,206 @@ def question_for_user(*, user, question_id) -> Question | None:
 
 @dataclass
 class Session:
+    """The next card and what the rest of today holds, under the limits: the counts are exactly what the session
+    will still offer (siblings of a card answered later aside)."""
+
     card: Card | None
+    learning_count: int = 0
     due_count: int = 0
     new_count: int = 0
     reviewed_today: int = 0
     new_today: int = 0
-    concept_ids: list = field(default_factory=list)
+    can_undo: bool = False
+    # Due today but held back by a limit, and which limit stopped the session ("reviews" or "new"), if one did.
+    reviews_held: int = 0
+    new_held: int = 0
+    stopped_by: str | None = None
+    # Learning cards due later today, beyond the learn-ahead window, and when the first of them is.
+    later_count: int = 0
+    later_at: datetime | None = None
 
 
-def session_next(*, user, review_settings: ReviewSettings, now: datetime, lesson_id: int | None = None) -> Session:
-    """The learner's next card: due cards first (oldest due first), then new cards up to the day's limit.
-
-    Siblings (another card on one of the same concepts) already seen today wait for another day. A session started
-    from a lesson ("Quiz me on this lesson") is the learner asking for those cards now, so it ignores both limits.
-    """
-    start = day_start(user=user, now=now)
-    # One query for today's answers: the counts against the daily limits and the concepts already seen.
-    touched: dict[int, set[int]] = defaultdict(set)
-    reviews_today, new_today = set(), set()
-    for log_id, card_id, state_before, concept_id in ReviewLog.objects.filter(
-        user=user, reviewed_at__gte=start, undone_at__isnull=True
-    ).values_list("id", "card_id", "state_before", "card__question__concepts"):
-        if state_before == fsrs.State.Review.value:
-            reviews_today.add(log_id)
-        elif state_before == 0:
-            new_today.add(log_id)
-        if concept_id is not None:
-            touched[concept_id].add(card_id)
-    done = {"reviews": len(reviews_today), "new": len(new_today)}
-
-    cards = Card.objects.filter(user=user, question__status=Question.Status.APPROVED, suspended=False)
-    if lesson_id is not None:
-        cards = cards.filter(question__section__lesson_id=lesson_id)
-    counts = cards.aggregate(
-        due=Count("id", filter=Q(reps__gt=0, due__lte=now)), new=Count("id", filter=Q(reps=0))
+# The whole queue in one statement: the learner's settings and day (rollover hour, time zone), today's answers,
+# every card eligible now, the counts under the limits and the next card with what the page shows of it.
+#   learning / relearning cards: due now first; within the learn-ahead window only when nothing else is left;
+#   reviews due before the next rollover, least retrievable first (FSRS-6 retrievability at now, as in
+#   CONCEPT_RETRIEVABILITY_SQL below); new cards in course order, after the reviews or spread among them.
+# The review limit caps reviews and new cards together, as in Anki; learning steps are never limited.
+# MATERIALIZED keeps each step planned on its own: inlined into one join tree, planning took longer than running.
+SESSION_SQL = """
+    WITH {write}, learner AS MATERIALIZED (
+      SELECT coalesce(rs.new_per_day, %(new_per_day)s) AS new_per_day,
+             coalesce(rs.max_reviews_per_day, %(max_reviews)s) AS max_reviews,
+             coalesce(rs.rollover_hour, %(rollover)s) AS rollover, coalesce(rs.mix_new_with_reviews, false) AS mix,
+             coalesce((rs.fsrs_parameters->>20)::float8, %(w20)s) AS w20, rs.extended_on,
+             coalesce(rs.extra_reviews, 0) AS extra_reviews, coalesce(rs.extra_new, 0) AS extra_new,
+             coalesce(p.timezone, 'UTC') AS zone
+      FROM (SELECT 1) one
+        LEFT JOIN quizzes_reviewsettings rs ON rs.user_id = %(user)s
+        LEFT JOIN {profile} p ON p.user_id = %(user)s
+    ), day AS MATERIALIZED (
+      SELECT learner.*,
+             date_trunc('day', (%(now)s::timestamptz AT TIME ZONE zone) - make_interval(hours => rollover)) AS local_day
+      FROM learner
+    ), bounds AS MATERIALIZED (
+      SELECT day.*, (local_day + make_interval(hours => rollover)) AT TIME ZONE zone AS day_start,
+             (local_day + interval '1 day' + make_interval(hours => rollover)) AT TIME ZONE zone AS day_end,
+             CASE WHEN extended_on = local_day::date THEN extra_reviews ELSE 0 END AS more_reviews,
+             CASE WHEN extended_on = local_day::date THEN extra_new ELSE 0 END AS more_new
+      FROM day
+    ), answered AS MATERIALIZED (
+      SELECT r.id, r.card_id, r.state_before, r.reviewed_at, r.undone_at
+      FROM quizzes_reviewlog r CROSS JOIN bounds b WHERE r.user_id = %(user)s AND r.reviewed_at >= b.day_start
+      UNION ALL SELECT id, card_id, state_before, reviewed_at, NULL::timestamptz FROM logged
+    ), done AS MATERIALIZED (
+      SELECT count(*) FILTER (WHERE undone_at IS NULL AND state_before = 2) AS reviews,
+             count(*) FILTER (WHERE undone_at IS NULL AND state_before = 0) AS new,
+             coalesce((SELECT undone_at IS NULL FROM answered ORDER BY reviewed_at DESC, id DESC LIMIT 1), false)
+               AS can_undo
+      FROM answered
+    ), touched AS MATERIALIZED (
+      SELECT DISTINCT qc.concept_id FROM answered a JOIN quizzes_card c ON c.id = a.card_id
+        JOIN quizzes_question_concepts qc ON qc.question_id = c.question_id WHERE a.undone_at IS NULL
+    ), mine AS MATERIALIZED (
+      SELECT c.id, coalesce(u.due, c.due) AS due, c.question_id, coalesce(u.fsrs, c.fsrs) AS fsrs,
+             CASE WHEN coalesce(u.reps, c.reps) = 0 OR coalesce(u.fsrs, c.fsrs)->>'state' IS NULL THEN 'new'
+                  WHEN (coalesce(u.fsrs, c.fsrs)->>'state')::int = 2 THEN 'review' ELSE 'learning' END AS kind,
+             l."order" AS lesson_order, s.position
+      FROM quizzes_card c LEFT JOIN updated u ON u.id = c.id JOIN quizzes_question q ON q.id = c.question_id
+        LEFT JOIN content_section s ON s.id = q.section_id LEFT JOIN content_lesson l ON l.id = s.lesson_id
+      WHERE c.user_id = %(user)s AND q.status = 'approved' AND NOT c.suspended
+        AND (%(lesson)s::bigint IS NULL OR s.lesson_id = %(lesson)s::bigint)
+    ), eligible AS MATERIALIZED (
+      SELECT m.*, CASE WHEN m.kind = 'review' THEN power(
+               1 + (power(0.9, 1.0 / -b.w20) - 1) * greatest(0, floor(extract(epoch FROM
+                 (%(now)s::timestamptz - (m.fsrs->>'last_review')::timestamptz)) / 86400))
+                 / (m.fsrs->>'stability')::float8, -b.w20) END AS r
+      FROM mine m CROSS JOIN bounds b
+      WHERE CASE m.kind WHEN 'new' THEN true WHEN 'review' THEN m.due < b.day_end ELSE m.due <= %(ahead)s END
+        -- Siblings: a new or review card on a concept already answered today waits for another day.
+        -- Uncorrelated, so it is hashed once rather than probed per card.
+        AND (%(focused)s OR m.kind = 'learning' OR m.question_id NOT IN (
+              SELECT qc.question_id FROM quizzes_question_concepts qc
+              WHERE qc.concept_id IN (SELECT concept_id FROM touched)))
+    ), counts AS MATERIALIZED (
+      SELECT count(*) FILTER (WHERE kind = 'learning') AS learning,
+             count(*) FILTER (WHERE kind = 'review') AS reviews_due,
+             count(*) FILTER (WHERE kind = 'new') AS new_available,
+             (SELECT count(*) FROM mine CROSS JOIN bounds b
+               WHERE kind = 'learning' AND due > %(ahead)s AND due < b.day_end) AS later_count,
+             (SELECT min(due) FROM mine CROSS JOIN bounds b
+               WHERE kind = 'learning' AND due > %(ahead)s AND due < b.day_end) AS later_at
+      FROM eligible
+    ), budget AS MATERIALIZED (
+      SELECT counts.*, done.reviews AS reviews_done, done.new AS new_done, done.can_undo,
+             greatest(0, b.max_reviews + b.more_reviews - done.reviews - done.new) AS total_left,
+             greatest(0, b.new_per_day + b.more_new - done.new) AS new_left, b.mix
+      FROM counts CROSS JOIN done CROSS JOIN bounds b
+    ), offer AS MATERIALIZED (
+      SELECT budget.*, CASE WHEN %(focused)s THEN reviews_due ELSE least(reviews_due, total_left) END AS review_offer
+      FROM budget
+    ), plan AS MATERIALIZED (
+      SELECT offer.*, CASE WHEN %(focused)s THEN new_available
+                           ELSE least(new_available, new_left, total_left - review_offer) END AS new_offer
+      FROM offer
+    ), pick AS MATERIALIZED (
+      SELECT e.id FROM eligible e CROSS JOIN plan p
+      WHERE e.kind = 'learning' OR (e.kind = 'review' AND p.review_offer > 0) OR (e.kind = 'new' AND p.new_offer > 0)
+      ORDER BY CASE WHEN e.kind = 'learning' AND e.due <= %(now)s THEN 0
+                    WHEN e.kind = 'new' AND p.mix AND p.review_offer > 0 AND (p.reviews_done + p.new_done)
+                         %% greatest(1, (p.review_offer + p.new_offer) / nullif(p.new_offer, 0))
+                         = greatest(1, (p.review_offer + p.new_offer) / nullif(p.new_offer, 0)) - 1 THEN 1
+                    WHEN e.kind = 'review' THEN 2 WHEN e.kind = 'new' THEN 3 ELSE 4 END,
+               CASE WHEN e.kind = 'learning' THEN e.due END, e.r, e.lesson_order, e.position, e.question_id, e.id
+      LIMIT 1
     )
-    session = Session(card=None, due_count=counts["due"], new_count=counts["new"],
-                      reviewed_today=done["reviews"], new_today=done["new"])
-    focused = lesson_id is not None
-    review_budget = review_settings.max_reviews_per_day - done["reviews"]
-    new_budget = review_settings.new_per_day - done["new"]
-    # A question on screen shows only its lesson's title; the course is needed later, for the feedback's link.
-    candidates = cards.select_related("question__section__lesson").defer(
-        *(name for name in HEAVY_FIELDS if "__course__" not in name))
+    SELECT {write_result}, p.learning, p.review_offer, p.new_offer, p.reviews_due, p.new_available, p.total_left,
+           p.new_left, p.reviews_done, p.new_done, p.can_undo, p.later_count, p.later_at, {columns}
+    FROM plan p LEFT JOIN pick ON true LEFT JOIN quizzes_card c ON c.id = pick.id
+      LEFT JOIN quizzes_question q ON q.id = c.question_id LEFT JOIN content_section s ON s.id = q.section_id
+      LEFT JOIN content_lesson l ON l.id = s.lesson_id
+"""
+# Without a rating to record first, the statement's write steps are empty.
+NO_WRITE = """
+    updated AS (SELECT NULL::bigint AS id, NULL::jsonb AS fsrs, NULL::timestamptz AS due, NULL::int AS reps
+                WHERE false),
+    logged AS (SELECT NULL::bigint AS id, NULL::bigint AS card_id, NULL::int AS state_before,
+                      NULL::timestamptz AS reviewed_at WHERE false)
+"""
 
-    def first_fitting(queryset):
-        # The concepts come in a second small query: aggregating them in the first one would group and sort every
-        # candidate card of the learner before the LIMIT could apply.
-        batch = list(queryset[:CANDIDATES])
-        if not batch:
-            return None
-        concept_ids = defaultdict(list)
-        for question_id, concept_id in Question.concepts.through.objects.filter(
-            question_id__in=[card.question_id for card in batch]
-        ).values_list("question_id", "concept_id"):
-            concept_ids[question_id].append(concept_id)
-        for card in batch:
-            card.concept_ids = concept_ids[card.question_id]
-            in_review = card.fsrs.get("state") == fsrs.State.Review.value
-            if in_review and review_budget <= 0 and not focused:
-                continue
-            sibling_seen = any(touched.get(c, set()) - {card.id} for c in card.concept_ids)
-            if sibling_seen and not focused:
-                continue
-            return card
-        return None
+# What the question step shows of a card, loaded with it: all of the card and question, the section and lesson
+# without their long text.
+SHOWN_FIELDS = (
+    ("c", Card, None), ("q", Question, None), ("s", Section, {"body"}),
+    ("l", Lesson, {"summary", "citations", "questions"}),
+)
 
-    # The counts above already say whether anything is due: skip that query when nothing is.
-    if counts["due"]:
-        session.card = first_fitting(candidates.filter(reps__gt=0, due__lte=now).order_by("due", "id"))
-    if session.card is None and (new_budget > 0 or focused):
-        session.card = first_fitting(candidates.filter(reps=0).order_by(
-            "question__section__lesson__order", "question__section__position", "question_id"))
+
+def _shown_fields():
+    return [(alias, model, [f for f in model._meta.concrete_fields if f.name not in (skip or ())])
+            for alias, model, skip in SHOWN_FIELDS]
+
+
+def session_sql(*, write: str = NO_WRITE, write_result: str = "NULL, NULL, NULL") -> str:
+    """The queue's statement; `write` may put a rating's `updated` and `logged` steps in front (review_record_and_next),
+    whose results the queue then counts as done, and `write_result` its three result columns."""
+    # The time zone lives on the learner's profile, an app above this one: reached through the user model's
+    # reverse accessor, so this module names no app to its right.
+    profile = get_user_model()._meta.get_field("profile").related_model._meta.db_table
+    columns = ", ".join(f'{alias}."{f.column}"' for alias, _, fields in _shown_fields() for f in fields)
+    return SESSION_SQL.format(profile=connection.ops.quote_name(profile), columns=columns, write=write,
+                              write_result=write_result)
+
+
+def _hydrate(model, fields, values):
+    """A model instance from raw columns, as the ORM would build it (JSON decoded), the other fields deferred."""
+    values = [f.from_db_value(v, None, connection) if hasattr(f, "from_db_value") else v
+              for f, v in zip(fields, values, strict=True)]
+    return model.from_db(connection.alias, [f.attname for f in fields], values)
+
+
+def session_params(*, user_id: int, now: datetime, lesson_id: int | None) -> dict:
+    defaults = {name: ReviewSettings._meta.get_field(field).default for name, field in (
+        ("new_per_day", "new_per_day"), ("max_reviews", "max_reviews_per_day"), ("rollover", "rollover_hour"))}
+    return {**defaults, "user": user_id, "now": now, "ahead": now + scheduling.LEARN_AHEAD, "lesson": lesson_id,
+            "focused": lesson_id is not None, "w20": _fsrs_default_w20()}
+
+
+def session_next(*, user, now: datetime, lesson_id: int | None = None) -> Session:
+    """The learner's next card and the counts of what today still holds, in one query.
+
+    A session started from a lesson ("Quiz me on this lesson") is the learner asking for those cards now, so it
+    ignores the limits and siblings.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(session_sql(), session_params(user_id=user.pk, now=now, lesson_id=lesson_id))
+        return session_from_row(cursor.fetchone()[3:])
+
+
+def session_from_row(row: tuple) -> Session:
+    (learning, review_offer, new_offer, reviews_due, new_available, total_left, new_left, reviews_done, new_done,
+     can_undo, later_count, later_at), rest = row[:12], row[12:]
+    card = None
+    if rest[0] is not None:
+        objects, offset = {}, 0
+        for alias, model, fields in _shown_fields():
+            objects[alias] = _hydrate(model, fields, rest[offset:offset + len(fields)])
+            offset += len(fields)
+        card, question, section, lesson = objects["c"], objects["q"], objects["s"], objects["l"]
+        if section.pk is not None:
+            section.lesson = lesson
+            question.section = section
+        card.question = question
+    session = Session(
+        card=card, learning_count=learning, due_count=review_offer, new_count=new_offer, reviewed_today=reviews_done,
+        new_today=new_done, can_undo=can_undo, reviews_held=reviews_due - review_offer,
+        new_held=new_available - new_offer, later_count=later_count, later_at=later_at,
+    )
+    if card is None and session.reviews_held:
+        session.stopped_by = "reviews"
+    elif card is None and session.new_held:
+        # The tighter of the two limits is the one that stopped the new cards.
+        session.stopped_by = "new" if new_left <= total_left - review_offer else "reviews"
     return session
 
 
@@ -147,7 +283,8 @@ def progress_for(*, user, review_settings: ReviewSettings, now: datetime, days: 
     logs = ReviewLog.objects.filter(user=user, undone_at__isnull=True)
 
     per_day = dict(
-        logs.filter(reviewed_at__gte=day_start(user=user, now=now) - timedelta(days=days - 1))
+        logs.filter(reviewed_at__gte=day_start(user=user, now=now, rollover_hour=review_settings.rollover_hour)
+                    - timedelta(days=days - 1))
         .annotate(day=TruncDate("reviewed_at", tzinfo=zone)).values("day").annotate(n=Count("id"))
         .values_list("day", "n")
     )

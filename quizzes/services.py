@@ -1,5 +1,6 @@
 """Writes: loading and reviewing questions, creating and reviewing cards, reminders, FSRS optimisation."""
 
+import json
 import logging
 import re
 import zoneinfo
@@ -21,9 +22,9 @@ from accounts.models import Profile
 from content.models import Concept, Course, Lesson, Section
 from llm.embeddings import get_embedder
 
-from . import scheduling
+from . import scheduling, selectors
 from .models import Card, OptimisationRun, Question, ReviewLog, ReviewSettings
-from .selectors import fsrs_training_items
+from .selectors import day_start, fsrs_training_items, learner_day
 from .verification import Draft, check_duplicate, check_flaws, embedding_text, plain
 
 logger = logging.getLogger(__name__)
@@ -153,68 +154,175 @@ def card_restore(card: Card, snapshot: dict) -> None:
     card.first_reviewed_at = datetime.fromisoformat(first) if first else None
 
 
+def card_as_shown(*, card_id: int, user_id: int, snapshot: dict) -> Card:
+    """The card as it was when its answer was shown, rebuilt from the snapshot the rating's token carries."""
+    card = Card(pk=card_id, user_id=user_id)
+    card_restore(card, snapshot)
+    return card
+
+
 CARD_SCHEDULE_FIELDS = ["fsrs", "stability", "last_review", "due", "reps", "lapses", "is_leech", "suspended",
                         "first_reviewed_at"]
 
 
-@transaction.atomic
+class CardAlreadyAnswered(Exception):
+    """The card changed since this answer was shown: it was rated in another tab (or undone and rated again)."""
+
+
+def outcome_seed(card: Card) -> int:
+    # The same card in the same state always draws the same fuzz, so a preview and the saved review agree.
+    return card.pk * 1_000_003 + card.reps
+
+
+def review_outcomes(*, card: Card, review_settings: ReviewSettings, now: datetime, seed: int | None = None) -> dict:
+    """The card's FSRS state after each rating (1–4) at `now`: the intervals the buttons show and review_record
+    saves."""
+    scheduler = scheduling.scheduler_for(review_settings)
+    return scheduling.outcomes(card=card, scheduler=scheduler, now=now,
+                               seed=outcome_seed(card) if seed is None else seed)
+
+
+# One statement, so a rating is one round trip and atomic without a transaction: the card is updated only if it
+# is still in the state the learner saw (same reps and last review) and this answer was not recorded before. The
+# row lock the UPDATE takes makes a second tab's rating, or a double click, wait and then find the state changed.
+REVIEW_WRITE_SQL = f"""
+    updated AS (
+      UPDATE {Card._meta.db_table} SET fsrs = %(fsrs)s::jsonb, due = %(due)s, reps = %(reps)s, lapses = %(lapses)s,
+             stability = %(stability)s, last_review = %(last_review)s,
+             is_leech = %(is_leech)s, first_reviewed_at = %(first_reviewed_at)s,
+             -- Set aside on the lapse that makes it a leech, when the learner's settings say so (default on); one
+             -- the learner unsuspended stays in play until it lapses again.
+             suspended = suspended OR (%(new_leech)s AND coalesce(
+               (SELECT suspend_leeches FROM {ReviewSettings._meta.db_table} WHERE user_id = %(user)s), true))
+      WHERE id = %(card)s AND user_id = %(user)s AND reps = %(reps_before)s
+        AND (fsrs->>'last_review') IS NOT DISTINCT FROM %(last_review_before)s
+        AND NOT EXISTS (SELECT 1 FROM {ReviewLog._meta.db_table} WHERE idempotency_key = %(key)s)
+      RETURNING id, fsrs, due, reps
+    ), logged AS (
+      INSERT INTO {ReviewLog._meta.db_table} (card_id, user_id, rating, reviewed_at, duration_ms, answer, correct,
+                                             state_before, card_before, card_after, idempotency_key)
+      SELECT id, %(user)s, %(rating)s, %(at)s, %(duration_ms)s, %(answer)s, %(correct)s, %(state_before)s,
+             %(card_before)s::jsonb, %(card_after)s::jsonb, %(key)s FROM updated
+      RETURNING id, card_id, state_before, reviewed_at
+    )
+"""
+# What became of the write; the EXISTS see the rows as they were before this statement.
+REVIEW_WRITE_RESULT = f"""
+    (SELECT id FROM logged), EXISTS (SELECT 1 FROM {ReviewLog._meta.db_table} WHERE idempotency_key = %(key)s),
+    EXISTS (SELECT 1 FROM {Card._meta.db_table} WHERE id = %(card)s AND user_id = %(user)s)
+"""
+
+
+def _review_write(*, card: Card, rating: int, answered_at: datetime, duration_ms: int, answer: str, correct: bool,
+                  idempotency_key: str, review_settings: ReviewSettings | None, outcome: dict | None):
+    """The parameters of the rating's write, and the card as the write leaves it."""
+    answered_at = answered_at.astimezone(UTC)
+    if outcome is None:
+        if review_settings is None:
+            review_settings, _ = ReviewSettings.objects.get_or_create(user_id=card.user_id)
+        outcome = review_outcomes(card=card, review_settings=review_settings, now=answered_at)[rating]
+    before = card_snapshot(card)
+    state_before = 0 if card.reps == 0 or not card.fsrs else card.fsrs["state"]
+    after = Card(pk=card.pk, user_id=card.user_id, fsrs=outcome, due=datetime.fromisoformat(outcome["due"]),
+                 reps=card.reps + 1, lapses=card.lapses + (rating == ReviewLog.Rating.AGAIN
+                                                           and state_before == fsrs.State.Review.value),
+                 first_reviewed_at=card.first_reviewed_at or answered_at)
+    after.is_leech = card.is_leech or after.lapses >= scheduling.LEECH_LAPSES
+    after.memory_state_sync()
+    new_leech = after.is_leech and after.lapses > card.lapses
+    suspend_leeches = review_settings.suspend_leeches if review_settings is not None else True
+    after.suspended = card.suspended or (new_leech and suspend_leeches)
+    params = {
+        "card": card.pk, "user": card.user_id, "reps_before": card.reps,
+        "last_review_before": (card.fsrs or {}).get("last_review"), "key": idempotency_key,
+        "fsrs": json.dumps(outcome), "due": after.due, "reps": after.reps, "lapses": after.lapses,
+        "is_leech": after.is_leech, "first_reviewed_at": after.first_reviewed_at, "new_leech": new_leech,
+        "stability": after.stability, "last_review": after.last_review, "rating": rating, "at": answered_at,
+        "duration_ms": duration_ms, "answer": answer[:2000], "correct": correct, "state_before": state_before,
+        "card_before": json.dumps(before), "card_after": json.dumps(card_snapshot(after)),
+    }
+    return params, after
+
+
+def _review_written(*, card: Card, after: Card, params: dict, log_id, repeated: bool, owned: bool) -> ReviewLog:
+    if log_id is None:
+        if repeated:
+            return ReviewLog.objects.get(idempotency_key=params["key"])
+        if not owned:
+            raise Card.DoesNotExist
+        raise CardAlreadyAnswered
+    card.__dict__.update({name: getattr(after, name) for name in CARD_SCHEDULE_FIELDS})
+    return ReviewLog(pk=log_id, card_id=card.pk, user_id=card.user_id, rating=params["rating"],
+                     reviewed_at=params["at"], duration_ms=params["duration_ms"], answer=params["answer"],
+                     correct=params["correct"], state_before=params["state_before"],
+                     card_before=json.loads(params["card_before"]), card_after=json.loads(params["card_after"]),
+                     idempotency_key=params["key"])
+
+
 def review_record(
     *, card: Card, rating: int, answered_at: datetime, duration_ms: int, answer: str = "", correct: bool,
-    idempotency_key: str, review_settings: ReviewSettings | None = None,
+    idempotency_key: str, review_settings: ReviewSettings | None = None, outcome: dict | None = None,
 ) -> ReviewLog:
-    """Schedule the card after one answer and log it. Takes the card's row lock.
+    """Schedule the card after one answer and log it, in one statement.
 
-    A retried or double-clicked submission carries the same idempotency key and returns the first review.
+    `card` is the card as the learner saw it, `outcome` the FSRS state the chosen button promised (worked out from
+    the card when the answer was shown, see review_outcomes); without one it is worked out here. A retried or
+    double-clicked submission carries the same idempotency key and returns the first review. A card that changed
+    since (rated in another tab) raises CardAlreadyAnswered; someone else's card raises Card.DoesNotExist.
     """
-    # Two tabs, a double click or the nightly optimiser can write this card at the same time; without the row lock
-    # both writers would read the same FSRS state and the second would silently overwrite the first review.
-    locked = Card.objects.select_for_update().get(pk=card.pk)
-    existing = ReviewLog.objects.filter(idempotency_key=idempotency_key).first()
-    if existing is not None:
-        return existing
-    answered_at = answered_at.astimezone(UTC)
-    if review_settings is None:
-        review_settings, _ = ReviewSettings.objects.get_or_create(user_id=locked.user_id)
-    scheduler = scheduling.scheduler_for(review_settings)
-    before = card_snapshot(locked)
-    current = scheduling.fsrs_card_of(locked)
-    state_before = 0 if locked.reps == 0 else current.state.value
-    updated, _ = scheduler.review_card(current, fsrs.Rating(rating), review_datetime=answered_at,
-                                       review_duration=duration_ms)
-    locked.fsrs = updated.to_dict()
-    locked.memory_state_sync()
-    locked.due = updated.due
-    locked.reps += 1
-    if rating == ReviewLog.Rating.AGAIN and current.state == fsrs.State.Review:
-        locked.lapses += 1
-    locked.is_leech = locked.is_leech or locked.lapses >= scheduling.LEECH_LAPSES
-    # Set aside on the lapse that makes it a leech; one the learner unsuspends stays in play until it lapses again.
-    if locked.is_leech and locked.lapses > before["lapses"] and review_settings.suspend_leeches:
-        locked.suspended = True
-    locked.first_reviewed_at = locked.first_reviewed_at or answered_at
-    locked.save(update_fields=CARD_SCHEDULE_FIELDS)
-    card.__dict__.update({name: getattr(locked, name) for name in CARD_SCHEDULE_FIELDS})
-    return ReviewLog.objects.create(
-        card=locked, user_id=locked.user_id, rating=rating, reviewed_at=answered_at, duration_ms=duration_ms,
-        answer=answer[:2000], correct=correct, state_before=state_before, card_before=before,
-        card_after=card_snapshot(locked), idempotency_key=idempotency_key,
-    )
+    params, after = _review_write(card=card, rating=rating, answered_at=answered_at, duration_ms=duration_ms,
+                                  answer=answer, correct=correct, idempotency_key=idempotency_key,
+                                  review_settings=review_settings, outcome=outcome)
+    with connection.cursor() as cursor:
+        cursor.execute(f"WITH {REVIEW_WRITE_SQL} SELECT {REVIEW_WRITE_RESULT}", params)
+        log_id, repeated, owned = cursor.fetchone()
+    return _review_written(card=card, after=after, params=params, log_id=log_id, repeated=repeated, owned=owned)
+
+
+def review_record_and_next(
+    *, card: Card, rating: int, answered_at: datetime, duration_ms: int, answer: str = "", correct: bool,
+    idempotency_key: str, outcome: dict, now: datetime, lesson_id: int | None = None,
+) -> tuple[ReviewLog | None, selectors.Session]:
+    """review_record, and the learner's next card, in one round trip: the rating is what a learner does most.
+
+    Returns (None, next) when the card had already been answered in another tab; raises as review_record otherwise.
+    """
+    params, after = _review_write(card=card, rating=rating, answered_at=answered_at, duration_ms=duration_ms,
+                                  answer=answer, correct=correct, idempotency_key=idempotency_key,
+                                  review_settings=None, outcome=outcome)
+    params.update(selectors.session_params(user_id=card.user_id, now=now, lesson_id=lesson_id))
+    with connection.cursor() as cursor:
+        cursor.execute(selectors.session_sql(write=REVIEW_WRITE_SQL, write_result=REVIEW_WRITE_RESULT), params)
+        row = cursor.fetchone()
+    session = selectors.session_from_row(row[3:])
+    if session.card is not None and session.card.pk == card.pk and row[0] is not None:
+        # The statement read the card as it was before its own update.
+        session.card.__dict__.update({name: getattr(after, name) for name in CARD_SCHEDULE_FIELDS})
+    try:
+        log = _review_written(card=card, after=after, params=params, log_id=row[0], repeated=row[1], owned=row[2])
+    except CardAlreadyAnswered:
+        log = None
+    return log, session
 
 
 @transaction.atomic
 def review_undo(*, user, now: datetime | None = None) -> Card | None:
-    """Put the card of the learner's last review back as it was before; the review stays logged, marked undone."""
-    last = (
-        ReviewLog.objects.select_for_update().filter(user=user, undone_at__isnull=True)
-        .order_by("-reviewed_at", "-id").first()
-    )
-    if last is None:
+    """Put the card of the learner's last answer back as it was; the review stays logged, marked undone.
+
+    Only the very last answer, only once, and only within the learner's current day: undo corrects a slip of the
+    finger, it does not rewrite history.
+    """
+    now = now or timezone.now()
+    last = ReviewLog.objects.select_for_update().filter(user=user).order_by("-reviewed_at", "-id").first()
+    review_settings = review_settings_for(user=user)
+    if last is None or last.undone_at is not None or last.reviewed_at < day_start(
+            user=user, now=now, rollover_hour=review_settings.rollover_hour):
         return None
     # Same race as in review_record: a concurrent review of this card must not interleave with the restore.
     card = Card.objects.select_for_update().get(pk=last.card_id)
     card_restore(card, last.card_before)
     card.save(update_fields=CARD_SCHEDULE_FIELDS)
-    last.undone_at = now or timezone.now()
+    last.undone_at = now
     last.save(update_fields=["undone_at"])
     return card
 
@@ -223,6 +331,22 @@ def card_suspend(*, card: Card, suspended: bool = True) -> Card:
     card.suspended = suspended
     card.save(update_fields=["suspended"])
     return card
+
+
+@transaction.atomic
+def review_limits_extend(*, user, reviews: int = 0, new: int = 0, now: datetime) -> ReviewSettings:
+    """"Study more today", as Anki's custom study: raise today's limits for the rest of the learner's day."""
+    review_settings_for(user=user)
+    # Two tabs may press the button at once: each extension must add up.
+    review_settings = ReviewSettings.objects.select_for_update().get(user=user)
+    today = learner_day(user=user, now=now, rollover_hour=review_settings.rollover_hour)
+    if review_settings.extended_on != today:
+        review_settings.extended_on, review_settings.extra_reviews, review_settings.extra_new = today, 0, 0
+    review_settings.extra_reviews += reviews
+    review_settings.extra_new += new
+    review_settings.save(update_fields=["extended_on", "extra_reviews", "extra_new"])
+    return review_settings
+
 
 
 @transaction.atomic
@@ -316,9 +440,7 @@ def reminder_claim_due(*, now: datetime) -> list[int]:
     UPDATE per time zone in use (last_reminder_date before the local date), so a job that runs twice in the hour,
     or two beat processes, claim each learner once: at most one email a day.
     """
-    # The rollover hour becomes a setting with the queue work; until its column exists every day turns at 4 am.
-    has_rollover = any(f.name == "rollover_hour" for f in ReviewSettings._meta.get_fields())
-    rollover = "rs.rollover_hour" if has_rollover else str(scheduling.DEFAULT_ROLLOVER_HOUR)
+    rollover = "rs.rollover_hour"
     claimed: list[int] = []
     zones = set(Profile.objects.values_list("timezone", flat=True).distinct()) | {"UTC"}
     with connection.cursor() as cursor:

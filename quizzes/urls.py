@@ -9,6 +9,7 @@ urlpatterns = [
     path("today/answer/", views.today_answer, name="today_answer"),
     path("today/rate/", views.today_rate, name="today_rate"),
     path("today/undo/", views.today_undo, name="today_undo"),
+    path("today/more/", views.today_extend, name="today_extend"),
     path("progress/", views.progress, name="progress"),
     path("cards/", views.my_cards, name="my_cards"),
     path("cards/<int:card_id>/<slug:action>/", views.my_card_action, name="my_card_action"),

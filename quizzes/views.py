@@ -1,6 +1,9 @@
+import secrets
 import uuid
+from datetime import datetime
 from urllib.parse import urlencode
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core import signing
 from django.core.paginator import Paginator
@@ -8,6 +11,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -17,20 +21,25 @@ from content.models import Course, Lesson
 from . import charts, exports, grading, scheduling, selectors, services
 from .forms import (
     FEEDBACK_SALT,
+    SHOWING_SALT,
     AnswerForm,
     CardEditForm,
     CourseStartForm,
+    ExtendForm,
     LessonStartForm,
     MyCardsForm,
     RateForm,
     ReviewSettingsForm,
     SessionForm,
 )
-from .models import Card, ReviewLog
+from .models import Card, ReviewLog, ReviewSettings
 
 SHIPPED_COURSE = "llm-basics"
 # Longer than this and the learner walked away: the time says nothing about recall.
 MAX_DURATION_MS = 10 * 60 * 1000
+# "Study more today" raises the limit that stopped the session by this many cards.
+EXTEND_REVIEWS = 20
+EXTEND_NEW = 10
 
 
 def now_ms(now) -> int:
@@ -84,7 +93,10 @@ def today_answer(request):
         return step_done(request, lesson_id=form.cleaned_data.get("lesson"))
     lesson_id = form.cleaned_data["lesson"]
     card = selectors.card_for_user(user=request.user, card_id=form.cleaned_data["card"])
-    review_settings = services.review_settings_for(user=request.user)
+    try:
+        review_settings = card.user.review_settings
+    except ReviewSettings.DoesNotExist:
+        review_settings = services.review_settings_for(user=request.user)
     feedback = feedback_for(card=card, form=form, review_settings=review_settings, now=timezone.now())
     # The feedback step shows only the answered card; the queue is worked out after the rating. Without
     # JavaScript it is the full page: there is nothing to redirect to, and re-sending it writes nothing.
@@ -95,19 +107,29 @@ def today_answer(request):
 @login_required
 @require_POST
 def today_rate(request):
-    """Record the rating. The signed token carries an idempotency key, so a double click counts once."""
+    """Record the rating: the token carries the card as shown and the four outcomes its buttons promised.
+
+    The same token twice (a double click) counts once; a card rated meanwhile in another tab is not rated again.
+    """
     form = RateForm(request.POST)
     if not form.is_valid():
         return step_done(request, lesson_id=form.cleaned_data.get("lesson"))
     answered = form.cleaned_data["token"]
-    card = selectors.card_for_user(user=request.user, card_id=answered["card"])
-    review_settings = services.review_settings_for(user=request.user)
-    services.review_record(
-        card=card, rating=form.cleaned_data["rating"], answered_at=timezone.now(), duration_ms=answered["ms"],
-        answer=answered["answer"], correct=answered["correct"], idempotency_key=answered["key"],
-        review_settings=review_settings,
-    )
-    return step_done(request, lesson_id=form.cleaned_data["lesson"], review_settings=review_settings)
+    rating = form.cleaned_data["rating"]
+    card = services.card_as_shown(card_id=answered["card"], user_id=request.user.pk, snapshot=answered["before"])
+    lesson_id = form.cleaned_data["lesson"]
+    try:
+        log, session = services.review_record_and_next(
+            card=card, rating=rating, answered_at=datetime.fromisoformat(answered["at"]), duration_ms=answered["ms"],
+            answer=answered["answer"], correct=answered["correct"], idempotency_key=answered["key"],
+            outcome=answered["outcomes"][str(rating)], now=timezone.now(), lesson_id=lesson_id,
+        )
+    except Card.DoesNotExist as error:
+        raise Http404 from error
+    notice = _("This card was already answered in another tab.") if log is None else None
+    if not request.htmx:
+        return step_done(request, lesson_id=lesson_id, notice=notice)
+    return session_response(request, lesson_id=lesson_id, notice=notice, session=session)
 
 
 @login_required
@@ -119,25 +141,48 @@ def today_undo(request):
     return step_done(request, lesson_id=lesson_id, card=card)
 
 
-def step_done(request, *, lesson_id: int | None, card: Card | None = None, review_settings=None):
+@login_required
+@require_POST
+def today_extend(request):
+    """"Study more today": raise the limit that stopped the session, for the rest of the learner's day."""
+    form = ExtendForm(request.POST)
+    if form.is_valid():
+        # More new cards need room under the review limit too, which caps new cards as well.
+        more_new = EXTEND_NEW if form.cleaned_data["limit"] == "new" else 0
+        services.review_limits_extend(user=request.user, reviews=more_new or EXTEND_REVIEWS, new=more_new,
+                                      now=timezone.now())
+    return step_done(request, lesson_id=form.cleaned_data.get("lesson") if form.is_valid() else None)
+
+
+def step_done(request, *, lesson_id: int | None, card: Card | None = None, notice: str | None = None):
     """After a POST: the next step of the session for htmx; post/redirect/get without JavaScript, so a reload
     never re-sends the form."""
     if not request.htmx:
+        if notice:
+            messages.warning(request, notice)
         return redirect(today_url(lesson_id))
-    return session_response(request, lesson_id=lesson_id, card=card, review_settings=review_settings)
+    return session_response(request, lesson_id=lesson_id, card=card, notice=notice)
 
 
-def session_response(request, *, lesson_id: int | None, card: Card | None = None, review_settings=None):
+def session_response(request, *, lesson_id: int | None, card: Card | None = None, notice: str | None = None,
+                     session: selectors.Session | None = None):
     """The session (the page, or the #session partial for htmx) showing `card`, or else the next one due."""
     now = timezone.now()
-    review_settings = review_settings or services.review_settings_for(user=request.user)
-    session = selectors.session_next(user=request.user, review_settings=review_settings, now=now, lesson_id=lesson_id)
+    session = session or selectors.session_next(user=request.user, now=now, lesson_id=lesson_id)
+    card = card or session.card
     context = {
-        "lesson_id": lesson_id, "feedback": None, "card": card or session.card, "session": session,
-        "shown_at": now_ms(now), "can_undo": session.reviewed_today + session.new_today > 0,
-        "ratings": ReviewLog.Rating.choices,
+        "lesson_id": lesson_id, "feedback": None, "card": card, "session": session, "notice": notice,
+        "shown_at": now_ms(now), "can_undo": session.can_undo, "ratings": ReviewLog.Rating.choices,
+        "extend": {"reviews": EXTEND_REVIEWS, "new": EXTEND_NEW},
     }
-    if context["card"] is None and not session.due_count and not session.new_count:
+    if card is not None:
+        # A fresh seed per showing: the options come in a new order each time, fixed for this showing only.
+        seed = secrets.randbits(31)
+        context["showing"] = signing.dumps({"card": card.pk, "at": now_ms(now), "seed": seed}, salt=SHOWING_SALT)
+        if card.question.type == card.question.Type.MCQ:
+            options = card.question.options
+            context["options"] = [options[i] for i in scheduling.options_order(count=len(options), seed=seed)]
+    elif not session.due_count and not session.new_count and not session.stopped_by:
         context["has_cards"] = Card.objects.filter(user=request.user).exists()
         if lesson_id and not Card.objects.filter(user=request.user, question__section__lesson_id=lesson_id).exists():
             # A bookmarked `?lesson=` with no cards yet: offer the POST that creates them.
@@ -151,26 +196,33 @@ def session_response(request, *, lesson_id: int | None, card: Card | None = None
 
 def feedback_for(*, card: Card, form: AnswerForm, review_settings, now) -> dict:
     question = card.question
+    showing = form.cleaned_data.get("showing")
+    seed = showing["seed"] if showing else None
     if question.type == question.Type.MCQ:
+        # The learner picked a position in the order they were shown; grade the option at that position.
+        order = scheduling.options_order(count=len(question.options), seed=seed)
         choice = form.cleaned_data.get("choice")
-        answer = question.options[choice] if choice is not None and choice < len(question.options) else ""
+        answer = question.options[order[choice]] if choice is not None and choice < len(order) else ""
     else:
         answer = form.cleaned_data.get("answer", "")
     result = grading.grade(question=question, answer=answer)
-    duration_ms = min(max(now_ms(now) - form.cleaned_data["shown_at"], 0), MAX_DURATION_MS)
-    proposed = scheduling.rating_propose(correct=result.correct, duration_ms=duration_ms, question_type=question.type)
-    intervals = scheduling.interval_previews(card=card, scheduler=scheduling.scheduler_for(review_settings), now=now)
+    shown_at = showing["at"] if showing else form.cleaned_data["shown_at"]
+    duration_ms = min(max(now_ms(now) - shown_at, 0), MAX_DURATION_MS)
+    proposed = scheduling.rating_propose(correct=result.correct)
+    outcomes = services.review_outcomes(card=card, review_settings=review_settings, now=now,
+                                        seed=None if seed is None else seed ^ services.outcome_seed(card))
     token = signing.dumps(
-        {"card": card.pk, "answer": answer, "correct": result.correct, "ms": duration_ms, "key": uuid.uuid4().hex},
-        salt=FEEDBACK_SALT,
+        {"card": card.pk, "answer": answer, "correct": result.correct, "ms": duration_ms, "key": uuid.uuid4().hex,
+         "at": now.isoformat(), "before": services.card_snapshot(card), "outcomes": outcomes},
+        salt=FEEDBACK_SALT, compress=True,
     )
     return {
         "answer": answer,
         "grade": result,
         "proposed": proposed,
         "buttons": [
-            {"rating": value, "label": label, "interval": scheduling.interval_label(intervals[value]),
-             "proposed": value == proposed}
+            {"rating": value, "label": label, "proposed": value == proposed,
+             "interval": scheduling.interval_label(datetime.fromisoformat(outcomes[value]["due"]) - now)}
             for value, label in ReviewLog.Rating.choices
         ],
         "token": token,

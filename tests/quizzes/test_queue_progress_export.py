@@ -21,8 +21,7 @@ def rate(card, rating, at):
 
 
 def next_card(user, now, **kwargs):
-    return selectors.session_next(user=user, review_settings=services.review_settings_for(user=user), now=now,
-                                  **kwargs).card
+    return selectors.session_next(user=user, now=now, **kwargs).card
 
 
 def test_due_reviews_come_before_new_cards(alice, now):
@@ -41,7 +40,7 @@ def test_new_cards_stop_at_the_daily_limit_in_the_learners_own_day(alice, now):
     rate(cards[0], 4, now)
     rate(cards[1], 4, now)
     assert next_card(alice, now + timedelta(minutes=1)) is None
-    # 09:00 UTC is 04:00 in New York: the learner's next day starts at 05:00 UTC tomorrow, not at midnight UTC.
+    # 09:00 UTC is 04:00 in New York, the rollover hour: the learner's next day starts at 09:00 UTC tomorrow.
     assert next_card(alice, now.replace(hour=23, minute=30)) is None
     assert next_card(alice, now + timedelta(days=1)) == cards[2]
 
@@ -104,7 +103,7 @@ def test_cards_export_to_csv_and_anki_and_only_your_own(client, alice, mallory, 
 def test_review_settings_can_be_changed_on_the_progress_page(client, alice):
     client.force_login(alice)
     client.post(reverse("progress"), {"desired_retention": "0.85", "new_per_day": "5", "max_reviews_per_day": "100",
-                                      "reminder_hour": "7", "reminders_enabled": "on"})
+                                      "rollover_hour": "3", "reminder_hour": "7", "reminders_enabled": "on"})
     review_settings = services.review_settings_for(user=alice)
     assert (review_settings.desired_retention, review_settings.new_per_day) == (0.85, 5)
 
