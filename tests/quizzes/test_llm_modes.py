@@ -41,7 +41,7 @@ def test_llm_questions_are_verified_and_wait_as_drafts(fake_openai, course):
     fake_openai.script(JSONReply({"questions": [good, invented]}))
     report = questions_generate(course=course, use_llm=True)
     assert (report.drafts, report.rejected) == (1, 1)
-    assert Question.objects.get(answer="2021").rejection_reason == "the quoted evidence does not occur in the section"
+    assert Question.objects.get(answer="2021").rejection_reason == "evidence: the quoted evidence does not occur in the section"
     assert Question.objects.get(answer="freezes").status == "draft"
     request = fake_openai.chat_requests()[-1]
     assert request["response_format"]["type"] == "json_schema" and section.body in str(request["messages"])

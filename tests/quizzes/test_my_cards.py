@@ -26,7 +26,7 @@ def answer(card, rating, at):
 
 
 def next_card(user, now):
-    return selectors.session_next(user=user, review_settings=services.review_settings_for(user=user), now=now).card
+    return selectors.session_next(user=user, now=now).card
 
 
 def studied(card, now, *, days=40):
