@@ -184,13 +184,17 @@ def test_env_example_lists_every_variable_the_settings_read():
     assert read - listed == set()
 
 
-def test_the_compose_file_runs_every_service_from_one_image_with_vllm_behind_the_gpu_profile():
+def test_the_compose_file_runs_every_service_from_one_image_with_model_servers_behind_profiles():
     import yaml
 
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     services = compose["services"]
-    assert set(services) == {"db", "redis", "web", "worker", "beat", "vllm"}
+    assert set(services) == {"db", "redis", "web", "worker", "beat", "vllm", "llamacpp"}
     assert "pgvector" in services["db"]["image"]
     assert all(services[name]["build"] == "." for name in ("web", "worker", "beat"))
     assert services["vllm"]["profiles"] == ["gpu"]
+    # CPU hosts: llama.cpp's own server image, the model read from a mounted folder, never downloaded.
+    assert services["llamacpp"]["profiles"] == ["cpu-llm"]
+    assert services["llamacpp"]["image"].startswith("ghcr.io/ggml-org/llama.cpp:server")
+    assert any(volume.endswith(":/models:ro") for volume in services["llamacpp"]["volumes"])
     assert services["web"]["environment"]["DATABASE_URL"].startswith("postgres://")
