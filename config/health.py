@@ -67,8 +67,15 @@ def celery_status(timeout: float = 1.0) -> dict:
 
 def llm_status() -> dict:
     if settings.LLM_ENABLED:
-        return {"mode": "openai-compatible", "model": settings.LLM_MODEL}
-    return {"mode": "offline", "model": None}
+        from tutor import llm
+
+        # The structured-output mode this server was found to take; "not negotiated yet" before the first call.
+        try:
+            structured = llm.structured_mode() or "not negotiated yet"
+        except Exception as error:
+            structured = f"unknown ({str(error)[:100]})"
+        return {"mode": "openai-compatible", "model": settings.LLM_MODEL, "structured_output": structured}
+    return {"mode": "offline", "model": None, "structured_output": None}
 
 
 def report() -> tuple[dict, bool]:

@@ -44,7 +44,7 @@ def test_healthz_reports_postgres_pgvector_redis_and_llm_mode(admin_client):
     assert body["database"]["pgvector"]
     assert body["redis"] == {"ok": True}
     assert set(body["celery"]) >= {"ok", "workers"}
-    assert body["llm"] == {"mode": "offline", "model": None}
+    assert body["llm"] == {"mode": "offline", "model": None, "structured_output": None}
 
 
 @pytest.mark.django_db
