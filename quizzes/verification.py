@@ -33,6 +33,7 @@ class Draft:
     concepts: list = field(default_factory=list)
     difficulty: int = 2
     key: str = ""
+    problem: str = ""  # set by a generator that already knows the draft is unusable (a malformed model reply)
 
 
 def plain(text: str) -> str:
@@ -98,7 +99,7 @@ def check_duplicate(vector: np.ndarray, existing: np.ndarray, existing_ids: list
 
 def verify(draft: Draft, *, section_text: str) -> str | None:
     """The first reason the draft fails, or None when it may be shown. The duplicate check runs separately."""
-    return check_evidence(draft, section_text) or check_options(draft) or check_flaws(draft)
+    return draft.problem or check_evidence(draft, section_text) or check_options(draft) or check_flaws(draft)
 
 
 def embedding_text(prompt: str, answer: str) -> str:

@@ -433,8 +433,11 @@ def _retry_messages(messages: list[dict], reply: str, error: LLMError) -> list[d
 
 
 def structured(messages: list[dict], *, name: str, schema: dict, max_tokens: int | None = None,
-               temperature: float = 0.0) -> dict:
+               temperature: float = 0.0, check: dict | None = None) -> dict:
     """A chat completion constrained to `schema`, parsed and checked (sync, for Celery tasks and commands).
+
+    `check`, when given, is the schema the reply is checked against instead of `schema` (a looser one, for a
+    caller that checks the parts itself and keeps what it can).
 
     Example: structured([{"role": "user", "content": "…"}], name="grade",
                         schema={"type": "object", "properties": {"correct": {"type": "boolean"}},
@@ -451,11 +454,11 @@ def structured(messages: list[dict], *, name: str, schema: dict, max_tokens: int
             continue
         structured_mode_remember(mode)
         try:
-            return parse_structured(text, schema)
+            return parse_structured(text, check or schema)
         except LLMBadResponse as error:
             retried = chat(_retry_messages(asked, text, error), **options)
         try:
-            return parse_structured(retried, schema)
+            return parse_structured(retried, check or schema)
         except LLMBadResponse:
             breaker_record_failure()
             raise
@@ -463,7 +466,7 @@ def structured(messages: list[dict], *, name: str, schema: dict, max_tokens: int
 
 
 async def astructured(messages: list[dict], *, name: str, schema: dict, max_tokens: int | None = None,
-                      temperature: float = 0.0) -> dict:
+                      temperature: float = 0.0, check: dict | None = None) -> dict:
     """`structured` for async callers, negotiating the same way."""
     for mode in _modes_to_try():
         asked = messages if mode == "json_schema" else _with_schema_instructions(messages, schema)
@@ -476,11 +479,11 @@ async def astructured(messages: list[dict], *, name: str, schema: dict, max_toke
             continue
         await asyncio.to_thread(structured_mode_remember, mode)
         try:
-            return parse_structured(text, schema)
+            return parse_structured(text, check or schema)
         except LLMBadResponse as error:
             retried = await achat(_retry_messages(asked, text, error), **options)
         try:
-            return parse_structured(retried, schema)
+            return parse_structured(retried, check or schema)
         except LLMBadResponse:
             await asyncio.to_thread(breaker_record_failure)
             raise
