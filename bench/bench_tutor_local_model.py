@@ -41,7 +41,8 @@ async def stream_answer(client, url: str, cookie: str) -> dict:
 
 def summary(name: str, results: list[dict]) -> dict:
     ttft = [r["first"] * 1000 for r in results]
-    rates = [(r["tokens"] - 1) / (r["total"] - r["first"]) for r in results if r["tokens"] > 1 and r["total"] > r["first"]]
+    rates = [(r["tokens"] - 1) / (r["total"] - r["first"])
+             for r in results if r["tokens"] > 1 and r["total"] > r["first"]]
     row = {"n": len(results), "ttft_p50_ms": statistics.median(ttft), "ttft_p95_ms": percentile(ttft, 95),
            "tokens_per_s_p50": statistics.median(rates) if rates else 0.0,
            "tokens_p50": statistics.median(r["tokens"] for r in results),
@@ -100,7 +101,8 @@ def main(argv=None) -> dict:
         def new_answer(user, i):
             question = QUESTIONS[i % len(QUESTIONS)]
             conversation = services.conversation_start(user=user, question=question, course=course)
-            return f"{base}/tutor/answers/{services.answer_create(conversation=conversation, question=question).id}/stream/"
+            answer = services.answer_create(conversation=conversation, question=question)
+            return f"{base}/tutor/answers/{answer.id}/stream/"
 
         single_urls = [new_answer(users[0], i) for i in range(args.runs + 1)]
         concurrent_urls = [new_answer(user, i) for i, user in enumerate(users)]
@@ -113,7 +115,7 @@ def main(argv=None) -> dict:
         async def concurrent():
             async with httpx2.AsyncClient(timeout=900) as client:
                 return await asyncio.gather(*(stream_answer(client, url, cookie)
-                                              for url, cookie in zip(concurrent_urls, cookies)))
+                                              for url, cookie in zip(concurrent_urls, cookies, strict=True)))
 
         report = {"single user": summary("single user", asyncio.run(single())),
                   f"{args.concurrent} concurrent": summary(f"{args.concurrent} concurrent", asyncio.run(concurrent()))}

@@ -47,7 +47,8 @@ def test_a_streamed_tutor_answer_cites_the_course_or_falls_back_with_a_notice(lo
     conversation = services.conversation_start(user=alice, question="What is self-attention?", course=course)
     answer = services.answer_create(conversation=conversation, question="What is self-attention?")
 
-    events = stream_events(live_server_process, f"/tutor/answers/{answer.id}/stream/", client.cookies["sessionid"].value)
+    session = client.cookies["sessionid"].value
+    events = stream_events(live_server_process, f"/tutor/answers/{answer.id}/stream/", session)
 
     assert events[-1][0] == "done"
     done = events[-1][1]
@@ -76,16 +77,16 @@ def test_questions_generated_from_a_source_article_never_approve_a_malformed_one
     if not SEEDS.is_dir():
         pytest.skip("the source articles (../shared/seeds) are not present")
     article = min(Path(SEEDS).glob("*.txt"), key=lambda path: path.stat().st_size)
-    course = services.course_get_or_create(slug="seed-article", title="One source article")
-    services.paths_ingest(course=course, paths=[article])
+    seeded = services.course_get_or_create(slug="seed-article", title="One source article")
+    services.paths_ingest(course=seeded, paths=[article])
     # One section is enough to see the model's output handled, and keeps the run short on two cores.
-    keep = list(Section.objects.filter(lesson__course=course).order_by("id").values_list("id", flat=True)[:1])
-    Section.objects.filter(lesson__course=course).exclude(id__in=keep).delete()
+    keep = list(Section.objects.filter(lesson__course=seeded).order_by("id").values_list("id", flat=True)[:1])
+    Section.objects.filter(lesson__course=seeded).exclude(id__in=keep).delete()
 
-    report = questions_generate(course=course, use_llm=True)
+    report = questions_generate(course=seeded, use_llm=True)
 
     assert llm.structured_mode() == "json_object", "llama-cpp-python's server refuses json_schema, takes json_object"
-    questions = list(Question.objects.filter(section__lesson__course=course))
+    questions = list(Question.objects.filter(section__lesson__course=seeded))
     assert report.rejected == sum(q.status == "rejected" for q in questions)
     for question in questions:
         if question.status == "rejected":
