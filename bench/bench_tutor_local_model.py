@@ -66,11 +66,12 @@ def main(argv=None) -> dict:
     from django.contrib.auth import get_user_model
     from django.test import Client
 
+    # The test settings first: importing `config` would otherwise choose the local ones.
+    connection, drop = throwaway_database("bench_tutor_local")
     from bench.bench_tutor_ttfb import build_course
     from config.local_llm import MODEL_ALIAS, model_path, server_command
     from tests.conftest import free_port, process_env, wait_for_port
 
-    connection, drop = throwaway_database("bench_tutor_local")
     model_port = free_port()
     model = subprocess.Popen(server_command(port=model_port, n_ctx=2048, threads=2), cwd=ROOT,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -240,9 +240,14 @@ def questions_generate(*, course: Course, use_llm: bool | None = None) -> Report
     if use_llm:
         for section in sections:
             try:
-                drafts += [(section, d, Question.Origin.LLM) for d in llm_drafts(section)]
+                written = llm_drafts(section)
             except LLMError:
                 logger.warning("LLM generation failed for section %s; using the rules", section.pk, exc_info=True)
+                written = []
+            drafts += [(section, d, Question.Origin.LLM) for d in written]
+            # The model's unusable questions are still saved, as rejected with their reasons; when none of them
+            # passes the checks, the section gets its rule-built questions as if there were no model.
+            if not any(verify(d, section_text=section.body) is None for d in written):
                 drafts += [(s, d, Question.Origin.RULE)
                            for s, d in rule_drafts(course=course, sections=[section], embedder=embedder)]
         if not any(origin == Question.Origin.LLM for *_, origin in drafts):
@@ -250,6 +255,9 @@ def questions_generate(*, course: Course, use_llm: bool | None = None) -> Report
     if not drafts:
         drafts = [(s, d, Question.Origin.RULE) for s, d in rule_drafts(course=course, sections=sections,
                                                                         embedder=embedder)]
+    # Rule-built questions from course-wide concepts come again with each section that fell back to the rules.
+    seen: set[str] = set()
+    drafts = [item for item in drafts if not (item[1].key in seen or seen.add(item[1].key))]
     report = Report()
     known = set(Question.objects.filter(key__in=[d.key for _, d, _ in drafts]).values_list("key", flat=True))
     fresh = [(s, d, o) for s, d, o in drafts if d.key not in known]
