@@ -78,7 +78,9 @@ def main(argv=None) -> dict:
     server = None
     try:
         from tests.tutor.conftest import course_material
-        from tutor import services
+        from tutor import llm, services
+
+        llm.breaker_reset()  # failures left from an earlier run would open it for the first minute
 
         course = build_course(course_material)
         users = [get_user_model().objects.create_user(username=f"m{i}@x.io", email=f"m{i}@x.io", password="x")
