@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 
+import llm
 from config.celery_app import app
 
 CELERY_PING_CACHE_KEY = "healthz:celery"
@@ -67,8 +68,13 @@ def celery_status(timeout: float = 1.0) -> dict:
 
 def llm_status() -> dict:
     if settings.LLM_ENABLED:
-        return {"mode": "openai-compatible", "model": settings.LLM_MODEL}
-    return {"mode": "offline", "model": None}
+        # The structured-output mode this server was found to take; "not negotiated yet" before the first call.
+        try:
+            structured = llm.structured_mode() or "not negotiated yet"
+        except Exception as error:
+            structured = f"unknown ({str(error)[:100]})"
+        return {"mode": "openai-compatible", "model": settings.LLM_MODEL, "structured_output": structured}
+    return {"mode": "offline", "model": None, "structured_output": None}
 
 
 def report() -> tuple[dict, bool]:

@@ -36,12 +36,15 @@ class Managed:
 
 
 def procfile(path: Path | None = None) -> list[Managed]:
-    path = path or Path(os.environ.get("PRIMER_PROCFILE", ROOT / "Procfile"))
+    """The processes of the Procfile; PRIMER_PROCFILE may name several, joined by ":" (`make run LLM=local` adds
+    Procfile.llm-local's model server to the usual ones)."""
+    paths = [path] if path else [ROOT / p for p in (os.environ.get("PRIMER_PROCFILE") or "Procfile").split(os.pathsep)]
     entries = []
-    for line in path.read_text().splitlines():
-        if line.strip() and not line.lstrip().startswith("#") and ":" in line:
-            name, command = line.split(":", 1)
-            entries.append(Managed(name=name.strip(), command=command.strip()))
+    for each in paths:
+        for line in each.read_text().splitlines():
+            if line.strip() and not line.lstrip().startswith("#") and ":" in line:
+                name, command = line.split(":", 1)
+                entries.append(Managed(name=name.strip(), command=command.strip()))
     return entries
 
 

@@ -19,6 +19,7 @@ import asyncio
 import json
 import logging
 import random
+import re
 import time
 from collections.abc import AsyncIterator
 
@@ -42,6 +43,10 @@ class LLMUnavailable(LLMError):
 
 class LLMBadResponse(LLMError):
     """The model answered, but with something we cannot use (empty, not JSON, wrong shape)."""
+
+
+class LLMFormatUnsupported(LLMError):
+    """The server refused the request's `response_format`: ask again in another structured-output mode."""
 
 
 def llm_enabled() -> bool:
@@ -82,6 +87,16 @@ def is_retryable(error: BaseException) -> bool:
     if isinstance(error, openai.APIStatusError):
         return error.status_code == 429 or error.status_code >= 500
     return False
+
+
+def is_unsupported_format(error: BaseException) -> bool:
+    """A refusal of `response_format` itself. Servers say it differently: OpenAI and vLLM answer 400,
+    llama-cpp-python's server 500 ("Input should be 'text' or 'json_object'"), others 422. It is no outage,
+    so it moves to the next structured-output mode instead of counting towards the breaker."""
+    if not isinstance(error, openai.APIStatusError) or error.status_code == 429:
+        return False
+    text = f"{error.message} {getattr(error, 'body', '')}".lower()
+    return any(word in text for word in ("response_format", "json_schema", "json_object", "grammar"))
 
 
 def backoff_seconds(attempt: int) -> float:
@@ -164,6 +179,9 @@ def chat(messages: list[dict], *, max_tokens: int | None = None, temperature: fl
             breaker_record_failure()
             raise
         except Exception as error:  # noqa: BLE001 -- the SDK raises many kinds; sorted by is_retryable
+            if response_format and is_unsupported_format(error):
+                raise LLMFormatUnsupported(f"the server refused response_format {response_format['type']}: "
+                                           f"{error!r}"[:300]) from error
             last = attempt == _attempts() - 1 or time.monotonic() + backoff_seconds(attempt) >= deadline
             if not is_retryable(error) or last:
                 breaker_record_failure()
@@ -226,12 +244,17 @@ async def astream_chat(messages: list[dict], *, max_tokens: int | None = None, t
             except LLMBadResponse:
                 raise
             except Exception as error:  # noqa: BLE001 -- sorted by is_retryable
+                if response_format and is_unsupported_format(error):
+                    raise LLMFormatUnsupported(f"the server refused response_format {response_format['type']}: "
+                                               f"{error!r}"[:300]) from error
                 if isinstance(error, (json.JSONDecodeError, ValueError, KeyError, TypeError, AttributeError)):
                     raise LLMBadResponse(f"the model's response could not be read: {error!r}") from error
                 last = attempt == _attempts() - 1 or loop.time() + backoff_seconds(attempt) >= deadline
                 if yielded or not is_retryable(error) or last:
                     raise LLMError(f"the language model failed: {error!r}") from error
                 await asyncio.sleep(backoff_seconds(attempt))
+    except LLMFormatUnsupported:
+        raise
     except LLMError:
         await asyncio.to_thread(breaker_record_failure)
         raise
@@ -239,14 +262,79 @@ async def astream_chat(messages: list[dict], *, max_tokens: int | None = None, t
         await client.close()
 
 
+# Structured output. Servers accept different subsets of `response_format`, so each server (base URL and
+# model) is asked in the first mode it takes, and the answer is checked against the schema whatever the mode:
+#   json_schema  OpenAI structured outputs; vLLM and Ollama accept the same shape;
+#   json_object  JSON mode with the schema beside it (llama.cpp's servers turn it into a grammar);
+#   prompt       no response_format: the schema goes into the prompt, and the reply is parsed and repaired.
+# A reply that fails the schema gets one more try, with what was wrong told to the model.
+
+STRUCTURED_MODES = ("json_schema", "json_object", "prompt")
+_MODE_KEY = "llm:structured-mode:"
+_MODE_SECONDS = 24 * 3600
+_modes_seen: dict[str, str] = {}  # this process's memory, for when the cache is down
+
+
 def json_schema_format(name: str, schema: dict) -> dict:
-    """The `response_format` asking for JSON that follows `schema` (OpenAI structured outputs; vLLM and
-    Ollama accept the same shape)."""
+    """The `response_format` asking for JSON that follows `schema` (OpenAI structured outputs)."""
     return {"type": "json_schema", "json_schema": {"name": name, "schema": schema, "strict": True}}
 
 
-def _check_shape(value, schema: dict, path: str = "$") -> None:
-    """The parts of JSON Schema our schemas use: type, required, properties, items, enum."""
+def response_format_for(mode: str, name: str, schema: dict) -> dict | None:
+    if mode == "json_schema":
+        return json_schema_format(name, schema)
+    if mode == "json_object":
+        return {"type": "json_object", "schema": schema}
+    return None
+
+
+def _server() -> str:
+    return f"{settings.LLM_BASE_URL or 'openai'}|{settings.LLM_MODEL}"
+
+
+def structured_mode() -> str | None:
+    """The structured-output mode this server is known to take, or None before the first structured call."""
+    server = _server()
+    try:
+        mode = cache.get(_MODE_KEY + server)
+    except Exception:  # the cache being down must not stop grading; this process remembers too
+        mode = None
+    return mode or _modes_seen.get(server)
+
+
+def structured_mode_remember(mode: str) -> None:
+    server = _server()
+    if structured_mode() != mode:
+        logger.info("structured output from %s uses response mode %r", server, mode)
+    _modes_seen[server] = mode
+    try:
+        cache.set(_MODE_KEY + server, mode, timeout=_MODE_SECONDS)
+    except Exception:
+        pass
+
+
+def structured_mode_forget() -> None:
+    _modes_seen.pop(_server(), None)
+    cache.delete(_MODE_KEY + _server())
+
+
+def _modes_to_try() -> list[str]:
+    known = structured_mode()
+    return list(STRUCTURED_MODES[STRUCTURED_MODES.index(known):] if known in STRUCTURED_MODES else STRUCTURED_MODES)
+
+
+def _with_schema_instructions(messages: list[dict], schema: dict) -> list[dict]:
+    """The messages with the schema spelled out, for modes where the server does not enforce it."""
+    note = ("Reply with one JSON object only, no prose and no Markdown fence. It must follow this JSON Schema:\n"
+            + json.dumps(schema, ensure_ascii=False))
+    if messages and messages[0]["role"] == "system":
+        return [{"role": "system", "content": f"{messages[0]['content']}\n\n{note}"}, *messages[1:]]
+    return [{"role": "system", "content": note}, *messages]
+
+
+def check_schema(value, schema: dict, path: str = "$") -> None:
+    """The parts of JSON Schema Primer's schemas use: type, enum, required, properties, items, minimum/maximum,
+    minItems/maxItems, minLength/maxLength. Keys a schema does not list are tolerated (and never read)."""
     expected = schema.get("type")
     types = {"object": dict, "array": list, "string": str, "integer": int, "number": (int, float), "boolean": bool}
     if expected in types and (not isinstance(value, types[expected])
@@ -254,55 +342,150 @@ def _check_shape(value, schema: dict, path: str = "$") -> None:
         raise LLMBadResponse(f"{path} should be {expected}, not {type(value).__name__}")
     if "enum" in schema and value not in schema["enum"]:
         raise LLMBadResponse(f"{path} is {value!r}, not one of {schema['enum']}")
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if "minimum" in schema and value < schema["minimum"]:
+            raise LLMBadResponse(f"{path} is {value}, below the minimum {schema['minimum']}")
+        if "maximum" in schema and value > schema["maximum"]:
+            raise LLMBadResponse(f"{path} is {value}, above the maximum {schema['maximum']}")
+    if isinstance(value, str):
+        if len(value) < schema.get("minLength", 0):
+            raise LLMBadResponse(f"{path} is shorter than {schema['minLength']} characters")
+        if "maxLength" in schema and len(value) > schema["maxLength"]:
+            raise LLMBadResponse(f"{path} is longer than {schema['maxLength']} characters")
     if expected == "object":
         for key in schema.get("required", []):
             if key not in value:
                 raise LLMBadResponse(f"{path} lacks {key!r}")
         for key, subschema in schema.get("properties", {}).items():
             if key in value:
-                _check_shape(value[key], subschema, f"{path}.{key}")
-    if expected == "array" and "items" in schema:
-        for index, item in enumerate(value):
-            _check_shape(item, schema["items"], f"{path}[{index}]")
+                check_schema(value[key], subschema, f"{path}.{key}")
+    if expected == "array":
+        if len(value) < schema.get("minItems", 0):
+            raise LLMBadResponse(f"{path} has {len(value)} items, fewer than {schema['minItems']}")
+        if "maxItems" in schema and len(value) > schema["maxItems"]:
+            raise LLMBadResponse(f"{path} has {len(value)} items, more than {schema['maxItems']}")
+        if "items" in schema:
+            for index, item in enumerate(value):
+                check_schema(item, schema["items"], f"{path}[{index}]")
+
+
+def _first_json_object(text: str) -> str:
+    """The first {...} in the text, closed where a reply cut off by max_tokens left it open."""
+    start = text.find("{")
+    if start == -1:
+        raise LLMBadResponse("the model's reply holds no JSON object")
+    closers, in_string, escaped = [], False, False
+    for index in range(start, len(text)):
+        char = text[index]
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "{[":
+            closers.append("}" if char == "{" else "]")
+        elif char in "}]" and closers:
+            closers.pop()
+            if not closers:
+                return text[start:index + 1]
+    tail = text[start:].rstrip()
+    if in_string:
+        tail += '"'
+    tail = re.sub(r",\s*$", "", tail)
+    if closers and closers[-1] == "}":
+        # A key whose value never came: drop it.
+        tail = re.sub(r'([,{])\s*"[^"]*"\s*:?\s*$', lambda m: "{" if m.group(1) == "{" else "", tail)
+    return tail + "".join(reversed(closers))
+
+
+def repair_json(text: str):
+    """Parse a model's JSON, forgiving what small models get wrong: prose or a fence around it, a reply cut
+    off mid-object, trailing commas, typographic or single quotes. LLMBadResponse when it stays unreadable."""
+    candidate = _first_json_object(text.strip())
+    attempts = [candidate]
+    fixed = re.sub(r",\s*([}\]])", r"\1", candidate.replace("“", '"').replace("”", '"'))
+    attempts.append(fixed)
+    # Single-quoted keys and strings, as Python prints a dict.
+    attempts.append(re.sub(r"(?<=[{\[,:])\s*'([^'\\]*)'\s*(?=[:,}\]])", lambda m: json.dumps(m.group(1)), fixed))
+    error = None
+    for attempt in attempts:
+        try:
+            return json.loads(attempt)
+        except json.JSONDecodeError as failure:
+            error = failure
+    raise LLMBadResponse(f"the model did not return readable JSON: {error}")
 
 
 def parse_structured(text: str, schema: dict) -> dict:
-    """The model's JSON, checked against the schema; LLMBadResponse when it is not."""
-    cleaned = text.strip()
-    # Some self-hosted models wrap JSON in a Markdown fence even when asked not to.
-    if cleaned.startswith("```"):
-        cleaned = cleaned.strip("`").removeprefix("json").strip()
-    try:
-        value = json.loads(cleaned)
-    except json.JSONDecodeError as error:
-        raise LLMBadResponse(f"the model did not return JSON: {error}") from error
-    _check_shape(value, schema)
+    """The model's JSON, repaired where it can be and checked against the schema; LLMBadResponse when not."""
+    value = repair_json(text)
+    check_schema(value, schema)
     return value
 
 
+def _retry_messages(messages: list[dict], reply: str, error: LLMError) -> list[dict]:
+    return [*messages, {"role": "assistant", "content": reply[:2000]},
+            {"role": "user", "content": f"That reply cannot be used: {error}. Reply again with the corrected JSON "
+                                        "object only."}]
+
+
 def structured(messages: list[dict], *, name: str, schema: dict, max_tokens: int | None = None,
-               temperature: float = 0.0) -> dict:
-    """A chat completion constrained to `schema`, parsed and checked (sync, for Celery tasks).
+               temperature: float = 0.0, check: dict | None = None) -> dict:
+    """A chat completion constrained to `schema`, parsed and checked (sync, for Celery tasks and commands).
+
+    `check`, when given, is the schema the reply is checked against instead of `schema` (a looser one, for a
+    caller that checks the parts itself and keeps what it can).
 
     Example: structured([{"role": "user", "content": "…"}], name="grade",
                         schema={"type": "object", "properties": {"correct": {"type": "boolean"}},
                                 "required": ["correct"], "additionalProperties": False})
     """
-    text = chat(messages, max_tokens=max_tokens, temperature=temperature,
-                response_format=json_schema_format(name, schema))
-    try:
-        return parse_structured(text, schema)
-    except LLMBadResponse:
-        breaker_record_failure()
-        raise
+    for mode in _modes_to_try():
+        asked = messages if mode == "json_schema" else _with_schema_instructions(messages, schema)
+        options = {"max_tokens": max_tokens, "temperature": temperature,
+                   "response_format": response_format_for(mode, name, schema)}
+        try:
+            text = chat(asked, **options)
+        except LLMFormatUnsupported as refusal:
+            logger.info("structured output: %s; trying the next mode", refusal)
+            continue
+        structured_mode_remember(mode)
+        try:
+            return parse_structured(text, check or schema)
+        except LLMBadResponse as error:
+            retried = chat(_retry_messages(asked, text, error), **options)
+        try:
+            return parse_structured(retried, check or schema)
+        except LLMBadResponse:
+            breaker_record_failure()
+            raise
+    raise LLMBadResponse("the server accepts no structured-output mode")
 
 
 async def astructured(messages: list[dict], *, name: str, schema: dict, max_tokens: int | None = None,
-                      temperature: float = 0.0) -> dict:
-    text = await achat(messages, max_tokens=max_tokens, temperature=temperature,
-                       response_format=json_schema_format(name, schema))
-    try:
-        return parse_structured(text, schema)
-    except LLMBadResponse:
-        await asyncio.to_thread(breaker_record_failure)
-        raise
+                      temperature: float = 0.0, check: dict | None = None) -> dict:
+    """`structured` for async callers, negotiating the same way."""
+    for mode in _modes_to_try():
+        asked = messages if mode == "json_schema" else _with_schema_instructions(messages, schema)
+        options = {"max_tokens": max_tokens, "temperature": temperature,
+                   "response_format": response_format_for(mode, name, schema)}
+        try:
+            text = await achat(asked, **options)
+        except LLMFormatUnsupported as refusal:
+            logger.info("structured output: %s; trying the next mode", refusal)
+            continue
+        await asyncio.to_thread(structured_mode_remember, mode)
+        try:
+            return parse_structured(text, check or schema)
+        except LLMBadResponse as error:
+            retried = await achat(_retry_messages(asked, text, error), **options)
+        try:
+            return parse_structured(retried, check or schema)
+        except LLMBadResponse:
+            await asyncio.to_thread(breaker_record_failure)
+            raise
+    raise LLMBadResponse("the server accepts no structured-output mode")

@@ -382,30 +382,32 @@ def rule_drafts(*, course: Course, sections: list[Section], embedder) -> list[tu
     return drafts
 
 
-LLM_SCHEMA = {
+LLM_QUESTIONS_PER_SECTION = 3
+LLM_MCQ_OPTIONS = 4
+LLM_ITEM_SCHEMA = {
     "type": "object",
     "properties": {
-        "questions": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {
-                    "type": {"type": "string", "enum": ["mcq", "cloze", "free_text"]},
-                    "prompt": {"type": "string"},
-                    "options": {"type": "array", "items": {"type": "string"}},
-                    "answer": {"type": "string"},
-                    "explanation": {"type": "string"},
-                    "evidence": {"type": "string"},
-                    "difficulty": {"type": "integer"},
-                },
-                "required": ["type", "prompt", "options", "answer", "explanation", "evidence", "difficulty"],
-                "additionalProperties": False,
-            },
-        }
+        "type": {"type": "string", "enum": ["mcq", "cloze", "free_text"]},
+        "prompt": {"type": "string", "minLength": 10},
+        "options": {"type": "array", "items": {"type": "string"}, "maxItems": LLM_MCQ_OPTIONS},
+        "answer": {"type": "string", "minLength": 1},
+        "explanation": {"type": "string"},
+        "evidence": {"type": "string"},
+        "difficulty": {"type": "integer", "minimum": 1, "maximum": 3},
     },
+    "required": ["type", "prompt", "options", "answer", "explanation", "evidence", "difficulty"],
+    "additionalProperties": False,
+}
+LLM_SCHEMA = {
+    "type": "object",
+    "properties": {"questions": {"type": "array", "items": LLM_ITEM_SCHEMA, "maxItems": LLM_QUESTIONS_PER_SECTION}},
     "required": ["questions"],
     "additionalProperties": False,
 }
+# The reply is checked question by question: one malformed question is saved as rejected with its reason,
+# and the others still count. The server is still sent the full schema, to constrain what it writes.
+LLM_ENVELOPE = {"type": "object", "properties": {"questions": {"type": "array", "items": {"type": "object"}}},
+                "required": ["questions"]}
 
 LLM_INSTRUCTIONS = """You write review questions for engineers learning how large language models work.
 From the section below write up to 3 questions that test understanding of its key ideas: multiple choice
@@ -415,23 +417,45 @@ empty). Quote in "evidence" one sentence copied exactly from the section that su
 "EXCEPT" stems, no "all/none of the above", never give the answer away in the prompt. Write in {language}."""
 
 
+def llm_item_problem(item: dict) -> str:
+    """Why a question the model wrote cannot be used as it stands, or "" (the verification checks follow)."""
+    try:
+        llm.check_schema(item, LLM_ITEM_SCHEMA, "question")
+    except llm.LLMBadResponse as error:
+        return f"malformed model output: {error}"
+    if item["type"] == "mcq" and len(item["options"]) != LLM_MCQ_OPTIONS:
+        return f"{len(item['options'])} options; a generated multiple-choice question needs {LLM_MCQ_OPTIONS}"
+    return ""
+
+
+def llm_draft(section: Section, item: dict) -> Draft:
+    """The model's question as a draft; a malformed one keeps what can be shown and says what is wrong."""
+    problem = llm_item_problem(item)
+
+    def text(name: str) -> str:
+        value = item.get(name)
+        return value.strip() if isinstance(value, str) else ""
+
+    kind = item.get("type") if item.get("type") in {"mcq", "cloze", "free_text"} else "free_text"
+    options = item.get("options") if isinstance(item.get("options"), list) else []
+    difficulty = item.get("difficulty")
+    difficulty = min(3, max(1, difficulty)) if isinstance(difficulty, int) and not isinstance(difficulty, bool) else 2
+    return Draft(
+        type=kind, prompt=text("prompt") or "(no prompt)", answer=text("answer"),
+        options=[str(o).strip() for o in options] if kind == "mcq" else [], evidence=text("evidence"),
+        explanation=text("explanation"), difficulty=difficulty, problem=problem,
+        key=stable_key("llm", section.pk, text("prompt"), *([problem] if problem else [])),
+    )
+
+
 def llm_drafts(section: Section) -> list[Draft]:
     language = "Simplified Chinese" if section.lesson.language.startswith("zh") else "English"
     data = llm.structured(
         [{"role": "system", "content": LLM_INSTRUCTIONS.format(language=language)},
          {"role": "user", "content": f"Section: {section.heading}\n\n{section.text}"}],
-        name="questions", schema=LLM_SCHEMA, max_tokens=1500,
+        name="questions", schema=LLM_SCHEMA, check=LLM_ENVELOPE, max_tokens=settings.LLM_QUESTION_MAX_TOKENS,
     )
-    drafts = []
-    for item in data["questions"]:
-        key = stable_key("llm", section.pk, item["prompt"])
-        drafts.append(Draft(
-            type=item["type"], prompt=item["prompt"].strip(), answer=item["answer"].strip(),
-            options=[o.strip() for o in item["options"]] if item["type"] == "mcq" else [],
-            evidence=item["evidence"].strip(), explanation=item["explanation"].strip(),
-            difficulty=min(3, max(1, int(item["difficulty"]))), key=key,
-        ))
-    return drafts
+    return [llm_draft(section, item) for item in data["questions"][:LLM_QUESTIONS_PER_SECTION]]
 
 
 def questions_generate(*, course: Course, use_llm: bool | None = None) -> Report:
@@ -443,9 +467,14 @@ def questions_generate(*, course: Course, use_llm: bool | None = None) -> Report
     if use_llm:
         for section in sections:
             try:
-                drafts += [(section, d, Question.Origin.LLM) for d in llm_drafts(section)]
+                written = llm_drafts(section)
             except llm.LLMError:
                 logger.warning("LLM generation failed for section %s; using the rules", section.pk, exc_info=True)
+                written = []
+            drafts += [(section, d, Question.Origin.LLM) for d in written]
+            # The model's unusable questions are still saved, as rejected with their reasons; when none of them
+            # passes the checks, the section gets its rule-built questions as if there were no model.
+            if not any(verify(d, section_text=section.body) is None for d in written):
                 drafts += [(s, d, Question.Origin.RULE)
                            for s, d in rule_drafts(course=course, sections=[section], embedder=embedder)]
         if not any(origin == Question.Origin.LLM for *_, origin in drafts):
@@ -453,6 +482,9 @@ def questions_generate(*, course: Course, use_llm: bool | None = None) -> Report
     if not drafts:
         drafts = [(s, d, Question.Origin.RULE) for s, d in rule_drafts(course=course, sections=sections,
                                                                         embedder=embedder)]
+    # Rule-built questions from course-wide concepts come again with each section that fell back to the rules.
+    seen: set[str] = set()
+    drafts = [item for item in drafts if not (item[1].key in seen or seen.add(item[1].key))]
     report = Report()
     known = set(Question.objects.filter(key__in=[d.key for _, d, _ in drafts]).values_list("key", flat=True))
     fresh = [(s, d, o) for s, d, o in drafts if d.key not in known]

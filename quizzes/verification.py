@@ -34,6 +34,7 @@ class Draft:
     concepts: list = field(default_factory=list)
     difficulty: int = 2
     key: str = ""
+    problem: str = ""  # set by a generator that already knows the draft is unusable (a malformed model reply)
 
 
 def plain(text: str) -> str:
@@ -143,7 +144,9 @@ def _stem_problems(kind: str, prompt: str, options: list[str], answer: str) -> l
 
 
 def draft_problems(draft: Draft, *, section_text: str | None = None) -> list[str]:
-    return question_problems({"type": draft.type, "prompt": draft.prompt, "options": draft.options,
+    # A problem the generator already knows (a malformed model reply) comes first: nothing else can mend it.
+    known = [draft.problem] if draft.problem else []
+    return known + question_problems({"type": draft.type, "prompt": draft.prompt, "options": draft.options,
                               "answer": draft.answer, "accept": draft.accept, "evidence": draft.evidence},
                              section_text=section_text)
 

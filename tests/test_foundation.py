@@ -44,7 +44,7 @@ def test_healthz_reports_postgres_pgvector_redis_and_llm_mode(admin_client):
     assert body["database"]["pgvector"]
     assert body["redis"] == {"ok": True}
     assert set(body["celery"]) >= {"ok", "workers"}
-    assert body["llm"] == {"mode": "offline", "model": None}
+    assert body["llm"] == {"mode": "offline", "model": None, "structured_output": None}
 
 
 @pytest.mark.django_db
@@ -184,15 +184,19 @@ def test_env_example_lists_every_variable_the_settings_read():
     assert read - listed == set()
 
 
-def test_the_compose_file_runs_every_service_from_one_image_with_vllm_behind_the_gpu_profile():
+def test_the_compose_file_runs_every_service_from_one_image_with_model_servers_behind_profiles():
     import yaml
 
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     services = compose["services"]
-    assert set(services) == {"db", "redis", "web", "worker", "beat", "vllm", "caddy"}
+    assert set(services) == {"db", "redis", "web", "worker", "beat", "vllm", "llamacpp", "caddy"}
     assert "pgvector" in services["db"]["image"]
     assert all(services[name]["build"] == "." for name in ("web", "worker", "beat"))
     assert services["vllm"]["profiles"] == ["gpu"]
+    # CPU hosts: llama.cpp's own server image, the model read from a mounted folder, never downloaded.
+    assert services["llamacpp"]["profiles"] == ["cpu-llm"]
+    assert services["llamacpp"]["image"].startswith("ghcr.io/ggml-org/llama.cpp:server")
+    assert any(volume.endswith(":/models:ro") for volume in services["llamacpp"]["volumes"])
     assert services["web"]["environment"]["DATABASE_URL"].startswith("postgres://")
 
 

@@ -79,3 +79,12 @@ def test_a_command_that_finds_the_embedded_redis_down_restarts_it_on_the_same_po
         assert len(pids_matching(f"redis-server.*:{port}")) == 1
     finally:
         os.kill(int(pid_file.read_text()), signal.SIGTERM)
+
+
+def test_make_run_with_the_local_model_adds_its_server_to_the_usual_processes(monkeypatch):
+    from config.run import procfile
+
+    monkeypatch.setenv("PRIMER_PROCFILE", "Procfile:Procfile.llm-local")
+    names = [entry.name for entry in procfile()]
+    assert names == ["web", "worker", "beat", "llm"]
+    assert "config.local_llm" in procfile()[-1].command

@@ -28,6 +28,9 @@ class Conversation(models.Model):
         return reverse("tutor_conversation", args=[self.id])
 
 
+UNCITED_REASON = "the model's answer cited no course passage"
+
+
 class Answer(models.Model):
     """One question and the tutor's answer to it."""
 
@@ -63,6 +66,11 @@ class Answer(models.Model):
 
     def __str__(self) -> str:
         return self.question[:80]
+
+    @property
+    def fallback_uncited(self) -> bool:
+        """The model answered, but cited no passage: its answer was set aside for the course's own words."""
+        return self.fallback_reason.startswith(UNCITED_REASON)
 
 
 class Feedback(models.Model):

@@ -22,7 +22,7 @@ import llm
 from llm.tokens import count_messages, count_tokens
 
 from . import answering, selectors
-from .models import Answer, Conversation, Feedback
+from .models import UNCITED_REASON, Answer, Conversation, Feedback
 
 logger = logging.getLogger(__name__)
 
@@ -154,11 +154,12 @@ async def answer_steps(answer: Answer) -> AsyncIterator[tuple[str, Any]]:
         yield "done", await sync_to_async(_save)(answer, prepared, text="", mode=Answer.Mode.OFFLINE)
         return
     fallback_reason = ""
+    tokens = 0  # a set-aside answer still counts towards the learner's daily allowance
     if llm.llm_enabled():
         pieces = []
         yield "passages", prepared.passages
         try:
-            async for piece in llm.astream_chat(messages):
+            async for piece in llm.astream_chat(messages, max_tokens=settings.LLM_ANSWER_MAX_TOKENS):
                 pieces.append(piece)
                 yield "text", piece
         except llm.LLMError as error:
@@ -167,11 +168,17 @@ async def answer_steps(answer: Answer) -> AsyncIterator[tuple[str, Any]]:
         else:
             text = "".join(pieces)
             tokens = count_messages(messages) + count_tokens(text)
-            yield "done", await sync_to_async(_save)(answer, prepared, text=text, mode=Answer.Mode.LLM, tokens=tokens)
-            return
+            # An answer that cites no given passage may say anything (a small model invents freely): the
+            # learner gets the course's own sentences instead, with a notice saying why.
+            if answering.finish(text, prepared).citations:
+                yield "done", await sync_to_async(_save)(answer, prepared, text=text, mode=Answer.Mode.LLM,
+                                                         tokens=tokens)
+                return
+            logger.warning("tutor sets aside the model's answer, which cites no passage: %r", text[:200])
+            fallback_reason = UNCITED_REASON
     text = await sync_to_async(_offline_text)(prepared, answer)
     yield "done", await sync_to_async(_save)(answer, prepared, text=text, mode=Answer.Mode.OFFLINE,
-                                             fallback_reason=fallback_reason)
+                                             fallback_reason=fallback_reason, tokens=tokens)
 
 
 async def _answer_finished(answer: Answer) -> Answer:

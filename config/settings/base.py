@@ -222,6 +222,9 @@ LLM_MAX_ATTEMPTS = env.int("LLM_MAX_ATTEMPTS", default=3)
 LLM_RETRY_BACKOFF_SECONDS = env.float("LLM_RETRY_BACKOFF_SECONDS", default=0.5)
 LLM_BREAKER_THRESHOLD = env.int("LLM_BREAKER_THRESHOLD", default=3)
 LLM_BREAKER_COOLDOWN_SECONDS = env.int("LLM_BREAKER_COOLDOWN_SECONDS", default=60)
+# Longest replies asked for: a tutor answer, and one section's generated questions (small CPU models are slow).
+LLM_ANSWER_MAX_TOKENS = env.int("LLM_ANSWER_MAX_TOKENS", default=1024)
+LLM_QUESTION_MAX_TOKENS = env.int("LLM_QUESTION_MAX_TOKENS", default=1500)
 # Tutor cost control, per learner: questions per minute and tokens (prompt + answer) per day.
 TUTOR_QUESTIONS_PER_MINUTE = env.int("TUTOR_QUESTIONS_PER_MINUTE", default=6)
 TUTOR_DAILY_TOKEN_BUDGET = env.int("TUTOR_DAILY_TOKEN_BUDGET", default=60000)

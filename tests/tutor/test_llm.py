@@ -149,3 +149,67 @@ def test_the_fake_server_serves_embeddings_and_models(fake_openai):
     vectors = client.embeddings.create(model="fake-embed", input=["a", "b", "a"]).data
     assert len(vectors[0].embedding) == 384
     assert vectors[0].embedding == vectors[2].embedding != vectors[1].embedding
+
+
+# Structured output against servers that take different response formats.
+
+REFUSES_JSON_SCHEMA = Status(500, "Input should be 'text' or 'json_object' (body.response_format.type)")
+
+
+def test_a_server_refusing_json_schema_is_asked_in_json_mode_and_remembered(fake_openai):
+    fake_openai.script(REFUSES_JSON_SCHEMA, JSONReply({"correct": True, "feedback": "Yes."}))
+    fake_openai.default = JSONReply({"correct": False, "feedback": "No."})
+    assert llm.structured(MESSAGES, name="grade", schema=SCHEMA) == {"correct": True, "feedback": "Yes."}
+    assert llm.structured(MESSAGES, name="grade", schema=SCHEMA)["correct"] is False
+    sent = [request.get("response_format", {}).get("type") for request in fake_openai.chat_requests()]
+    # The refusal is not retried, and the next call goes straight to the mode that worked.
+    assert sent == ["json_schema", "json_object", "json_object"]
+    assert fake_openai.chat_requests()[1]["response_format"]["schema"] == SCHEMA
+    assert llm.structured_mode() == "json_object"
+    assert not llm.breaker_is_open()
+
+
+def test_refusals_never_open_the_breaker(fake_openai, settings):
+    settings.LLM_BREAKER_THRESHOLD = 2
+    for _ in range(3):
+        llm.structured_mode_forget()
+        fake_openai.script(REFUSES_JSON_SCHEMA, JSONReply({"correct": True, "feedback": "Yes."}))
+        llm.structured(MESSAGES, name="grade", schema=SCHEMA)
+    assert not llm.breaker_is_open()
+
+
+def test_a_server_with_no_json_mode_gets_the_schema_in_the_prompt_and_its_reply_repaired(fake_openai):
+    fake_openai.script(REFUSES_JSON_SCHEMA, Status(400, "response_format json_object is not supported"),
+                       Reply('Sure! Here it is:\n```json\n{"correct": true, "feedback": “Yes.”,}\n```'))
+    assert llm.structured(MESSAGES, name="grade", schema=SCHEMA) == {"correct": True, "feedback": "Yes."}
+    last = fake_openai.chat_requests()[-1]
+    assert "response_format" not in last
+    assert '"required": ["correct", "feedback"]' in last["messages"][0]["content"]
+    assert llm.structured_mode() == "prompt"
+
+
+def test_a_reply_that_fails_the_schema_is_asked_again_once_with_the_reason(fake_openai):
+    fake_openai.script(JSONReply({"correct": "maybe", "feedback": "?"}),
+                       JSONReply({"correct": True, "feedback": "Ok."}))
+    assert llm.structured(MESSAGES, name="grade", schema=SCHEMA) == {"correct": True, "feedback": "Ok."}
+    retry = fake_openai.chat_requests()[-1]["messages"]
+    assert "$.correct should be boolean" in retry[-1]["content"]
+    assert retry[-2] == {"role": "assistant", "content": '{"correct": "maybe", "feedback": "?"}'}
+
+
+def test_a_reply_cut_off_by_the_token_limit_is_closed_and_still_checked():
+    schema = {"type": "object", "required": ["options"],
+              "properties": {"options": {"type": "array", "items": {"type": "string"}, "maxItems": 4}}}
+    assert llm.parse_structured('{"options": ["a", "b", "c', schema) == {"options": ["a", "b", "c"]}
+    with pytest.raises(llm.LLMBadResponse, match="more than 4"):
+        llm.parse_structured('{"options": ["a", "b", "c", "d", "e"]}', schema)
+    with pytest.raises(llm.LLMBadResponse, match="above the maximum"):
+        llm.parse_structured('{"n": 8}', {"type": "object", "properties": {"n": {"type": "integer", "maximum": 3}}})
+
+
+def test_the_detailed_healthz_shows_the_structured_output_mode(fake_openai, admin_client):
+    fake_openai.script(REFUSES_JSON_SCHEMA, JSONReply({"correct": True, "feedback": "Yes."}))
+    assert admin_client.get("/healthz").json()["llm"]["structured_output"] == "not negotiated yet"
+    llm.structured(MESSAGES, name="grade", schema=SCHEMA)
+    assert admin_client.get("/healthz").json()["llm"] == {"mode": "openai-compatible", "model": "fake-model",
+                                                          "structured_output": "json_object"}

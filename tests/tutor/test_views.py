@@ -86,6 +86,18 @@ def test_when_the_model_fails_alice_gets_the_offline_answer_with_a_notice(alice_
     assert answer.mode == "offline" and answer.fallback_reason and answer.citations
 
 
+def test_an_llm_answer_citing_no_passage_is_replaced_by_the_offline_answer_with_a_notice(alice_client, course,
+                                                                                        fake_openai):
+    fake_openai.default = Reply("Self-attention was invented in 1962 by a telephone company. [9]")
+    answer, stream = ask(alice_client, "What is self-attention?")
+    done = stream[-1][1]
+    assert "did not cite the course" in done and "offline answer from the course text" in done
+    assert "telephone" not in done
+    answer.refresh_from_db()
+    assert answer.mode == "offline" and answer.citations and "telephone" not in answer.text
+    assert answer.fallback_uncited and answer.tokens > 0
+
+
 def test_a_429_is_retried_and_the_answer_still_streams(alice_client, course, fake_openai):
     fake_openai.script(Status(429), Reply("Attention weighs tokens [1]."))
     answer, stream = ask(alice_client, "What is self-attention?")
