@@ -69,11 +69,11 @@ def main(argv=None) -> dict:
     # The test settings first: importing `config` would otherwise choose the local ones.
     connection, drop = throwaway_database("bench_tutor_local")
     from bench.bench_tutor_ttfb import build_course
-    from config.local_llm import MODEL_ALIAS, model_path, server_command
+    from config.local_llm import MODEL_ALIAS, model_path, server_command, server_env
     from tests.conftest import free_port, process_env, wait_for_port
 
     model_port = free_port()
-    model = subprocess.Popen(server_command(port=model_port, n_ctx=2048, threads=2), cwd=ROOT,
+    model = subprocess.Popen(server_command(port=model_port, n_ctx=2048, threads=2), cwd=ROOT, env=server_env(),
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     server = None
     try:

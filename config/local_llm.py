@@ -48,6 +48,12 @@ def server_command(*, port: int, n_ctx: int = 2048, threads: int | None = None, 
     return command
 
 
+def server_env() -> dict:
+    """The environment for the server process. llama.cpp's server reads its settings from the environment too,
+    and there HOST and PORT (web's, which `make` exports) would win over --host and --port."""
+    return {name: value for name, value in os.environ.items() if name not in {"HOST", "PORT"}}
+
+
 def main() -> int:
     if "--path" in sys.argv[1:]:
         print(model_path())
@@ -56,7 +62,7 @@ def main() -> int:
     threads = int(os.environ["LLM_THREADS"]) if os.environ.get("LLM_THREADS") else None
     command = server_command(port=port, n_ctx=int(os.environ.get("LLM_N_CTX", "2048")), threads=threads)
     print(f"Serving {command[4]} at http://127.0.0.1:{port}/v1 as model {MODEL_ALIAS!r}", flush=True)
-    os.execv(command[0], command)
+    os.execve(command[0], command, server_env())
 
 
 if __name__ == "__main__":

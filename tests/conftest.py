@@ -293,7 +293,7 @@ def local_model_server():
     """
     import importlib.util
 
-    from config.local_llm import MODEL_ALIAS, bundled_model, server_command
+    from config.local_llm import MODEL_ALIAS, bundled_model, server_command, server_env
 
     if importlib.util.find_spec("llama_cpp") is None:
         pytest.fail("llama-cpp-python is not installed: run `make local-llm` (make test does) to install it")
@@ -305,7 +305,7 @@ def local_model_server():
     ARTIFACTS.mkdir(exist_ok=True)
     log = open(ARTIFACTS / "local-model-server.log", "ab")
     # A small context and two threads: the tests send short prompts, and the machine has two cores.
-    server = subprocess.Popen(server_command(port=port, n_ctx=2048, threads=2, model=model), cwd=ROOT,
+    server = subprocess.Popen(server_command(port=port, n_ctx=2048, threads=2, model=model), cwd=ROOT, env=server_env(),
                               stdout=log, stderr=subprocess.STDOUT)
     try:
         import urllib.request
