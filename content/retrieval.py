@@ -44,7 +44,7 @@ class Hit:
                 "score": round(self.score, 4), "url": self.url}
 
 
-def _chunks(course: Course | str | list[int] | None) -> QuerySet[Chunk]:
+def course_chunks(course: Course | str | list[int] | None) -> QuerySet[Chunk]:
     """Chunks of one course (object or slug), of the courses with these ids, or of every course (None)."""
     chunks = Chunk.objects.all()
     if isinstance(course, (list, tuple, set, frozenset)):
@@ -71,7 +71,7 @@ def dense_ids(query: str, course: Course | str | None = None, limit: int = CANDI
         # course filter removes most of the nearest neighbours it finds first.
         cursor.execute(f"SET LOCAL hnsw.ef_search = {EF_SEARCH}")
         cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
-        rows = (_chunks(course).exclude(embedding=None).annotate(distance=CosineDistance("embedding", vector))
+        rows = (course_chunks(course).exclude(embedding=None).annotate(distance=CosineDistance("embedding", vector))
                 .order_by("distance").values_list("id", flat=True)[:limit])
         return list(rows)
 
@@ -82,7 +82,7 @@ def text_ids(query: str, course: Course | str | None = None, limit: int = CANDID
         return []
     # Any word may match (OR); ts_rank_cd rewards passages where many of them occur close together.
     tsquery = SearchQuery(" | ".join(w.replace("'", "''").join("''") for w in words), search_type="raw", config="simple")
-    rows = (_chunks(course).filter(search_vector=tsquery)
+    rows = (course_chunks(course).filter(search_vector=tsquery)
             .annotate(rank=SearchRank(F("search_vector"), tsquery, cover_density=True))
             .order_by("-rank", "id").values_list("id", "search_tokens")[:limit])
     return [(chunk_id, _coverage(words, tokens)) for chunk_id, tokens in rows]

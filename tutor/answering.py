@@ -22,7 +22,7 @@ import textkit
 from content import glossary
 from content.injection import is_instruction_like, without_instructions
 from content.models import Chunk
-from content.retrieval import Hit, embed_query, search
+from content.retrieval import Hit, course_chunks, embed_query, search
 from llm.embeddings import get_embedder
 from textkit import CJK
 from textkit.words import LLM_TERMS
@@ -148,10 +148,7 @@ def _chunk_similarities(query_vector: np.ndarray, hits: list[Hit]) -> dict[int, 
 
 
 def _course_chunks(course, language: str):
-    chunks = Chunk.objects.filter(section__lesson__language__startswith=language[:2])
-    if isinstance(course, str):
-        return chunks.filter(section__lesson__course__slug=course)
-    return chunks.filter(section__lesson__course=course) if course is not None else chunks
+    return course_chunks(course).filter(section__lesson__language__startswith=language[:2])
 
 
 def _background(query_vector: np.ndarray, course, language: str) -> float:
