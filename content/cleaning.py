@@ -53,6 +53,9 @@ LINK_RUN = 6  # this many short title-like items in a row read as a link list, n
 TAIL_START = 0.55  # the site's additions come after the article: only blocks past this fraction may be cut as a tail
 DRIFT_MARGIN = 0.06
 DRIFT_MIN_BODY = 8  # body paragraphs before the tail needed to tell drift from the article's own spread
+# Longer than a web page: a book or an export, whose later chapters may rightly be on other topics. Judging its
+# second half for drift would also embed half of it at once.
+DRIFT_MAX_CHARS = 300_000
 HEAD_SAMPLE = 24  # a late block this much less similar to the article than its least typical body block drifted
 
 
@@ -166,7 +169,7 @@ def clean(document: Document, *, embedder=None) -> Cleaned:
     _mark_link_runs(blocks)
     # Cheap signals first: a tail they already cut is not sent to the embedding model.
     _cut_tail(blocks, len(document.text))
-    if embedder is not None:
+    if embedder is not None and len(document.text) <= DRIFT_MAX_CHARS:
         _drift(blocks, embedder)
         _cut_tail(blocks, len(document.text))
     dropped = [(block.noise, block.text) for block in blocks if block.noise]
