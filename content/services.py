@@ -412,15 +412,24 @@ def _job_send_on_commit(job_id: int) -> None:
 
     def send():
         try:
-            tasks.ingestion_job_run.delay(job_id)
+            _job_send(job_id)
         except Exception as error:  # noqa: BLE001 -- broker down: the job row is the record, the reaper resends it
             logger.warning("could not queue ingestion job %s (%s); the reaper sends it later", job_id, error)
 
     transaction.on_commit(send)
 
 
-def ingestion_job_run(*, job_id: int, run_id: str) -> None:
+def _job_send(job_id: int) -> None:
+    # Celery writes the time limits into the message, from the sending process, and the worker obeys those over
+    # its own settings: so they are named here, from the settings as they are when the job is sent.
+    tasks.ingestion_job_run.apply_async((job_id,), soft_time_limit=settings.CELERY_TASK_SOFT_TIME_LIMIT,
+                                        time_limit=settings.CELERY_TASK_TIME_LIMIT)
+
+
+def ingestion_job_run(*, job_id: int, run_id: str, soft_time_limit: float | None = None) -> None:
     """Claim the job, ingest its folder, and record progress, the report and how it ended.
+
+    `soft_time_limit` is the limit this run was given (the message's), named in the reason when it runs out.
 
     The claim is a conditional UPDATE: a queued job, or one this very message claimed before (a message is
     delivered again only when the worker running it was lost). Any other delivery is a no-op.
@@ -447,7 +456,7 @@ def ingestion_job_run(*, job_id: int, run_id: str) -> None:
         report = paths_ingest(course=job.course, paths=[job.folder], progress=progress)
     except SoftTimeLimitExceeded:
         _job_fail(job_id, gettext("It took longer than the %(seconds)s s a job may run. Upload fewer files at once.")
-                  % {"seconds": settings.CELERY_TASK_SOFT_TIME_LIMIT})
+                  % {"seconds": f"{soft_time_limit or settings.CELERY_TASK_SOFT_TIME_LIMIT:g}"})
         return
     except Exception as error:
         _job_fail(job_id, f"{type(error).__name__}: {error}")
@@ -493,7 +502,7 @@ def ingestion_jobs_reap(*, now=None) -> dict:
             status=IngestionJob.Status.QUEUED, run_id="", last_progress_at=now)
         if changed:
             try:
-                tasks.ingestion_job_run.delay(job.id)
+                _job_send(job.id)
             except Exception as error:  # noqa: BLE001 -- still no broker: the next round tries again
                 logger.warning("could not queue ingestion job %s (%s)", job.id, error)
             counts["requeued" if was_running else "resent"] += 1
