@@ -84,12 +84,13 @@ def test_a_long_document_that_fails_halfway_leaves_the_lesson_learners_had(opena
     path = tmp_path / "field-notes.md"
     path.write_text(long_document(300), encoding="utf-8")
     services.paths_ingest(course=course, paths=[tmp_path])
-    before = list(Chunk.objects.filter(section__lesson__course=course).order_by("id").values_list("id", flat=True))
+    chunk_ids = Chunk.objects.filter(section__lesson__course=course).order_by("id").values_list("id", flat=True)
+    before = list(chunk_ids)
 
     changed = long_document(3000, seed=8, closing="A changed edition that never finished ingesting.")
     report = services.file_ingest(course=course, name="field-notes.md", data=changed.encode(),
                                   embedder=EmbeddingServerGoesAway(get_embedder(), answers=10))
 
     assert report.status == "failed" and "went away" in report.reason
-    assert list(Chunk.objects.filter(section__lesson__course=course).order_by("id").values_list("id", flat=True)) == before
+    assert list(chunk_ids.all()) == before, "the lesson learners had is untouched"
     assert not retrieval.text_ids("changed edition never finished", course)
