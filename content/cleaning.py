@@ -53,6 +53,11 @@ LINK_RUN = 6  # this many short title-like items in a row read as a link list, n
 TAIL_START = 0.55  # the site's additions come after the article: only blocks past this fraction may be cut as a tail
 DRIFT_MARGIN = 0.06
 DRIFT_MIN_BODY = 8  # body paragraphs before the tail needed to tell drift from the article's own spread
+# Longer than a web page: a book or an export. It is cleaned a window at a time, and not judged for topic drift:
+# its later chapters may rightly be on other topics, and judging its second half would embed half of it at once.
+PAGE_MAX_CHARS = 300_000
+WINDOW_CHARS = 200_000
+REPEATED_MAX = 80  # a line up to this long that comes back three times is the site's (a menu, a footer)
 HEAD_SAMPLE = 24  # a late block this much less similar to the article than its least typical body block drifted
 
 
@@ -74,15 +79,16 @@ class Cleaned:
     dropped: list[tuple[str, str]] = field(default_factory=list)  # (reason, text)
 
 
-def _blocks(text: str, *, markdown: bool = False) -> list[Block]:
-    blocks, offset, in_code = [], 0, False
+def _blocks(text: str, *, markdown: bool = False, offset: int = 0, in_code: bool = False) -> tuple[list[Block], bool]:
+    """The non-blank lines, and whether the text ends inside a code fence (a window of a long text goes on)."""
+    blocks = []
     for line in text.split("\n"):
         fence = markdown and line.lstrip().startswith(("```", "~~~"))
         if line.strip():
             blocks.append(Block(text=line, start=offset, code=in_code or fence))
         in_code = in_code != fence
         offset += len(line) + 1
-    return blocks
+    return blocks, in_code
 
 
 def _title_like(text: str) -> bool:
@@ -137,19 +143,16 @@ def _plain(text: str) -> str:
     return normalize(_MD_LINK.sub(r"\1", text)).strip()
 
 
-def clean(document: Document, *, embedder=None) -> Cleaned:
-    blocks = _blocks(document.text, markdown=document.markdown)
-    title = normalize(document.title).strip()
-    # One normalisation for counting and for reading: a line with a link is counted by its link text, too.
-    plains = [_plain(block.text) for block in blocks]
-    seen = Counter(plains)
-    for i, (block, plain) in enumerate(zip(blocks, plains, strict=True)):
+def _mark(blocks: list[Block], plains: list[str], *, seen: Counter, title: str, document: Document, total: int,
+          first: int = 0) -> None:
+    """The per-line signals; `first` is the index of blocks[0] in the whole text, `total` the text's length."""
+    for i, (block, plain) in enumerate(zip(blocks, plains, strict=True), start=first):
         if block.code:
             continue
         if m := _AUTHOR.match(block.text):
             document.author = document.author or m.group("author").strip()
             block.noise = "author line"
-        elif _RELATED_MARKER.match(plain) and block.start > len(document.text) * 0.3:
+        elif _RELATED_MARKER.match(plain) and block.start > total * 0.3:
             block.noise = "related-articles marker"
         elif _METADATA.match(plain):
             block.noise = "metadata"
@@ -157,12 +160,27 @@ def clean(document: Document, *, embedder=None) -> Cleaned:
             block.noise = "boilerplate phrase"
         elif title and plain == title and i > 0:
             block.noise = "repeated title"
-        elif seen[plain] >= 3 and len(plain) <= 80:
+        elif seen[plain] >= 3 and len(plain) <= REPEATED_MAX:
             block.noise = "repeated line"
         elif (links := _MD_LINK.findall(block.text)) and sum(map(len, links)) > 0.6 * len(plain):
             block.noise = "link list"
         elif len(_URL.sub("", plain).strip()) < 0.4 * len(plain):
             block.noise = "mostly a URL"
+
+
+def _title_from(document: Document, blocks: list[Block]) -> None:
+    if not document.title and blocks and _title_like(blocks[0].text) and heading_of(blocks[0].text) is None:
+        document.title = blocks[0].text.strip()
+
+
+def clean(document: Document, *, embedder=None) -> Cleaned:
+    if len(document.text) > PAGE_MAX_CHARS:
+        return _clean_in_windows(document)
+    blocks, _ = _blocks(document.text, markdown=document.markdown)
+    title = normalize(document.title).strip()
+    # One normalisation for counting and for reading: a line with a link is counted by its link text, too.
+    plains = [_plain(block.text) for block in blocks]
+    _mark(blocks, plains, seen=Counter(plains), title=title, document=document, total=len(document.text))
     _mark_link_runs(blocks)
     # Cheap signals first: a tail they already cut is not sent to the embedding model.
     _cut_tail(blocks, len(document.text))
@@ -170,18 +188,58 @@ def clean(document: Document, *, embedder=None) -> Cleaned:
         _drift(blocks, embedder)
         _cut_tail(blocks, len(document.text))
     dropped = [(block.noise, block.text) for block in blocks if block.noise]
-    if not document.title and blocks and _title_like(blocks[0].text) and heading_of(blocks[0].text) is None:
-        document.title = blocks[0].text.strip()
+    _title_from(document, blocks)
     text = _keep_lines(document.text, blocks)
     cleaned = Document(name=document.name, text=text, title=document.title, author=document.author, url=document.url,
                        language=document.language, markdown=document.markdown, meta=document.meta)
     return Cleaned(document=cleaned, dropped=dropped)
 
 
-def _keep_lines(text: str, blocks: list[Block]) -> str:
-    """The text keeps its own line structure (blank lines, setext underlines, code fences); only noise lines go."""
+def _lines(text: str):
+    """text.split("\n"), one line at a time."""
+    start = 0
+    while (end := text.find("\n", start)) != -1:
+        yield text[start:end]
+        start = end + 1
+    yield text[start:]
+
+
+def _clean_in_windows(document: Document) -> Cleaned:
+    """A document longer than a page, cleaned a window of lines at a time so its memory is a window's, not the
+    document's: the same per-line signals, repeated lines counted over the whole text, the site's tail looked for
+    in the last window (that is where a site adds it), and no topic-drift check (see PAGE_MAX_CHARS)."""
+    text, total = document.text, len(document.text)
+    title = normalize(document.title).strip()
+    # Only a short line is ever dropped as repeated, so only short lines are counted.
+    seen = Counter(plain for line in _lines(text) if line.strip() and len(plain := _plain(line)) <= REPEATED_MAX)
+    kept, dropped, start, first, in_code = [], [], 0, 0, False
+    while start < total:
+        end = text.find("\n", start + WINDOW_CHARS)
+        # The last window is never a short remainder: a site's tail must fit in it whole.
+        end = total if end == -1 or total - end < WINDOW_CHARS else end + 1
+        window = text[start:end]
+        blocks, in_code = _blocks(window, markdown=document.markdown, offset=start, in_code=in_code)
+        _mark(blocks, [_plain(block.text) for block in blocks], seen=seen, title=title, document=document,
+              total=total, first=first)
+        _mark_link_runs(blocks)
+        if end == total:
+            _cut_tail(blocks, total)
+        if first == 0:
+            _title_from(document, blocks)
+        dropped += [(block.noise, block.text) for block in blocks if block.noise]
+        kept.append(_keep_lines(window, blocks, offset=start))
+        first, start = first + len(blocks), end
+    cleaned = Document(name=document.name, text="".join(kept), title=document.title, author=document.author,
+                       url=document.url, language=document.language, markdown=document.markdown, meta=document.meta)
+    return Cleaned(document=cleaned, dropped=dropped)
+
+
+def _keep_lines(text: str, blocks: list[Block], *, offset: int = 0) -> str:
+    """The text keeps its own line structure (blank lines, setext underlines, code fences); only noise lines go.
+
+    `offset` is where `text` starts in the whole document (the blocks' starts count from there)."""
     noisy = {b.start for b in blocks if b.noise}
-    out, offset = [], 0
+    out = []
     for line in text.split("\n"):
         if offset not in noisy:
             out.append(line)

@@ -1,11 +1,12 @@
 """Writes for content: ingesting files into lessons, sections and chunks; loading the shipped course; reading."""
 
 import hashlib
+import itertools
 import logging
 import shutil
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -32,7 +33,7 @@ from .models import Chunk, Concept, Course, IngestionJob, Lesson, LessonRead, Se
 from .readers import ReadError, collect, page_name, read_bytes
 from .signals import course_content_changed
 from .rendering import http_url
-from .structure import Document, chunk, images_as_alt_text, segment_by_topic, split_sections
+from .structure import Document, chunk, images_as_alt_text, iter_sections, segment_by_topic
 
 logger = logging.getLogger(__name__)
 
@@ -85,53 +86,81 @@ def course_get_or_create(*, slug: str, title: str = "") -> Course:
     return course
 
 
-def _unique_anchors(sections) -> list[str]:
-    anchors, seen = [], set()
+# A long document is prepared, embedded and written this many chunks at a time, so the memory it takes is
+# bounded by a batch rather than by the document.
+INGEST_BATCH = 64
+
+
+def _prepared_sections(document: Document, *, embedder, lesson_title: str) -> Iterator[_PreparedSection]:
+    """The document's sections with their chunks, one at a time, as they are read."""
+    sections = iter_sections(document.text, markdown=document.markdown)
+    first, second = next(sections, None), next(sections, None)
+    if first is not None and second is None and not first.heading:
+        sections = iter(segment_by_topic(first.body, embedder=embedder))
+    else:
+        sections = itertools.chain([s for s in (first, second) if s is not None], sections)
+    seen = set()
     for section in sections:
+        section.heading = section.heading or lesson_title
         anchor, n = section.anchor, 2
         while anchor in seen:
             anchor, n = f"{section.anchor}-{n}", n + 1
         seen.add(anchor)
-        anchors.append(anchor)
-    return anchors
+        yield _PreparedSection(heading=section.heading[:300], anchor=anchor, body=section.body,
+                               chunks=chunk(images_as_alt_text(section.body)))
 
 
-def _prepare(document: Document, *, embedder, lesson_title: str) -> tuple[list[_PreparedSection], list]:
-    """Sections and chunks with their embeddings, computed before any transaction is opened."""
-    sections = split_sections(document.text, markdown=document.markdown)
-    if len(sections) == 1 and not sections[0].heading:
-        sections = segment_by_topic(sections[0].body, embedder=embedder)
-    for section in sections:
-        section.heading = section.heading or lesson_title
-    prepared = [
-        _PreparedSection(heading=s.heading[:300], anchor=anchor, body=s.body, chunks=chunk(images_as_alt_text(s.body)))
-        for s, anchor in zip(sections, _unique_anchors(sections))
-    ]
-    # The lesson and section titles travel with each passage: "LoRA" in a heading is context the passage lacks.
-    context = f"{document.title} · " if document.title else ""
-    texts = [textkit.normalize(f"{context}{s.heading}\n{c}") for s in prepared for c in s.chunks]
-    return prepared, list(embedder.passages(texts)) if texts else []
+def _lesson_write(*, course: Course, source: Source, slug: str, language: str, order: int, title: str, summary: str,
+                  citations: list, questions: list, sections: Iterable[_PreparedSection], embedder,
+                  document_title: str) -> tuple[int, int, list[str]]:
+    """Create the lesson and write its sections and chunks in batches; returns the sections and chunks written and the
+    instruction-like sentences found in them.
 
-
-def _write_lesson(*, course: Course, source: Source, slug: str, language: str, order: int, title: str, summary: str,
-                  citations: list, questions: list, sections: list[_PreparedSection], vectors: list) -> Lesson:
+    Called inside the caller's transaction: the lesson becomes visible whole when it commits, never in part.
+    """
     lesson = Lesson.objects.create(course=course, source=source, slug=slug, language=language, order=order,
                                    title=title[:300], summary=summary, citations=citations, questions=questions)
-    section_rows = Section.objects.bulk_create([
-        Section(lesson=lesson, position=i, heading=s.heading, anchor=s.anchor[:120], body=s.body)
-        for i, s in enumerate(sections)
-    ])
-    vector_iter = iter(vectors)
-    Chunk.objects.bulk_create([
-        Chunk(section=row, position=j, text=text, embedding=next(vector_iter),
-              search_tokens=textkit.search_tokens(f"{prepared.heading}\n{text}"), flagged=flagged_sentences(text))
-        for row, prepared in zip(section_rows, sections) for j, text in enumerate(prepared.chunks)
-    ], batch_size=500)
-    return lesson
+    # The lesson and section titles travel with each passage: "LoRA" in a heading is context the passage lacks.
+    context = f"{document_title} · " if document_title else ""
+    waiting: list[_PreparedSection] = []
+    pending: list[tuple[Section, int, str, str]] = []  # (section row, position, heading, text), not yet embedded
+    written_sections = written_chunks = 0
+    flagged: list[str] = []
 
+    def write_sections() -> None:
+        nonlocal written_sections
+        rows = Section.objects.bulk_create([
+            Section(lesson=lesson, position=written_sections + i, heading=s.heading, anchor=s.anchor[:120], body=s.body)
+            for i, s in enumerate(waiting)
+        ])
+        written_sections += len(rows)
+        pending.extend((row, j, s.heading, text)
+                       for row, s in zip(rows, waiting, strict=True) for j, text in enumerate(s.chunks))
+        waiting.clear()
 
-def _flagged(sections: list[_PreparedSection]) -> list[str]:
-    return [sentence for section in sections for text in section.chunks for sentence in flagged_sentences(text)]
+    def write_chunks(batch: list[tuple[Section, int, str, str]]) -> None:
+        nonlocal written_chunks
+        vectors = embedder.passages([textkit.normalize(f"{context}{heading}\n{text}") for _, _, heading, text in batch])
+        rows = []
+        for (row, j, heading, text), vector in zip(batch, vectors, strict=True):
+            found = flagged_sentences(text)
+            flagged.extend(found)
+            rows.append(Chunk(section=row, position=j, text=text, embedding=vector,
+                              search_tokens=textkit.search_tokens(f"{heading}\n{text}"), flagged=found))
+        Chunk.objects.bulk_create(rows)
+        written_chunks += len(batch)
+
+    for section in sections:
+        waiting.append(section)
+        if sum(len(s.chunks) for s in waiting) >= INGEST_BATCH or len(waiting) >= INGEST_BATCH:
+            write_sections()
+        while len(pending) >= INGEST_BATCH:
+            write_chunks(pending[:INGEST_BATCH])
+            del pending[:INGEST_BATCH]
+    write_sections()
+    for start in range(0, len(pending), INGEST_BATCH):
+        write_chunks(pending[start:start + INGEST_BATCH])
+    return written_sections, written_chunks, flagged
 
 
 def document_ingest(*, course: Course, document: Document, digest: str, embedder=None) -> FileReport:
@@ -144,10 +173,13 @@ def document_ingest(*, course: Course, document: Document, digest: str, embedder
     doc = cleaned.document
     language = doc.language if doc.language in {"en", "zh-hans", "zh-hant"} else textkit.detect_language(doc.text)
     title = doc.title or page_name(document.name)
-    sections, vectors = _prepare(doc, embedder=embedder, lesson_title=title)
-    if not sections:
+    sections = _prepared_sections(doc, embedder=embedder, lesson_title=title)
+    first = next(sections, None)
+    if first is None:
         return FileReport(name=document.name, status="failed", reason="no text was left after cleaning")
     url = http_url(doc.url)
+    # One transaction for the whole lesson, however long: its sections are embedded and written batch by batch
+    # inside it, so learners see the old lesson until the new one is complete, and a failure leaves nothing behind.
     with transaction.atomic():
         # Locking the course row serialises two ingestions of the same course (CLI and upload page at once).
         Course.objects.select_for_update().get(pk=course.pk)
@@ -163,11 +195,12 @@ def document_ingest(*, course: Course, document: Document, digest: str, embedder
             source.save(update_fields=["title", "author", "url", "language", "content_hash", "ingested_at"])
         slug = _free_slug(course, slugify(page_name(document.name)) or "lesson", source)
         citation = {"title": title, "author": doc.author, "url": url, "file": document.name}
-        _write_lesson(course=course, source=source, slug=slug, language=language, order=order, title=title,
-                      summary="", citations=[citation], questions=[], sections=sections, vectors=vectors)
-    return FileReport(name=document.name, status="ingested", lessons=1, sections=len(sections),
-                      chunks=sum(len(s.chunks) for s in sections), dropped=len(cleaned.dropped),
-                      flagged=_flagged(sections))
+        section_count, chunk_count, flagged = _lesson_write(
+            course=course, source=source, slug=slug, language=language, order=order, title=title, summary="",
+            citations=[citation], questions=[], sections=itertools.chain([first], sections), embedder=embedder,
+            document_title=doc.title)
+    return FileReport(name=document.name, status="ingested", lessons=1, sections=section_count, chunks=chunk_count,
+                      dropped=len(cleaned.dropped), flagged=flagged)
 
 
 def _free_slug(course: Course, base: str, source: Source) -> str:
@@ -286,7 +319,6 @@ def _shipped_lesson_write(*, course: Course, path: Path, post, digest: str, embe
     meta = post.metadata
     language = _language(meta.get("language", "en"))
     doc = Document(name=path.name, text=post.content, title=str(meta.get("title", "")), markdown=True)
-    sections, vectors = _prepare(doc, embedder=embedder, lesson_title=doc.title)
     citations = [{"title": s.get("title", ""), "author": s.get("author", ""), "url": http_url(s.get("url", "")),
                   "file": s.get("file", "")}
                  for s in meta.get("sources") or []]
@@ -298,11 +330,12 @@ def _shipped_lesson_write(*, course: Course, path: Path, post, digest: str, embe
             source.lessons.all().delete()
             source.title, source.language, source.content_hash = doc.title, language, digest
             source.save(update_fields=["title", "language", "content_hash", "ingested_at"])
-        _write_lesson(course=course, source=source, slug=str(meta["slug"]), language=language, order=int(meta.get("order", 0)),
-                      title=doc.title, summary=str(meta.get("summary", "")), citations=citations,
-                      questions=list(meta.get("questions") or []), sections=sections, vectors=vectors)
-    return FileReport(name=path.name, status="ingested", lessons=1, sections=len(sections),
-                      chunks=sum(len(s.chunks) for s in sections), flagged=_flagged(sections))
+        section_count, chunk_count, flagged = _lesson_write(
+            course=course, source=source, slug=str(meta["slug"]), language=language, order=int(meta.get("order", 0)),
+            title=doc.title, summary=str(meta.get("summary", "")), citations=citations,
+            questions=list(meta.get("questions") or []), embedder=embedder, document_title=doc.title,
+            sections=_prepared_sections(doc, embedder=embedder, lesson_title=doc.title))
+    return FileReport(name=path.name, status="ingested", lessons=1, sections=section_count, chunks=chunk_count, flagged=flagged)
 
 
 def _concepts_rebuild(*, course: Course, posts: dict) -> None:
@@ -388,15 +421,24 @@ def _job_send_on_commit(job_id: int) -> None:
 
     def send():
         try:
-            tasks.ingestion_job_run.delay(job_id)
+            _job_send(job_id)
         except Exception as error:  # noqa: BLE001 -- broker down: the job row is the record, the reaper resends it
             logger.warning("could not queue ingestion job %s (%s); the reaper sends it later", job_id, error)
 
     transaction.on_commit(send)
 
 
-def ingestion_job_run(*, job_id: int, run_id: str) -> None:
+def _job_send(job_id: int) -> None:
+    # Celery writes the time limits into the message, from the sending process, and the worker obeys those over
+    # its own settings: so they are named here, from the settings as they are when the job is sent.
+    tasks.ingestion_job_run.apply_async((job_id,), soft_time_limit=settings.CELERY_TASK_SOFT_TIME_LIMIT,
+                                        time_limit=settings.CELERY_TASK_TIME_LIMIT)
+
+
+def ingestion_job_run(*, job_id: int, run_id: str, soft_time_limit: float | None = None) -> None:
     """Claim the job, ingest its folder, and record progress, the report and how it ended.
+
+    `soft_time_limit` is the limit this run was given (the message's), named in the reason when it runs out.
 
     The claim is a conditional UPDATE: a queued job, or one this very message claimed before (a message is
     delivered again only when the worker running it was lost). Any other delivery is a no-op.
@@ -423,7 +465,7 @@ def ingestion_job_run(*, job_id: int, run_id: str) -> None:
         report = paths_ingest(course=job.course, paths=[job.folder], progress=progress)
     except SoftTimeLimitExceeded:
         _job_fail(job_id, gettext("It took longer than the %(seconds)s s a job may run. Upload fewer files at once.")
-                  % {"seconds": settings.CELERY_TASK_SOFT_TIME_LIMIT})
+                  % {"seconds": f"{soft_time_limit or settings.CELERY_TASK_SOFT_TIME_LIMIT:g}"})
         return
     except Exception as error:
         _job_fail(job_id, f"{type(error).__name__}: {error}")
@@ -469,7 +511,7 @@ def ingestion_jobs_reap(*, now=None) -> dict:
             status=IngestionJob.Status.QUEUED, run_id="", last_progress_at=now)
         if changed:
             try:
-                tasks.ingestion_job_run.delay(job.id)
+                _job_send(job.id)
             except Exception as error:  # noqa: BLE001 -- still no broker: the next round tries again
                 logger.warning("could not queue ingestion job %s (%s)", job.id, error)
             counts["requeued" if was_running else "resent"] += 1

@@ -21,6 +21,8 @@ _CHAPTER = re.compile(r"^(?:第[一二三四五六七八九十\d]{1,3}[章节部
 _SENTENCE_PUNCT = re.compile(r"[。！？；!?;,，、:：]\s*$|[。！？!?]")
 _BULLET = re.compile(r"^\s*(?:[-*+•·●▪]|\d{1,2}[.)）、]|[（(]?\d{1,2}[)）]|[a-z][.)])\s*\S", re.IGNORECASE)
 _FORMULA = re.compile(r"[=∑∫≈≤≥±×÷^√]|\\[a-z]+|\b[a-z]\([a-z, ]+\)", re.IGNORECASE)
+# What str.splitlines() also breaks at, besides "\n" and "\r".
+_OTHER_LINE_BREAKS = ("\v", "\f", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029")
 _MD_IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
 
 
@@ -70,25 +72,41 @@ def heading_of(line: str) -> tuple[int, str] | None:
     return None
 
 
-def split_sections(text: str, *, markdown: bool = False) -> list[Section]:
-    """Sections at the headings; the text before the first heading becomes an introduction section.
+def iter_lines(text: str):
+    """The lines of `text` as `str.splitlines()` gives them, one at a time: a long document is not copied whole."""
+    start, size = 0, len(text)
+    while start < size:
+        end = text.find("\n", start)
+        end = size if end == -1 else end
+        piece = text[start:end]
+        yield from piece.splitlines() or [""]
+        # "\f\n" is two line breaks (an empty line between); "\r\n" is one.
+        if end < size and piece.endswith(_OTHER_LINE_BREAKS):
+            yield ""
+        start = end + 1
+
+
+def iter_sections(text: str, *, markdown: bool = False):
+    """Sections at the headings, yielded as they are found; the text before the first heading is an introduction.
 
     Setext headings ("Title" over "====") and '#' headings count in any text; numbered plain-text
-    headings count outside Markdown (in Markdown a "1. item" is a list item).
+    headings count outside Markdown (in Markdown a "1. item" is a list item). A heading with (almost)
+    no text under it is a table of contents entry or a lost image caption, and is skipped.
     """
-    lines = text.splitlines()
-    sections: list[Section] = []
     heading, level, body = "", 1, []
     in_code = False
-    for i, line in enumerate(lines):
+    lines = iter_lines(text)
+    line = next(lines, None)
+    while line is not None:
+        nxt = next(lines, None)
         if line.strip().startswith("```"):
             in_code = not in_code
         found = None
         if not in_code:
-            nxt = lines[i + 1] if i + 1 < len(lines) else ""
-            if _SETEXT.match(nxt) and line.strip() and not _SETEXT.match(line) and len(line.strip()) <= 48:
+            if _SETEXT.match(nxt or "") and line.strip() and not _SETEXT.match(line) and len(line.strip()) <= 48:
                 found = (1, re.sub(r"^\s*[-*•]\s*", "", line.strip()))
             elif _SETEXT.match(line) and body == [] and heading:
+                line = nxt
                 continue
             elif markdown:
                 m = _MD_HEADING.match(line.strip())
@@ -96,14 +114,22 @@ def split_sections(text: str, *, markdown: bool = False) -> list[Section]:
             else:
                 found = heading_of(line)
         if found:
-            sections.append(Section(heading, "\n".join(body).strip(), level))
+            section = Section(heading, "\n".join(body).strip(), level)
+            if len(re.sub(r"\s", "", section.body)) >= SECTION_MIN_CHARS:
+                yield section
             level, heading = found
             body = []
         elif not (_SETEXT.match(line) and not body):
             body.append(line)
-    sections.append(Section(heading, "\n".join(body).strip(), level))
-    # A heading with (almost) no text under it is a table of contents entry or a lost image caption.
-    return [s for s in sections if len(re.sub(r"\s", "", s.body)) >= SECTION_MIN_CHARS]
+        line = nxt
+    section = Section(heading, "\n".join(body).strip(), level)
+    if len(re.sub(r"\s", "", section.body)) >= SECTION_MIN_CHARS:
+        yield section
+
+
+def split_sections(text: str, *, markdown: bool = False) -> list[Section]:
+    """All of a text's sections at once (see iter_sections)."""
+    return list(iter_sections(text, markdown=markdown))
 
 
 def images_as_alt_text(text: str) -> str:

@@ -7,7 +7,8 @@ from . import services
 # the run takes its own job back (services.ingestion_job_run); a worker lost for good is the reaper's case.
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True)
 def ingestion_job_run(self, job_id: int) -> None:
-    services.ingestion_job_run(job_id=job_id, run_id=self.request.id or "")
+    _, soft_time_limit = self.request.timelimit or (None, None)
+    services.ingestion_job_run(job_id=job_id, run_id=self.request.id or "", soft_time_limit=soft_time_limit)
 
 
 @shared_task(acks_late=True)

@@ -44,11 +44,13 @@ class OpenAIEmbedder:
         self._client = openai.OpenAI(base_url=base_url or None, api_key=api_key or "not-needed", timeout=30.0, max_retries=2)
 
     def _embed(self, texts: list[str]) -> np.ndarray:
-        vectors = []
+        batches = []
         for start in range(0, len(texts), 64):
             response = self._client.embeddings.create(model=self.model, input=texts[start:start + 64])
-            vectors.extend(item.embedding for item in sorted(response.data, key=lambda item: item.index))
-        matrix = np.asarray(vectors, dtype=np.float32).reshape(len(texts), -1)
+            # Into float32 per batch: a list of Python floats takes eight times the memory.
+            batches.append(np.asarray([item.embedding for item in sorted(response.data, key=lambda item: item.index)],
+                                      dtype=np.float32).reshape(len(response.data), -1))
+        matrix = np.concatenate(batches) if batches else np.zeros((0, self.dimensions), dtype=np.float32)
         if matrix.shape[1] != self.dimensions:
             raise ValueError(f"the embedding model returned {matrix.shape[1]} dimensions; EMBEDDING_DIMENSIONS is {self.dimensions}")
         norms = np.linalg.norm(matrix, axis=1, keepdims=True)
@@ -65,7 +67,8 @@ class CachingEmbedder:
     """Remembers passage vectors by text within the process: re-ingesting a file, or the cleaner and the
     chunker embedding the same paragraph, does not pay for the model twice."""
 
-    def __init__(self, inner: Embedder, size: int = 50_000):
+    # Enough for any one ordinary file re-ingested; bounded, so a very long document does not fill memory with it.
+    def __init__(self, inner: Embedder, size: int = 8_192):
         self.inner = inner
         self.dimensions = inner.dimensions
         self._size = size

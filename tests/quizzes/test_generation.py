@@ -1,9 +1,13 @@
+import threading
+import time
+
 import pytest
+from django.db import connection, transaction
 from django.db.models import Q
 
 from content.models import Lesson, Section, Source
-from quizzes.generation import questions_generate
-from quizzes.models import Question
+from quizzes.generation import questions_generate, questions_generate_once
+from quizzes.models import GenerationRun, Question
 from quizzes.verification import Draft, verify
 
 from .conftest import course_make
@@ -78,3 +82,43 @@ def test_rule_built_questions_for_the_shipped_lesson_pass_verification_and_regen
 ])
 def test_verification_rejects_flawed_items_with_a_reason(draft, reason):
     assert reason in verify(draft, section_text="The **rank** is how many rows are independent. a is here.")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_runs_for_one_course_at_once_make_each_question_once_and_the_second_returns_without_work(seeds_dir):
+    course = seed_course(seeds_dir)
+    results, errors = {}, []
+
+    def run(name: str) -> None:
+        try:
+            results[name] = questions_generate_once(course=course)
+        except BaseException as error:  # noqa: BLE001 -- reported by the test below, not lost in the thread
+            errors.append(error)
+        finally:
+            connection.close()  # each thread has its own database connection
+
+    first, second = threading.Thread(target=run, args=("first",)), threading.Thread(target=run, args=("second",))
+    with transaction.atomic():
+        # Holding the course's sections makes the first run, once it has claimed the course, wait at its first
+        # question (the question's reference to its section needs that row): the two runs surely overlap.
+        list(Section.objects.select_for_update().filter(lesson__course=course))
+        first.start()
+        deadline = time.monotonic() + 120
+        while not GenerationRun.objects.filter(course=course, running_since__isnull=False).exists():
+            assert time.monotonic() < deadline and not errors, errors or "the first run never claimed the course"
+            time.sleep(0.05)
+        second.start()
+        second.join(timeout=120)
+        assert not second.is_alive(), "the second run returned while the first one was still going"
+        assert results.get("second", "missing") is None
+        assert not Question.objects.filter(section__lesson__course=course).exists(), "the second run made none"
+    first.join(timeout=600)
+    assert not errors, errors
+
+    keys = list(Question.objects.filter(section__lesson__course=course).values_list("key", flat=True))
+    assert len(keys) >= 20 and len(keys) == len(set(keys))
+    # Asked for by the second run, the first ran once more at the end, and found every question already there.
+    assert (results["first"].approved, results["first"].rejected, results["first"].skipped) == (0, 0, len(keys))
+    claim = GenerationRun.objects.get(course=course)
+    assert claim.running_since is None and not claim.rerun_wanted, "the claim is handed back"
+    assert questions_generate_once(course=course).skipped == len(keys), "a later run claims it again"
