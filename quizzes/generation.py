@@ -474,7 +474,7 @@ def questions_generate(*, course: Course, use_llm: bool | None = None) -> Report
             drafts += [(section, d, Question.Origin.LLM) for d in written]
             # The model's unusable questions are still saved, as rejected with their reasons; when none of them
             # passes the checks, the section gets its rule-built questions as if there were no model.
-            if not any(verify(d, section_text=section.body) is None for d in written):
+            if not any(not draft_problems(d, section_text=section.text) for d in written):
                 drafts += [(s, d, Question.Origin.RULE)
                            for s, d in rule_drafts(course=course, sections=[section], embedder=embedder)]
         if not any(origin == Question.Origin.LLM for *_, origin in drafts):

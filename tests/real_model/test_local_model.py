@@ -72,7 +72,7 @@ def test_questions_generated_from_a_source_article_never_approve_a_malformed_one
     from content.models import Section
     from quizzes.generation import questions_generate
     from quizzes.models import Question
-    from quizzes.verification import normalise
+    from textkit import fold as normalise
 
     if not SEEDS.is_dir():
         pytest.skip("the source articles (../shared/seeds) are not present")
