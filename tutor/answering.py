@@ -21,14 +21,16 @@ from django.utils.translation import gettext as _
 import textkit
 from content import glossary
 from content.injection import is_instruction_like, without_instructions
-from content.models import Chunk
+from content.models import Chunk, Concept
 from content.retrieval import Hit, course_chunks, embed_query, search
 from llm.embeddings import get_embedder
 from textkit import CJK
 from textkit.words import LLM_TERMS
 
 CITATION = re.compile(r"[\[【]\s*(\d{1,3}(?:\s*[,，、]\s*\d{1,3})*)\s*[\]】]")
-LATIN_WORD = re.compile(r"[a-z][a-z0-9\-]+")
+# An English word, not the tail of one ("x4" in "3x4" is no word).
+LATIN_WORD = re.compile(r"(?<![a-z0-9])[a-z][a-z0-9\-]+")
+STEM_ENDINGS = r"(?:e?s|e?d|ings?|ies|y|e|ers?)?"
 # The relevance decision (prepare), calibrated on the `calibrate` half of tests/tutor/eval_relevance.yaml and
 # reported on the other half by bench/bench_tutor_relevance.py. multilingual-e5-small scores any text 0.75-0.85
 # against any question, so a raw similarity says little; what separates a course question is how far its best
@@ -117,11 +119,19 @@ def key_terms(text: str) -> list[str]:
     return list(dict.fromkeys(terms))
 
 
+def _term_pattern(term: str) -> re.Pattern:
+    """A key term as it occurs in text: Chinese anywhere; an English stem as a whole word with one of the endings
+    _stem takes off ("stor" in "stored", "cache" in "caches"), so "ear" is not found in "learn"."""
+    if CJK.search(term):
+        return re.compile(re.escape(term))
+    return re.compile(rf"(?<![a-z0-9]){re.escape(term)}{STEM_ENDINGS}(?![a-z0-9])")
+
+
 def term_coverage(terms: list[str], text: str) -> float:
     if not terms:
         return 0.0
     lowered = textkit.normalize(text)
-    return sum(1 for term in terms if term in lowered) / len(terms)
+    return sum(1 for term in terms if _term_pattern(term).search(lowered)) / len(terms)
 
 
 def standalone_query(question: str, previous_questions: list[str]) -> str:
@@ -316,6 +326,84 @@ def rewrite_messages(question: str, history: list[tuple[str, str]]) -> list[dict
 
 # The offline answer.
 
+# What a question asks for, so that the answer leads with the sentence that gives it: a definition, a reason or
+# the steps. Checked in this order ("怎么会" asks why, not how).
+ASKS_WHY = re.compile(r"\bwhy\b|\bhow come\b|\bwhat (causes|makes)\b|为什么|为何|怎么会|什么原因|何以")
+ASKS_HOW = re.compile(r"\bhow (do|does|did|is|are|can|could|should|would|to)\b|\bin what way\b|怎么|怎样|如何|步骤")
+ASKS_WHAT = re.compile(r"\bwhat('s| is| are| was| were| does| do)\b|\bdefine\b|\bmeaning of\b|是什么|什么是|什么叫|指什么|"
+                       r"含义|定义")
+# A sentence that gives a reason, or walks through how something happens.
+CAUSAL = re.compile(r"\b(because|so that|since|therefore|thus|hence|which is why|that is why|the reason|due to|"
+                    r"as a result|thanks to|so)\b|因为|所以|原因|由于|因此|导致|使得|从而|以便")
+STEPS = re.compile(r"\b(by|first|then|each|every|step|until|after|before|once)\b|通过|首先|然后|接着|每|步|直到|之后")
+# A sentence that leans on the one before it ("This store is the KV cache.").
+ANAPHOR = re.compile(r"^(this|that|these|those|it|its|they|their|such|here)\b|^(这|那|它|其|此|该)")
+# A sentence that limits or contradicts rather than answers ("… is not a law").
+CAVEAT = re.compile(r"\b(not|never|however|but|although|unless|only if)\b|n't\b|并不|不是|并非|未必|但是|然而|不过|却")
+LEAD_PATTERN_WEIGHT = 0.12  # a defining or causal sentence that names the subject outranks a caveat about it
+LEAD_SUBJECT_WEIGHT = 0.1
+LEAD_CAVEAT_WEIGHT = 0.05
+
+
+def question_kind(question: str) -> str:
+    """ "why", "how", "what" (a definition) or "" for any other question."""
+    text = textkit.normalize(question)
+    for kind, pattern in (("why", ASKS_WHY), ("how", ASKS_HOW), ("what", ASKS_WHAT)):
+        if pattern.search(text):
+            return kind
+    return ""
+
+
+def _subjects(question: str) -> list[str]:
+    """What the question is about: the glossary concepts it names, else its key terms."""
+    named = [textkit.normalize(n) for n in glossary.names(question)]
+    return named or key_terms(question)
+
+
+def defines(sentence: str, subject: str) -> bool:
+    """ "X is/means/refers to/stands for …", "… is called X", "X 是/指/即/称为/就是 …", "称为 X"."""
+    text = textkit.normalize(sentence)
+    if CJK.search(subject):
+        name = re.escape(subject)
+        return bool(re.search(rf"{name}\s*(可能|通常|常常|一般|也)?(是|指|即|称为|就是|叫做|也就是|意思是|表示)|(称为|叫做|即|就是)\s*{name}", text))
+    name = rf"(?<![\w-]){re.escape(subject)}{STEM_ENDINGS}(?![\w-])"
+    return bool(re.search(
+        rf"{name}(\s*\([^)]*\))?,?\s+(is|are|was|means?|refers? to|stands? for|is called|denotes|describes|"
+        rf"is short for)\b|\b(is|are|called|known as|named|termed) (the |an? )?{name}", text))
+
+
+def lead_score(question: str, sentence: str, *, kind: str | None = None, subjects: list[str] | None = None) -> float:
+    """How plainly a sentence answers the question by its form: it names the question's subject, and for a
+    "what" question defines it, for a "why" question gives a reason, for a "how" question walks through it."""
+    kind = question_kind(question) if kind is None else kind
+    subjects = _subjects(question) if subjects is None else subjects
+    text = textkit.normalize(sentence)
+    named = term_coverage(subjects, text)
+    if kind == "what":
+        shape = any(defines(sentence, s) for s in subjects)
+    elif kind == "why":
+        shape = bool(CAUSAL.search(text))
+    elif kind == "how":
+        shape = bool(STEPS.search(text))
+    else:
+        shape = False
+    return (LEAD_SUBJECT_WEIGHT * named + LEAD_PATTERN_WEIGHT * shape * (1.0 if kind == "what" else named)
+            - LEAD_CAVEAT_WEIGHT * bool(CAVEAT.search(text)))
+
+
+def _definitions(names: list[str], lesson_ids: set[int], language: str) -> list[str]:
+    """The glossary definitions, in the answer's language, of the concepts a question names, from the courses
+    of the passages: the sentence that defines a concept says much what its glossary entry says."""
+    wanted = {textkit.normalize(n) for n in names}
+    field = "definition_zh" if language == "zh-hans" else "definition"
+    found = []
+    for term, term_zh, aliases, text in Concept.objects.filter(course__lessons__id__in=lesson_ids).distinct().values_list(
+            "term", "term_zh", "aliases", field):
+        if text and wanted & {textkit.normalize(n) for n in (term, term_zh, *aliases) if n}:
+            found.append(text)
+    return found
+
+
 # A piece that starts in lower case is the tail of a sentence cut off at the start of a passage.
 FRAGMENT = re.compile(r"^[a-z]")
 
@@ -347,11 +435,13 @@ def sentences(text: str) -> list[str]:
 
 
 def offline_answer(prepared: Prepared, *, max_sentences: int = 4, socratic: bool = False) -> str:
-    """The most relevant sentences of the passages, diverse (maximal marginal relevance), each cited.
+    """The sentence that answers the question first, then the most relevant, diverse sentences, each cited.
 
-    A sentence scores by its embedding similarity to the question plus how many of the question's
-    key terms it contains; each next pick trades relevance against similarity to sentences already
-    chosen, so the answer does not say the same thing twice.
+    A sentence scores by its embedding similarity to the question plus how many of the question's key terms it
+    contains. The lead adds how plainly it answers by its form (lead_score): the definition of what a "what"
+    question names, the reason for a "why", the steps for a "how", so the answer does not open with a caveat
+    from the same section. Each next pick trades relevance against similarity to sentences already chosen
+    (maximal marginal relevance), so the answer does not say the same thing twice.
     """
     candidates = [(p, s, position) for p in prepared.passages for position, s in enumerate(sentences(p.hit.text))]
     if not candidates:
@@ -363,7 +453,22 @@ def offline_answer(prepared: Prepared, *, max_sentences: int = 4, socratic: bool
     # Rank position adds a little: retrieval already judged the passage as a whole.
     rank_bonus = np.array([0.02 * (len(prepared.passages) - p.number) / max(1, len(prepared.passages)) for p, _, _ in candidates])
     relevance = similarity + 0.15 * coverage + rank_bonus
-    chosen: list[int] = []
+    kind, subjects = question_kind(prepared.query), _subjects(prepared.query)
+    form = np.array([lead_score(prepared.query, s, kind=kind, subjects=subjects) for _, s, _ in candidates])
+    # What the glossary says a named concept is, the defining sentence says too.
+    definitions = _definitions(glossary.names(prepared.query), {p.hit.lesson_id for p in prepared.passages},
+                               prepared.language)
+    if definitions:
+        form += (vectors @ get_embedder().passages(definitions).T).max(axis=1) - similarity.mean()
+    # The lead is in the answer's language when a passage is.
+    own = np.array([p.hit.language.startswith(prepared.language[:2]) for p, _, _ in candidates])
+    lead = int(np.argmax(np.where(own if own.any() else True, relevance + form, -np.inf)))
+    chosen: list[int] = [lead]
+    # A short sentence that points back ("This store is the KV cache.") is read after the one it refers to.
+    before, text = lead - 1, textkit.normalize(candidates[lead][1])
+    if (ANAPHOR.match(text) and len(text.split()) < 8 and not CJK.search(text) or ANAPHOR.match(text) and len(text) < 14) \
+            and before >= 0 and candidates[before][0] is candidates[lead][0]:
+        chosen.insert(0, before)
     limit = 1 if socratic else max_sentences
     while len(chosen) < min(limit, len(candidates)):
         best, best_score = None, -np.inf
@@ -379,8 +484,9 @@ def offline_answer(prepared: Prepared, *, max_sentences: int = 4, socratic: bool
         if best is None:
             break
         chosen.append(best)
-    # Read in course order: passage rank, then position in the passage.
-    chosen.sort(key=lambda i: (candidates[i][0].number, candidates[i][2]))
+    # The lead first; the rest in course order: passage rank, then position in the passage.
+    opening = chosen[:2] if len(chosen) > 1 and chosen[1] == lead else chosen[:1]
+    chosen = opening + sorted(chosen[len(opening):], key=lambda i: (candidates[i][0].number, candidates[i][2]))
     lines = []
     for i in chosen:
         passage, sentence, _ = candidates[i]
