@@ -7,6 +7,8 @@ of both its offline answers and what it sends to the language model.
 
 import re
 
+import textkit
+
 _WHO = r"(?:the |your |every |all )?(?:learner|user|reader|student|visitor|engineer)s?"
 _PATTERNS = [
     # Overriding the assistant's instructions.
@@ -33,9 +35,6 @@ INSTRUCTION_LIKE = re.compile("|".join(f"(?:{p})" for p in _PATTERNS), re.IGNORE
 # A quoted example ("an attack might say 'ignore previous instructions'") is the course discussing injection, not
 # doing it: quoted spans are left out of the match.
 _QUOTED = re.compile(r"\"[^\"]{0,300}\"|“[^”]{0,300}”|‘[^’]{0,300}’|「[^」]{0,300}」")
-# Sentence ends, English and Chinese; a line break ends one too.
-# An English full stop ends a sentence only before a space ("evil.example/reset" is one word).
-_SENTENCE = re.compile(r"(?<=[.!?])\s+|(?<=[。！？；])\s*|\n+")
 
 
 def is_instruction_like(sentence: str) -> bool:
@@ -43,7 +42,7 @@ def is_instruction_like(sentence: str) -> bool:
 
 
 def split_sentences(text: str) -> list[str]:
-    return [piece.strip() for piece in _SENTENCE.split(text or "") if piece and piece.strip()]
+    return textkit.sentences(text)
 
 
 def flagged_sentences(text: str) -> list[str]:

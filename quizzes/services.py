@@ -572,9 +572,7 @@ def reminder_send(*, user_id: int, now: datetime | None = None) -> bool:
     user = get_user_model().objects.select_related("profile").filter(pk=user_id).first()
     if user is None or not user.email:
         return False
-    from .selectors import cards_due_today_count
-
-    due = cards_due_today_count(user=user, now=now)
+    due = selectors.cards_due_today_count(user=user, now=now)
     if not due:
         return False
     base_url = getattr(settings, "SITE_URL", "http://localhost:8000").rstrip("/")

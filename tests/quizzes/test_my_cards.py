@@ -101,7 +101,9 @@ def test_a_card_forgotten_eight_times_is_tagged_a_leech_and_suspended(alice, now
     card = Card.objects.create(user=alice, question=question_make(), due=now)
     lapse_until_leech(card, now)
     assert card.is_leech and card.suspended and card.lapses == 8
-    services.review_undo(user=alice)
+    # Undo reaches the last answer of the learner's day: undo right after it.
+    last = ReviewLog.objects.filter(card=card).latest("reviewed_at")
+    assert services.review_undo(user=alice, now=last.reviewed_at + timedelta(seconds=5)) is not None
     card.refresh_from_db()
     assert not card.is_leech and not card.suspended, "undoing the eighth lapse takes both back"
 

@@ -66,6 +66,7 @@ def test_the_reminder_counts_cards_due_today_not_unseen_new_cards(alice_due):
     # Due later today (Shanghai's day turns at 4 am, 20:00 UTC): counted. Due tomorrow: not.
     studied_card_make(alice_due, due=SEVEN_UTC + timedelta(hours=12))
     studied_card_make(alice_due, due=SEVEN_UTC + timedelta(hours=14))
+    assert services.reminder_claim_due(now=SEVEN_UTC) == [alice_due.pk]
     assert services.reminder_send(user_id=alice_due.pk, now=SEVEN_UTC)
     assert "2 cards" in mail.outbox[0].subject
 

@@ -54,12 +54,13 @@ def test_a_learner_s_tutor_searches_only_the_courses_they_may_see(client, alice,
     assert course.id in selectors.searchable_course_ids(user=alice)
     client.force_login(alice)
     _answer, stream = ask(client, "What does gradient checkpointing trade for memory?")
-    assert "recomputing activations" not in stream[-1][1]
+    # The shipped course mentions recomputing activations too; only the upload has this sentence.
+    assert "during the backward pass" not in stream[-1][1]
 
     # Once alice starts that course (a lesson read; an assignment gives her its cards), her tutor uses it.
     LessonRead.objects.create(user=alice, course=uploads, lesson_slug="memory")
     _answer, stream = ask(client, "What does gradient checkpointing trade for memory?")
-    assert "recomputing activations" in stream[-1][1]
+    assert "during the backward pass" in stream[-1][1]
     # Offline answers quote the source, but never its planted sentence.
     assert "password" not in stream[-1][1] and "evil.example" not in stream[-1][1]
     staff = django_user_model.objects.create_user(username="s@example.com", email="s@example.com", is_staff=True)
