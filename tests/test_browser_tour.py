@@ -21,10 +21,12 @@ PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 800}
 # Names a Chinese page may show in Latin letters: products, terms of art, file formats, and the keys to press.
 ALLOWED_LATIN = {"Primer", "LoRA", "RLHF", "GPT", "LLM", "LLMs", "LLaMA", "FSRS", "SVD", "GB", "fp", "EN", "CSV", "csv",
-                 "Anki", "apkg", "PDF", "HTML", "Markdown", "GBK", "Big", "UTF", "URL", "Notion", "Confluence"}
+                 "Anki", "apkg", "PDF", "HTML", "Markdown", "Word", "docx", "GBK", "Big", "UTF", "URL", "Notion",
+                 "Confluence"}
 WATCH = """
 window.__csp = [];
-document.addEventListener("securitypolicyviolation", (e) => window.__csp.push(e.violatedDirective + " " + e.blockedURI));
+document.addEventListener("securitypolicyviolation",
+                          (e) => window.__csp.push(e.violatedDirective + " " + e.blockedURI));
 """
 # The interface words to check in Chinese: navigation, headings, buttons, labels and table headers. Text the
 # page marks as another language (lang="en": an English name beside its Chinese one) is content, not interface.
@@ -152,7 +154,8 @@ def test_every_page_works_on_a_phone_and_a_desktop_in_english_and_chinese(
         error="One file could not be read.",
         report={"files": [{"name": "a-very-long-file-name-for-the-upload-report-table.md", "status": "ingested",
                            "sections": 4, "chunks": 9},
-                          {"name": "broken.pdf", "status": "failed", "reason": "not a PDF", "sections": 0, "chunks": 0}],
+                          {"name": "broken.pdf", "status": "failed", "reason": "not a PDF", "sections": 0,
+                           "chunks": 0}],
                 "lessons": 1, "sections": 4, "chunks": 9, "seconds": 2.5})
     unsubscribe = signing.dumps(alice.pk, salt=quiz_services.UNSUBSCRIBE_SALT)
     data_words = {"Acme", "Labs", "alice", "bob", "carol", "mallory", "staff", "example", "com", "llm", "basics",
@@ -226,6 +229,24 @@ def test_every_page_works_on_a_phone_and_a_desktop_in_english_and_chinese(
         # Django's admin has its own look and its own translations; it must still work under the policy.
         admin.visit("admin", "/admin/", check_words=False, check_taps=False)
         admin.visit("admin-questions", "/admin/quizzes/question/", check_words=False, check_taps=False)
+
+    # Uploading takes a while: the plain form carries its progress indicator, shown on submit (primer.js).
+    admin.page.goto(f"{base}/courses/upload/")
+    assert admin.page.locator("form.upload-form[data-busy] .htmx-indicator .spinner").count() == 1
+
+    # So does starting the course, which creates a card for every question: bob has none yet.
+    starter = Tour(browser, base, "bob", data_words)
+    starter.log_in(bob.email, "pw-bob-123")
+    starter.switch_to("zh-hans")
+    starter.visit("today-start", "/today/")
+    held = []
+    starter.page.route("**/today/start/", lambda route: held.append(route))
+    starter.page.click(".start-button", no_wait_after=True)
+    starter.page.locator("#start-progress").wait_for(state="visible")
+    assert "正在准备你的卡片" in starter.page.inner_text("#start-progress")
+    held[0].continue_()
+    starter.page.wait_for_selector("#question")
+    tours.append(starter)
 
     problems = [problem for tour in tours for problem in tour.problems]
     assert problems == [], "\n".join(problems)
