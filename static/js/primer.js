@@ -84,6 +84,23 @@
     if (event.target.matches("input.invite-link")) event.target.select();
   });
 
+  // A plain form whose work takes a while (an upload, creating a course's cards) shows its progress indicator
+  // on submit, with the same class htmx sets on its own requests; the button is disabled against a second send.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.matches("form[data-busy]") || form.hasAttribute("hx-post")) return;
+    form.classList.add("htmx-request");
+    // Disabled after the browser has collected the form, so the button's own name and value are still sent.
+    setTimeout(function () { form.querySelectorAll("button[type=submit]").forEach(function (b) { b.disabled = true; }); }, 0);
+  });
+  // Back to a page kept in the browser's cache: the form is idle again.
+  window.addEventListener("pageshow", function () {
+    document.querySelectorAll("form[data-busy].htmx-request").forEach(function (form) {
+      form.classList.remove("htmx-request");
+      form.querySelectorAll("button[type=submit]").forEach(function (b) { b.disabled = false; });
+    });
+  });
+
   // A tutor question box empties once its question was accepted, not when the request failed.
   document.addEventListener("htmx:afterRequest", function (event) {
     var form = event.detail.elt;
