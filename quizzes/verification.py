@@ -145,8 +145,9 @@ def _stem_problems(kind: str, prompt: str, options: list[str], answer: str) -> l
 
 def draft_problems(draft: Draft, *, section_text: str | None = None) -> list[str]:
     # A problem the generator already knows (a malformed model reply) comes first: nothing else can mend it.
-    known = [draft.problem] if draft.problem else []
-    return known + question_problems({"type": draft.type, "prompt": draft.prompt, "options": draft.options,
+    if draft.problem:
+        return [draft.problem]
+    return question_problems({"type": draft.type, "prompt": draft.prompt, "options": draft.options,
                               "answer": draft.answer, "accept": draft.accept, "evidence": draft.evidence},
                              section_text=section_text)
 
@@ -179,6 +180,11 @@ def verify(draft: Draft, *, section_text: str) -> str | None:
 
 def problem_kind(problem: str) -> str:
     return problem.split(":", 1)[0]
+
+
+def problem_text(problem: str) -> str:
+    """The problem in plain words, without its kind: what a learner is shown."""
+    return problem.split(": ", 1)[-1]
 
 
 def embedding_text(prompt: str, answer: str) -> str:

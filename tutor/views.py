@@ -6,6 +6,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from content.models import Lesson
+from quizzes.verification import problem_text
 
 from . import selectors, services
 from .forms import AskForm, FeedbackForm
@@ -137,7 +138,7 @@ def card(request, answer_id: int):
     if question.status == question.Status.APPROVED:
         message = _("Added to your deck: it comes up in your reviews from today.")
     else:
-        message = _("Not added: %(reason)s.") % {"reason": question.rejection_reason}
+        message = _("Not added: %(reason)s.") % {"reason": problem_text(question.rejection_reason)}
     if request.htmx:
         return render(request, "tutor/tutor.html#notice", {"message": message})
     return redirect(answer.conversation)

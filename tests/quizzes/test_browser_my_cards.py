@@ -29,7 +29,7 @@ def test_alice_suspends_and_annotates_cards_on_my_cards_in_both_languages(browse
     page.click(f"#card-{token.pk} button:has-text('Save')")
     page.wait_for_selector(f"#card-{token.pk} .card-note")
     page.select_option("#id_show", "leeches")
-    page.wait_for_function("!document.querySelector('#card-list').innerText.includes('token')")
+    page.wait_for_function("() => !document.querySelector('#card-list').innerText.includes('token')")
     assert "attention" in page.locator("#card-list").inner_text()
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     screenshot(page, "quizzes-my-cards-phone-en")

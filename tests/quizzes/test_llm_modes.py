@@ -75,7 +75,7 @@ def test_malformed_model_questions_are_rejected_with_their_reason_and_never_appr
     reasons = set(questions.values_list("rejection_reason", flat=True))
     assert reasons == {"3 options; a generated multiple-choice question needs 4",
                        "malformed model output: question.difficulty is 8, above the maximum 3",
-                       "the answer is not exactly one of the options"}
+                       "options: the answer is not exactly one of the options"}
 
 
 def test_a_model_that_never_writes_usable_json_leaves_the_rule_built_questions(fake_openai, loaded_course):
