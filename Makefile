@@ -54,7 +54,7 @@ run: setup $(RUN_DEPS)
 	@echo ""
 	@trap '$(PY) -m config.embedded stop' EXIT; $(PY) -m config.run || true
 
-test: setup local-llm
+test: setup local-llm lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: setup

@@ -40,8 +40,9 @@ def anki_loop(cards: int, answers: int) -> list[float]:
         queued = collection.sched.get_queued_cards(fetch_limit=1).cards[0]
         card = collection.get_card(queued.card.id)
         card.start_timer()
-        collection.sched.answer_card(collection.sched.build_answer(card=card, states=queued.states,
-                                                                   rating=CardAnswer.GOOD))
+        collection.sched.answer_card(
+            collection.sched.build_answer(card=card, states=queued.states, rating=CardAnswer.GOOD)
+        )
         timings.append((time.perf_counter() - started) * 1000)
     collection.close()
     return timings
@@ -59,19 +60,41 @@ def primer_learner(name: str, cards: int):
     source = Source.objects.create(course=course, name=f"{name}.md", content_hash="x")
     lesson = Lesson.objects.create(course=course, source=source, slug=name, language="en", title="Bench")
     section = Section.objects.create(lesson=lesson, position=0, heading="Bench", anchor="bench", body="token")
-    questions = Question.objects.bulk_create([
-        Question(type="cloze", prompt=f"Question {i}: ____", answer="token", origin="rule", status="approved",
-                 section=section) for i in range(cards)])
+    questions = Question.objects.bulk_create(
+        [
+            Question(
+                type="cloze",
+                prompt=f"Question {i}: ____",
+                answer="token",
+                origin="rule",
+                status="approved",
+                section=section,
+            )
+            for i in range(cards)
+        ]
+    )
     user = get_user_model().objects.create_user(username=f"{name}@bench", email=f"{name}@bench")
     review_settings_update(user=user, max_reviews_per_day=10_000)
     weeks_ago = timezone.now() - timedelta(weeks=3)
     made = Card.objects.bulk_create([Card(user=user, question=q, due=weeks_ago) for q in questions])
     # Two Good answers three weeks ago put each card in FSRS's Review state, due by now.
     for card in made:
-        review_record(card=card, rating=3, answered_at=weeks_ago, duration_ms=3000, correct=True,
-                      idempotency_key=f"{name}-{card.pk}-1")
-        review_record(card=card, rating=3, answered_at=weeks_ago + timedelta(minutes=10), duration_ms=3000,
-                      correct=True, idempotency_key=f"{name}-{card.pk}-2")
+        review_record(
+            card=card,
+            rating=3,
+            answered_at=weeks_ago,
+            duration_ms=3000,
+            correct=True,
+            idempotency_key=f"{name}-{card.pk}-1",
+        )
+        review_record(
+            card=card,
+            rating=3,
+            answered_at=weeks_ago + timedelta(minutes=10),
+            duration_ms=3000,
+            correct=True,
+            idempotency_key=f"{name}-{card.pk}-2",
+        )
     Card.objects.filter(user=user).update(due=timezone.now() - timedelta(hours=1))
     return user
 
@@ -87,8 +110,15 @@ def primer_services(user, answers: int) -> list[float]:
         started = time.perf_counter()
         now = timezone.now()
         card = selectors.session_next(user=user, now=now).card
-        services.review_record(card=card, rating=3, answered_at=now, duration_ms=3000, correct=True,
-                               idempotency_key=f"services-{n}", review_settings=review_settings)
+        services.review_record(
+            card=card,
+            rating=3,
+            answered_at=now,
+            duration_ms=3000,
+            correct=True,
+            idempotency_key=f"services-{n}",
+            review_settings=review_settings,
+        )
         timings.append((time.perf_counter() - started) * 1000)
     return timings
 
@@ -106,9 +136,16 @@ def primer_one_statement(user, answers: int) -> list[float]:
         started = time.perf_counter()
         now = timezone.now()
         outcome = services.review_outcomes(card=card, review_settings=review_settings, now=now)[3]
-        _, session = services.review_record_and_next(card=card, rating=3, answered_at=now, duration_ms=3000,
-                                                     correct=True, idempotency_key=f"one-{n}", outcome=outcome,
-                                                     now=now)
+        _, session = services.review_record_and_next(
+            card=card,
+            rating=3,
+            answered_at=now,
+            duration_ms=3000,
+            correct=True,
+            idempotency_key=f"one-{n}",
+            outcome=outcome,
+            now=now,
+        )
         card = session.card
         timings.append((time.perf_counter() - started) * 1000)
     return timings
@@ -124,8 +161,10 @@ def primer_view(user, answers: int) -> list[float]:
     page = client.get("/today/", **htmx).content.decode()
     timings = []
     for _ in range(answers):
-        fields = {name: re.search(rf'name="{name}" value="([^"]*)"', page).group(1)
-                  for name in ("card", "shown_at", "showing")}
+        fields = {
+            name: re.search(rf'name="{name}" value="([^"]*)"', page).group(1)
+            for name in ("card", "shown_at", "showing")
+        }
         fields["shown_at"] = str(int(timezone.now().timestamp() * 1000) - 4000)
         feedback = client.post("/today/answer/", {**fields, "answer": "token"}, **htmx).content.decode()
         token = re.search(r'name="token" value="([^"]*)"', feedback).group(1)
@@ -136,8 +175,11 @@ def primer_view(user, answers: int) -> list[float]:
 
 
 def summary(timings: list[float]) -> dict:
-    return {"p50_ms": round(statistics.median(timings), 2), "p95_ms": round(percentile(timings, 95), 2),
-            "n": len(timings)}
+    return {
+        "p50_ms": round(statistics.median(timings), 2),
+        "p95_ms": round(percentile(timings, 95), 2),
+        "n": len(timings),
+    }
 
 
 def main(argv=None) -> dict:
@@ -154,9 +196,11 @@ def main(argv=None) -> dict:
         print("the anki package is not installed (pip install anki==26.9.3): Anki's side skipped", flush=True)
     _, drop = throwaway_database("bench_anki_compare")
     try:
-        for name, loop in (("primer: session_next + review_record", primer_services),
-                           ("primer: review_record_and_next (one statement)", primer_one_statement),
-                           ("primer: the rating view in process", primer_view)):
+        for name, loop in (
+            ("primer: session_next + review_record", primer_services),
+            ("primer: review_record_and_next (one statement)", primer_one_statement),
+            ("primer: the rating view in process", primer_view),
+        ):
             results[name] = summary(loop(primer_learner(name.split(":")[1].split()[0], args.cards), args.answers))
     finally:
         drop()

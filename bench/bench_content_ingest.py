@@ -27,9 +27,17 @@ def main(argv=()) -> dict:
         report = services.paths_ingest(course=course, paths=[SEEDS])
         seconds = time.perf_counter() - started
         chunks = report.total("chunks")
-        recall, results = recall_at_k(load_questions(ROOT / "tests" / "content" / "eval_questions.yaml"), course=course, k=5)
-        result = {"seconds": round(seconds, 1), "chunks": chunks, "chunks_per_s": round(chunks / seconds, 2),
-                  "sections": report.total("sections"), "recall_at_5": round(recall, 3), "questions": len(results)}
+        recall, results = recall_at_k(
+            load_questions(ROOT / "tests" / "content" / "eval_questions.yaml"), course=course, k=5
+        )
+        result = {
+            "seconds": round(seconds, 1),
+            "chunks": chunks,
+            "chunks_per_s": round(chunks / seconds, 2),
+            "sections": report.total("sections"),
+            "recall_at_5": round(recall, 3),
+            "questions": len(results),
+        }
         print(result)
         print("missed:", [r.question for r in results if not r.found])
         return result

@@ -21,11 +21,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SIZES_MB = (2, 20)
-WORDS = ("attention token vector layer weight gradient softmax matrix batch model context window decoder encoder "
-         "prompt sample loss rank head residual norm embedding logit beam cache query key value step learning rate "
-         "optimizer schedule warmup dropout overfitting validation tokenizer vocabulary merge byte pair position "
-         "rotary sequence length memory bandwidth kernel fusion quantisation precision adapter fine tuning "
-         "preference reward policy retrieval index chunk passage citation evaluation benchmark latency").split()
+WORDS = (
+    "attention token vector layer weight gradient softmax matrix batch model context window decoder encoder "
+    "prompt sample loss rank head residual norm embedding logit beam cache query key value step learning rate "
+    "optimizer schedule warmup dropout overfitting validation tokenizer vocabulary merge byte pair position "
+    "rotary sequence length memory bandwidth kernel fusion quantisation precision adapter fine tuning "
+    "preference reward policy retrieval index chunk passage citation evaluation benchmark latency"
+).split()
 
 
 def write_document(path: Path, megabytes: float, seed: int = 11) -> int:
@@ -37,8 +39,10 @@ def write_document(path: Path, megabytes: float, seed: int = 11) -> int:
         while written < target:
             if paragraph % 6 == 0:
                 out.write(f"## Part {paragraph // 6 + 1}: {rng.choice(WORDS)} and {rng.choice(WORDS)}\n\n")
-            sentences = [" ".join(rng.choice(WORDS) for _ in range(rng.randint(6, 18))).capitalize()
-                         + f" ({paragraph}.{j})." for j in range(rng.randint(2, 7))]
+            sentences = [
+                " ".join(rng.choice(WORDS) for _ in range(rng.randint(6, 18))).capitalize() + f" ({paragraph}.{j})."
+                for j in range(rng.randint(2, 7))
+            ]
             text = " ".join(sentences) + "\n\n"
             out.write(text)
             written += len(text)
@@ -75,20 +79,34 @@ def ingest_one(path: Path) -> dict:
         [file] = report.files
         assert file.status == "ingested", file.reason
         size = path.stat().st_size
-        return {"document_mb": round(size / 1e6, 1), "sections": file.sections, "chunks": file.chunks,
-                "seconds": round(seconds, 1), "mb_per_s": round(size / 1e6 / seconds, 3),
-                "chunks_per_s": round(file.chunks / seconds, 1), "rss_before_mb": round(before / 1024, 1),
-                "peak_rss_growth_mb": round((peak - before) / 1024, 1)}
+        return {
+            "document_mb": round(size / 1e6, 1),
+            "sections": file.sections,
+            "chunks": file.chunks,
+            "seconds": round(seconds, 1),
+            "mb_per_s": round(size / 1e6 / seconds, 3),
+            "chunks_per_s": round(file.chunks / seconds, 1),
+            "rss_before_mb": round(before / 1024, 1),
+            "peak_rss_growth_mb": round((peak - before) / 1024, 1),
+        }
     finally:
         drop()
 
 
 def _embedding_server() -> tuple[subprocess.Popen, str]:
     server = subprocess.Popen(
-        [sys.executable, "-c", "import sys; from tests.fake_openai import FakeOpenAI; "
-         "fake = FakeOpenAI(); fake.record = lambda path, body: None; fake.start(); print(fake.base_url, flush=True); "
-         "sys.stdin.read()"],
-        cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            "import sys; from tests.fake_openai import FakeOpenAI; "
+            "fake = FakeOpenAI(); fake.record = lambda path, body: None; fake.start(); print(fake.base_url, flush=True); "
+            "sys.stdin.read()",
+        ],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     return server, server.stdout.readline().strip()
 
 
@@ -103,8 +121,14 @@ def main(argv=()) -> list[dict]:
             for megabytes in sizes:
                 path = Path(folder) / f"field-notes-{megabytes:g}mb.md"
                 write_document(path, megabytes)
-                done = subprocess.run([sys.executable, "-m", "bench.bench_content_long_document", "--one", str(path)],
-                                      cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+                done = subprocess.run(
+                    [sys.executable, "-m", "bench.bench_content_long_document", "--one", str(path)],
+                    cwd=ROOT,
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    check=False,
+                )
                 if done.returncode:
                     print(done.stderr[-3000:])
                     continue
@@ -116,8 +140,10 @@ def main(argv=()) -> list[dict]:
         server.wait(timeout=10)
     if len(results) == 2:
         small, large = results
-        print(f"document {large['document_mb'] / small['document_mb']:.1f}x larger, peak RSS growth "
-              f"{large['peak_rss_growth_mb']} MB vs {small['peak_rss_growth_mb']} MB")
+        print(
+            f"document {large['document_mb'] / small['document_mb']:.1f}x larger, peak RSS growth "
+            f"{large['peak_rss_growth_mb']} MB vs {small['peak_rss_growth_mb']} MB"
+        )
     return results
 
 

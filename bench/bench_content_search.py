@@ -40,7 +40,9 @@ def main(argv=()) -> dict:
             loaded = time.perf_counter() - started
             started = time.perf_counter()
             cursor.execute("SET maintenance_work_mem = '512MB'")
-            cursor.execute("CREATE INDEX ON bench_chunk USING hnsw (embedding vector_cosine_ops) WITH (m = 16, ef_construction = 64)")
+            cursor.execute(
+                "CREATE INDEX ON bench_chunk USING hnsw (embedding vector_cosine_ops) WITH (m = 16, ef_construction = 64)"
+            )
             built = time.perf_counter() - started
             cursor.execute("ANALYZE bench_chunk")
             queries = _vectors(rng, centres, args.queries)
@@ -62,9 +64,13 @@ def main(argv=()) -> dict:
                 cursor.execute("COMMIT")
                 recalls.append(len(approx & truth) / 10)
         result = {
-            "rows": args.rows, "load_s": round(loaded, 1), "index_build_s": round(built, 1),
-            "hnsw_p50_ms": round(statistics.median(hnsw), 2), "hnsw_p95_ms": round(_p95(hnsw), 2),
-            "exact_p50_ms": round(statistics.median(exact), 2), "exact_p95_ms": round(_p95(exact), 2),
+            "rows": args.rows,
+            "load_s": round(loaded, 1),
+            "index_build_s": round(built, 1),
+            "hnsw_p50_ms": round(statistics.median(hnsw), 2),
+            "hnsw_p95_ms": round(_p95(hnsw), 2),
+            "exact_p50_ms": round(statistics.median(exact), 2),
+            "exact_p95_ms": round(_p95(exact), 2),
             "recall_at_10": round(float(np.mean(recalls)), 3),
         }
         print(result)

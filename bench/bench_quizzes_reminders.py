@@ -12,15 +12,22 @@ import time
 
 from bench.common import throwaway_database
 
-ZONES = ["UTC", "Asia/Shanghai", "Asia/Tokyo", "Europe/Berlin", "Europe/London", "America/New_York",
-         "America/Los_Angeles", "Asia/Kolkata"]
+ZONES = [
+    "UTC",
+    "Asia/Shanghai",
+    "Asia/Tokyo",
+    "Europe/Berlin",
+    "Europe/London",
+    "America/New_York",
+    "America/Los_Angeles",
+    "Asia/Kolkata",
+]
 
 
 def main(argv=()) -> dict:
     parser = argparse.ArgumentParser()
     parser.add_argument("--learners", type=int, default=100_000)
     args = parser.parse_args(list(argv))
-
 
     connection, drop = throwaway_database("bench_quizzes_reminders")
     try:
@@ -41,17 +48,26 @@ def main(argv=()) -> dict:
         selected = time.perf_counter() - start
         start = time.perf_counter()
         for first in range(0, len(claimed), REMINDER_BATCH):
-            reminders_send.delay(claimed[first:first + REMINDER_BATCH])
+            reminders_send.delay(claimed[first : first + REMINDER_BATCH])
         queued = time.perf_counter() - start
         start = time.perf_counter()
         again = reminder_claim_due(now=now)
         second_run = time.perf_counter() - start
         app.control.purge()
-        result = {"learners": args.learners, "claimed": len(claimed), "select_s": selected, "queue_s": queued,
-                  "second_run_claimed": len(again), "second_run_s": second_run, "seed_s": seeded}
-        print(f"reminders, {args.learners} learners: claimed {len(claimed)} in {selected:.2f} s, queued "
-              f"{-(-len(claimed) // REMINDER_BATCH)} send tasks in {queued:.2f} s; a second run in the same hour "
-              f"claimed {len(again)} in {second_run:.2f} s (seeding took {seeded:.0f} s)")
+        result = {
+            "learners": args.learners,
+            "claimed": len(claimed),
+            "select_s": selected,
+            "queue_s": queued,
+            "second_run_claimed": len(again),
+            "second_run_s": second_run,
+            "seed_s": seeded,
+        }
+        print(
+            f"reminders, {args.learners} learners: claimed {len(claimed)} in {selected:.2f} s, queued "
+            f"{-(-len(claimed) // REMINDER_BATCH)} send tasks in {queued:.2f} s; a second run in the same hour "
+            f"claimed {len(again)} in {second_run:.2f} s (seeding took {seeded:.0f} s)"
+        )
         return result
     finally:
         drop()
@@ -68,25 +84,37 @@ def seed(*, learners: int) -> None:
     source = Source.objects.create(course=course, name="bench.md", content_hash="x")
     lesson = Lesson.objects.create(course=course, source=source, slug="l", language="en", order=0, title="L")
     section = Section.objects.create(lesson=lesson, position=0, heading="h", anchor="h", body="b")
-    questions = [Question.objects.create(key=f"q{i}", type="cloze", prompt="?", answer="!", section=section,
-                                         origin="rule", status="approved").id for i in range(5)]
+    questions = [
+        Question.objects.create(
+            key=f"q{i}", type="cloze", prompt="?", answer="!", section=section, origin="rule", status="approved"
+        ).id
+        for i in range(5)
+    ]
     zones = "ARRAY[" + ",".join(f"'{z}'" for z in ZONES) + "]"
     with connection.cursor() as cursor:
         cursor.execute(
             "INSERT INTO auth_user (password, is_superuser, username, first_name, last_name, email, is_staff,"
             " is_active, date_joined) SELECT '!', false, 'u' || n || '@bench', '', '', 'u' || n || '@bench', false,"
-            " true, now() FROM generate_series(1, %s) AS n", [learners])
+            " true, now() FROM generate_series(1, %s) AS n",
+            [learners],
+        )
         cursor.execute(
             f"INSERT INTO teams_profile (user_id, display_name, language, timezone) SELECT id, '', 'en',"
-            f" ({zones})[1 + id %% {len(ZONES)}] FROM auth_user WHERE username LIKE 'u%%@bench'", [])
+            f" ({zones})[1 + id %% {len(ZONES)}] FROM auth_user WHERE username LIKE 'u%%@bench'",
+            [],
+        )
         cursor.execute(
             "INSERT INTO quizzes_reviewsettings (user_id, desired_retention, new_per_day, max_reviews_per_day,"
             " reminder_hour, reminders_enabled, fsrs_parameters) SELECT id, 0.9, 10, 200, (id * 7) %% 24, true, '[]'"
-            " FROM auth_user WHERE username LIKE 'u%%@bench'", [])
+            " FROM auth_user WHERE username LIKE 'u%%@bench'",
+            [],
+        )
         cursor.execute(
             "INSERT INTO quizzes_card (user_id, question_id, fsrs, due, reps, lapses, is_leech, created_at)"
             " SELECT u.id, q, '{}', now() + ((u.id + q) %% 5 - 2) * interval '1 day', 1, 0, false, now()"
-            " FROM auth_user u CROSS JOIN unnest(%s::bigint[]) AS q WHERE u.username LIKE 'u%%@bench'", [questions])
+            " FROM auth_user u CROSS JOIN unnest(%s::bigint[]) AS q WHERE u.username LIKE 'u%%@bench'",
+            [questions],
+        )
         cursor.execute("ANALYZE")
 
 

@@ -82,9 +82,25 @@ def wrk(base: str, path: str, script: str, *, connections: int, seconds: float) 
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
         handle.write(script)
     started = time.monotonic()
-    process = subprocess.Popen(["wrk", "-t", str(connections), "-c", str(connections), "-d", f"{round(seconds)}s",
-                                "--timeout", "10s", "-s", handle.name, base + path],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(
+        [
+            "wrk",
+            "-t",
+            str(connections),
+            "-c",
+            str(connections),
+            "-d",
+            f"{round(seconds)}s",
+            "--timeout",
+            "10s",
+            "-s",
+            handle.name,
+            base + path,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     output = process.stdout.read()
     _, _, usage = os.wait4(process.pid, 0)
     elapsed = time.monotonic() - started
@@ -93,10 +109,16 @@ def wrk(base: str, path: str, script: str, *, connections: int, seconds: float) 
     if line is None:
         raise RuntimeError(f"wrk printed no result:\n{output}")
     counted, errors, requests, p50, p95 = line.split()[1:]
-    return {"counted": int(counted), "errors": int(errors), "requests": int(requests),
-            "throughput_rps": round(int(counted) / seconds, 1), "p50_ms": float(p50), "p95_ms": float(p95),
-            # The load generator's share of the machine's CPU time while it ran.
-            "load_generator_cpu": round((usage.ru_utime + usage.ru_stime) / (elapsed * os.cpu_count()), 3)}
+    return {
+        "counted": int(counted),
+        "errors": int(errors),
+        "requests": int(requests),
+        "throughput_rps": round(int(counted) / seconds, 1),
+        "p50_ms": float(p50),
+        "p95_ms": float(p95),
+        # The load generator's share of the machine's CPU time while it ran.
+        "load_generator_cpu": round((usage.ru_utime + usage.ru_stime) / (elapsed * os.cpu_count()), 3),
+    }
 
 
 def main(argv=None) -> dict:
@@ -116,12 +138,31 @@ def main(argv=None) -> dict:
         cookies = seed(args.learners, Client)
         settings_dict = connection.settings_dict
         host = settings_dict["HOST"] or settings_dict["OPTIONS"].get("host", "")
-        env = dict(os.environ, DJANGO_SETTINGS_MODULE="bench.review_settings", PYTHONPATH=str(ROOT),
-                   DATABASE_URL=f"postgres://{settings_dict['USER']}@/{settings_dict['NAME']}?host={host}")
+        env = dict(
+            os.environ,
+            DJANGO_SETTINGS_MODULE="bench.review_settings",
+            PYTHONPATH=str(ROOT),
+            DATABASE_URL=f"postgres://{settings_dict['USER']}@/{settings_dict['NAME']}?host={host}",
+        )
         port = free_port()
         server = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-             "--workers", str(args.workers), "--log-level", "warning"], cwd=ROOT, env=env)
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "config.asgi:application",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--workers",
+                str(args.workers),
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=env,
+        )
         wait_for_port(port, timeout=60)
         base = f"http://127.0.0.1:{port}"
         time.sleep(2)
@@ -133,10 +174,16 @@ def main(argv=None) -> dict:
         for name, result in results.items():
             print(name, result, flush=True)
         ratio = results["rating → next card"]["throughput_rps"] / results["bare view"]["throughput_rps"]
-        print(f"review loop throughput is {ratio:.0%} of the bare view's (ratings per second; each rating also "
-              f"makes an answer request, the latencies are of both)", flush=True)
-        print("load generator CPU share: " + ", ".join(
-            f"{name} {result['load_generator_cpu']:.0%}" for name, result in results.items()), flush=True)
+        print(
+            f"review loop throughput is {ratio:.0%} of the bare view's (ratings per second; each rating also "
+            f"makes an answer request, the latencies are of both)",
+            flush=True,
+        )
+        print(
+            "load generator CPU share: "
+            + ", ".join(f"{name} {result['load_generator_cpu']:.0%}" for name, result in results.items()),
+            flush=True,
+        )
         return results
     finally:
         if server is not None:
@@ -157,9 +204,19 @@ def seed(learners: int, Client) -> list[str]:
     source = Source.objects.create(course=course, name="bench.md", content_hash="x")
     lesson = Lesson.objects.create(course=course, source=source, slug="bench", language="en", title="Bench")
     section = Section.objects.create(lesson=lesson, position=0, heading="Bench", anchor="bench", body="token")
-    questions = Question.objects.bulk_create([
-        Question(type="cloze", prompt=f"Question {i}: ____", answer="token", origin="rule", status="approved",
-                 section=section) for i in range(300)])
+    questions = Question.objects.bulk_create(
+        [
+            Question(
+                type="cloze",
+                prompt=f"Question {i}: ____",
+                answer="token",
+                origin="rule",
+                status="approved",
+                section=section,
+            )
+            for i in range(300)
+        ]
+    )
     cookies = []
     now = timezone.now()
     for n in range(learners):

@@ -51,10 +51,15 @@ def main(argv=()) -> dict:
             team_dashboard(team=team)
             selector_timings.append((time.perf_counter() - start) * 1000)
         result = {
-            "learners": args.learners, "concepts": args.concepts, "runs": args.runs,
-            "page_p50_ms": statistics.median(timings), "page_p95_ms": percentile(timings, 95),
-            "selector_p50_ms": statistics.median(selector_timings), "selector_p95_ms": percentile(selector_timings, 95),
-            "queries": len(queries), "html_kb": len(response.content) / 1024,
+            "learners": args.learners,
+            "concepts": args.concepts,
+            "runs": args.runs,
+            "page_p50_ms": statistics.median(timings),
+            "page_p95_ms": percentile(timings, 95),
+            "selector_p50_ms": statistics.median(selector_timings),
+            "selector_p95_ms": percentile(selector_timings, 95),
+            "queries": len(queries),
+            "html_kb": len(response.content) / 1024,
         }
         print(
             f"teams dashboard, {args.learners} learners × {args.concepts} concepts ({args.runs} runs): "
@@ -65,7 +70,6 @@ def main(argv=()) -> dict:
         return result
     finally:
         drop()
-
 
 
 def seed(*, learners: int, concepts: int):
@@ -84,14 +88,24 @@ def seed(*, learners: int, concepts: int):
     source = Source.objects.create(course=course, name="bench.md", content_hash="x")
     sections = []
     for n in range(10):
-        lesson = Lesson.objects.create(course=course, source=source, slug=f"l{n}", language="en", order=n, title=f"L{n}")
+        lesson = Lesson.objects.create(
+            course=course, source=source, slug=f"l{n}", language="en", order=n, title=f"L{n}"
+        )
         sections.append(Section.objects.create(lesson=lesson, position=0, heading="h", anchor="h", body="b"))
     questions = []
     for i in range(concepts):
         concept = Concept.objects.create(course=course, slug=f"c{i}", term=f"Concept {i:02d}")
         for q in range(2):
-            question = Question.objects.create(key=f"b{i}-{q}", type="cloze", prompt="?", answer="!", language="en",
-                                               section=sections[i % 10], origin="rule", status="approved")
+            question = Question.objects.create(
+                key=f"b{i}-{q}",
+                type="cloze",
+                prompt="?",
+                answer="!",
+                language="en",
+                section=sections[i % 10],
+                origin="rule",
+                status="approved",
+            )
             question.concepts.add(concept)
             questions.append(question)
 
@@ -103,12 +117,13 @@ def seed(*, learners: int, concepts: int):
     users = User.objects.bulk_create([User(username=f"u{n}@bench", email=f"u{n}@bench") for n in range(learners)])
     from accounts.models import Profile
 
-    Profile.objects.bulk_create([Profile(user=u, display_name=f"Learner {n}") for n, u in enumerate(users)],
-                                ignore_conflicts=True)
+    Profile.objects.bulk_create(
+        [Profile(user=u, display_name=f"Learner {n}") for n, u in enumerate(users)], ignore_conflicts=True
+    )
     Membership.objects.bulk_create([Membership(team=team, user=u, role=Role.LEARNER) for u in users])
-    LessonRead.objects.bulk_create([
-        LessonRead(user=u, course=course, lesson_slug=f"l{n}") for u in users for n in range(rng.randint(0, 10))
-    ])
+    LessonRead.objects.bulk_create(
+        [LessonRead(user=u, course=course, lesson_slug=f"l{n}") for u in users for n in range(rng.randint(0, 10))]
+    )
     scheduler = fsrs.Scheduler(enable_fuzzing=False)
     cards, logs = [], []
     for user in users:
@@ -123,16 +138,33 @@ def seed(*, learners: int, concepts: int):
                 state, _log = scheduler.review_card(state, rating, review_datetime=when)
                 history.append((rating, when, before))
                 when = min(now, state.due + dt.timedelta(days=rng.randint(0, 3)))
-            card = Card(user=user, question=question, fsrs=state.to_dict() if reps else {}, due=state.due if reps else now,
-                        reps=reps, first_reviewed_at=history[0][1] if history else None)
+            card = Card(
+                user=user,
+                question=question,
+                fsrs=state.to_dict() if reps else {},
+                due=state.due if reps else now,
+                reps=reps,
+                first_reviewed_at=history[0][1] if history else None,
+            )
             card.memory_state_sync()
             cards.append((card, history))
     Card.objects.bulk_create([c for c, _ in cards], batch_size=5000)
     for card, history in cards:
         for n, (rating, when, before) in enumerate(history):
-            logs.append(ReviewLog(card=card, user_id=card.user_id, rating=int(rating), reviewed_at=when, duration_ms=4000,
-                                  correct=rating != fsrs.Rating.Again, state_before=before, card_before={}, card_after={},
-                                  idempotency_key=f"{card.id}-{n}"))
+            logs.append(
+                ReviewLog(
+                    card=card,
+                    user_id=card.user_id,
+                    rating=int(rating),
+                    reviewed_at=when,
+                    duration_ms=4000,
+                    correct=rating != fsrs.Rating.Again,
+                    state_before=before,
+                    card_before={},
+                    card_after={},
+                    idempotency_key=f"{card.id}-{n}",
+                )
+            )
     ReviewLog.objects.bulk_create(logs, batch_size=5000)
     from django.db import connection
 

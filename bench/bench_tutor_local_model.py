@@ -20,8 +20,13 @@ from pathlib import Path
 from bench.common import percentile, throwaway_database
 
 ROOT = Path(__file__).resolve().parent.parent
-QUESTIONS = ["What is self-attention?", "How does LoRA fine-tune a model?", "What are queries, keys and values?",
-             "Why is a low-rank update cheap?", "What does the attention score measure?"]
+QUESTIONS = [
+    "What is self-attention?",
+    "How does LoRA fine-tune a model?",
+    "What are queries, keys and values?",
+    "Why is a low-rank update cheap?",
+    "What does the attention score measure?",
+]
 
 
 async def stream_answer(client, url: str, cookie: str) -> dict:
@@ -41,15 +46,23 @@ async def stream_answer(client, url: str, cookie: str) -> dict:
 
 def summary(name: str, results: list[dict]) -> dict:
     ttft = [r["first"] * 1000 for r in results]
-    rates = [(r["tokens"] - 1) / (r["total"] - r["first"])
-             for r in results if r["tokens"] > 1 and r["total"] > r["first"]]
-    row = {"n": len(results), "ttft_p50_ms": statistics.median(ttft), "ttft_p95_ms": percentile(ttft, 95),
-           "tokens_per_s_p50": statistics.median(rates) if rates else 0.0,
-           "tokens_p50": statistics.median(r["tokens"] for r in results),
-           "total_p50_s": statistics.median(r["total"] for r in results)}
-    print(f"{name:>14}: n={row['n']}  first token p50 {row['ttft_p50_ms']:.0f} ms, p95 {row['ttft_p95_ms']:.0f} ms;"
-          f"  {row['tokens_per_s_p50']:.1f} tokens/s per answer (p50, {row['tokens_p50']:.0f} tokens);"
-          f"  whole answer p50 {row['total_p50_s']:.1f} s", flush=True)
+    rates = [
+        (r["tokens"] - 1) / (r["total"] - r["first"]) for r in results if r["tokens"] > 1 and r["total"] > r["first"]
+    ]
+    row = {
+        "n": len(results),
+        "ttft_p50_ms": statistics.median(ttft),
+        "ttft_p95_ms": percentile(ttft, 95),
+        "tokens_per_s_p50": statistics.median(rates) if rates else 0.0,
+        "tokens_p50": statistics.median(r["tokens"] for r in results),
+        "total_p50_s": statistics.median(r["total"] for r in results),
+    }
+    print(
+        f"{name:>14}: n={row['n']}  first token p50 {row['ttft_p50_ms']:.0f} ms, p95 {row['ttft_p95_ms']:.0f} ms;"
+        f"  {row['tokens_per_s_p50']:.1f} tokens/s per answer (p50, {row['tokens_p50']:.0f} tokens);"
+        f"  whole answer p50 {row['total_p50_s']:.1f} s",
+        flush=True,
+    )
     return row
 
 
@@ -73,30 +86,46 @@ def main(argv=None) -> dict:
     from tests.conftest import free_port, process_env, wait_for_port
 
     model_port = free_port()
-    model = subprocess.Popen(server_command(port=model_port, n_ctx=2048, threads=2), cwd=ROOT, env=server_env(),
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    model = subprocess.Popen(
+        server_command(port=model_port, n_ctx=2048, threads=2),
+        cwd=ROOT,
+        env=server_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     server = None
     try:
-        from tests.tutor.conftest import course_material
         import llm
+        from tests.tutor.conftest import course_material
         from tutor import services
 
         llm.breaker_reset()  # failures left from an earlier run would open it for the first minute
 
         course = build_course(course_material)
-        users = [get_user_model().objects.create_user(username=f"m{i}@x.io", email=f"m{i}@x.io", password="x")
-                 for i in range(args.concurrent)]
+        users = [
+            get_user_model().objects.create_user(username=f"m{i}@x.io", email=f"m{i}@x.io", password="x")
+            for i in range(args.concurrent)
+        ]
         cookies = []
         for user in users:
             client = Client()
             client.force_login(user)
             cookies.append(f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}")
         port = free_port()
-        env = process_env(LLM_BASE_URL=f"http://127.0.0.1:{model_port}/v1", LLM_MODEL=MODEL_ALIAS, LLM_API_KEY="",
-                          LLM_ANSWER_MAX_TOKENS=str(args.max_tokens), LLM_TIMEOUT_SECONDS="600",
-                          TUTOR_QUESTIONS_PER_MINUTE="100000", TUTOR_DAILY_TOKEN_BUDGET="100000000")
-        server = subprocess.Popen([sys.executable, "-m", "uvicorn", "config.asgi:application", "--port", str(port),
-                                   "--log-level", "warning"], cwd=ROOT, env=env)
+        env = process_env(
+            LLM_BASE_URL=f"http://127.0.0.1:{model_port}/v1",
+            LLM_MODEL=MODEL_ALIAS,
+            LLM_API_KEY="",
+            LLM_ANSWER_MAX_TOKENS=str(args.max_tokens),
+            LLM_TIMEOUT_SECONDS="600",
+            TUTOR_QUESTIONS_PER_MINUTE="100000",
+            TUTOR_DAILY_TOKEN_BUDGET="100000000",
+        )
+        server = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "config.asgi:application", "--port", str(port), "--log-level", "warning"],
+            cwd=ROOT,
+            env=env,
+        )
         wait_for_port(port)
         wait_for_port(model_port, timeout=120)
         base = f"http://127.0.0.1:{port}"
@@ -118,16 +147,22 @@ def main(argv=None) -> dict:
 
         async def concurrent():
             async with httpx2.AsyncClient(timeout=900) as client:
-                return await asyncio.gather(*(stream_answer(client, url, cookie)
-                                              for url, cookie in zip(concurrent_urls, cookies, strict=True)))
+                return await asyncio.gather(
+                    *(stream_answer(client, url, cookie) for url, cookie in zip(concurrent_urls, cookies, strict=True))
+                )
 
-        report = {"single user": summary("single user", asyncio.run(single())),
-                  f"{args.concurrent} concurrent": summary(f"{args.concurrent} concurrent", asyncio.run(concurrent()))}
+        report = {
+            "single user": summary("single user", asyncio.run(single())),
+            f"{args.concurrent} concurrent": summary(f"{args.concurrent} concurrent", asyncio.run(concurrent())),
+        }
         from tutor.models import Answer
 
         modes = list(Answer.objects.values_list("mode", flat=True))
-        print(f"   answers: {modes.count('llm')} from the model, {modes.count('offline')} set aside for the offline "
-              "answer (no valid citation) or failed", flush=True)
+        print(
+            f"   answers: {modes.count('llm')} from the model, {modes.count('offline')} set aside for the offline "
+            "answer (no valid citation) or failed",
+            flush=True,
+        )
         return report
     finally:
         for process in (server, model):

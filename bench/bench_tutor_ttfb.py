@@ -20,8 +20,14 @@ from pathlib import Path
 from bench.common import throwaway_database
 
 ROOT = Path(__file__).resolve().parent.parent
-QUESTIONS = ["What is self-attention?", "How does LoRA fine-tune a model?", "LoRA 是什么?", "What are queries, keys and values?",
-             "Why is a low-rank update cheap?", "注意力机制是什么?"]
+QUESTIONS = [
+    "What is self-attention?",
+    "How does LoRA fine-tune a model?",
+    "LoRA 是什么?",
+    "What are queries, keys and values?",
+    "Why is a low-rank update cheap?",
+    "注意力机制是什么?",
+]
 
 
 def pct(values, q):
@@ -66,18 +72,28 @@ def main(argv=None) -> dict:
         from tutor import answering, services
 
         course = build_course(course_material)
-        users = [get_user_model().objects.create_user(username=f"b{i}@x.io", email=f"b{i}@x.io", password="x")
-                 for i in range(args.concurrent)]
+        users = [
+            get_user_model().objects.create_user(username=f"b{i}@x.io", email=f"b{i}@x.io", password="x")
+            for i in range(args.concurrent)
+        ]
         cookies = []
         for user in users:
             client = Client()
             client.force_login(user)
             cookies.append(f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}")
         port = free_port()
-        env = process_env(LLM_BASE_URL=fake.base_url, LLM_MODEL=fake.model, LLM_API_KEY="bench",
-                          TUTOR_QUESTIONS_PER_MINUTE="100000", TUTOR_DAILY_TOKEN_BUDGET="100000000")
-        server = subprocess.Popen([sys.executable, "-m", "uvicorn", "config.asgi:application", "--port", str(port),
-                                   "--log-level", "warning"], cwd=ROOT, env=env)
+        env = process_env(
+            LLM_BASE_URL=fake.base_url,
+            LLM_MODEL=fake.model,
+            LLM_API_KEY="bench",
+            TUTOR_QUESTIONS_PER_MINUTE="100000",
+            TUTOR_DAILY_TOKEN_BUDGET="100000000",
+        )
+        server = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "config.asgi:application", "--port", str(port), "--log-level", "warning"],
+            cwd=ROOT,
+            env=env,
+        )
         wait_for_port(port)
         base = f"http://127.0.0.1:{port}"
 
@@ -87,8 +103,10 @@ def main(argv=None) -> dict:
 
         # Answers are created beforehand (sync ORM); the timed part is only the stream request.
         single_urls = [f"{base}/tutor/answers/{new_answer(users[0], i)}/stream/" for i in range(args.runs + 5)]
-        rounds = [[f"{base}/tutor/answers/{new_answer(user, r + j)}/stream/" for j, user in enumerate(users)]
-                  for r in range(max(1, args.runs // args.concurrent))]
+        rounds = [
+            [f"{base}/tutor/answers/{new_answer(user, r + j)}/stream/" for j, user in enumerate(users)]
+            for r in range(max(1, args.runs // args.concurrent))
+        ]
 
         async def single():
             results = []
@@ -103,7 +121,9 @@ def main(argv=None) -> dict:
             results = []
             async with httpx2.AsyncClient(timeout=60, limits=httpx2.Limits(max_connections=100)) as client:
                 for urls in rounds:
-                    results += await asyncio.gather(*(first_token(client, url, cookie) for url, cookie in zip(urls, cookies)))
+                    results += await asyncio.gather(
+                        *(first_token(client, url, cookie) for url, cookie in zip(urls, cookies, strict=False))
+                    )
             return results
 
         report = {}
@@ -111,11 +131,19 @@ def main(argv=None) -> dict:
             results = asyncio.run(runner())
             byte_ms = [r[0] * 1000 for r in results]
             token_ms = [r[1] * 1000 for r in results]
-            report[name] = {"n": len(results), "first_byte_p50": statistics.median(byte_ms), "first_byte_p95": pct(byte_ms, .95),
-                            "first_token_p50": statistics.median(token_ms), "first_token_p95": pct(token_ms, .95)}
-            print(f"{name:>14}: n={len(results)}  first byte p50 {report[name]['first_byte_p50']:.0f} ms, "
-                  f"p95 {report[name]['first_byte_p95']:.0f} ms;  first token p50 {report[name]['first_token_p50']:.0f} ms, "
-                  f"p95 {report[name]['first_token_p95']:.0f} ms", flush=True)
+            report[name] = {
+                "n": len(results),
+                "first_byte_p50": statistics.median(byte_ms),
+                "first_byte_p95": pct(byte_ms, 0.95),
+                "first_token_p50": statistics.median(token_ms),
+                "first_token_p95": pct(token_ms, 0.95),
+            }
+            print(
+                f"{name:>14}: n={len(results)}  first byte p50 {report[name]['first_byte_p50']:.0f} ms, "
+                f"p95 {report[name]['first_byte_p95']:.0f} ms;  first token p50 {report[name]['first_token_p50']:.0f} ms, "
+                f"p95 {report[name]['first_token_p95']:.0f} ms",
+                flush=True,
+            )
 
         split = {"embed_ms": [], "retrieve_ms": [], "prompt_ms": []}
         for i in range(args.runs):
@@ -125,7 +153,7 @@ def main(argv=None) -> dict:
             split["prompt_ms"].append((time.perf_counter() - started) * 1000)
             split["embed_ms"].append(prepared.timings["embed_ms"])
             split["retrieve_ms"].append(prepared.timings["retrieve_ms"])
-        report["split"] = {k: (statistics.median(v), pct(v, .95)) for k, v in split.items()}
+        report["split"] = {k: (statistics.median(v), pct(v, 0.95)) for k, v in split.items()}
         print("   split (p50/p95): " + ", ".join(f"{k} {a:.1f}/{b:.1f} ms" for k, (a, b) in report["split"].items()))
         return report
     finally:
@@ -144,14 +172,26 @@ def build_course(course_material):
     lessons, vectors = course_material()
     course = Course.objects.create(slug="llm-basics", title="How LLMs work")
     for order, slug, language, title, sections in lessons:
-        source = Source.objects.create(course=course, name=f"{slug}.{language}.md", title=title, language=language,
-                                       content_hash=slug + language)
-        lesson = Lesson.objects.create(course=course, source=source, slug=slug, language=language, order=order, title=title)
+        source = Source.objects.create(
+            course=course, name=f"{slug}.{language}.md", title=title, language=language, content_hash=slug + language
+        )
+        lesson = Lesson.objects.create(
+            course=course, source=source, slug=slug, language=language, order=order, title=title
+        )
         for position, (heading, chunks) in enumerate(sections):
-            section = Section.objects.create(lesson=lesson, position=position, heading=heading,
-                                             anchor=slugify(heading, allow_unicode=True) or f"s{position}", body="")
-            Chunk.objects.bulk_create([Chunk(section=section, position=i, text=t, embedding=vectors[t], search_tokens=t.lower())
-                                       for i, t in enumerate(chunks)])
+            section = Section.objects.create(
+                lesson=lesson,
+                position=position,
+                heading=heading,
+                anchor=slugify(heading, allow_unicode=True) or f"s{position}",
+                body="",
+            )
+            Chunk.objects.bulk_create(
+                [
+                    Chunk(section=section, position=i, text=t, embedding=vectors[t], search_tokens=t.lower())
+                    for i, t in enumerate(chunks)
+                ]
+            )
     return course
 
 

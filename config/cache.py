@@ -35,7 +35,9 @@ def _fails_open(fallback):
                     self._warned_at = time.monotonic()
                     logger.warning("Redis is unreachable (%s); the cache is bypassed until it answers", error)
                 return fallback(args, kwargs)
+
         return wrapper
+
     return decorate
 
 

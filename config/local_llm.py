@@ -38,11 +38,25 @@ def model_path() -> Path:
 
 
 def server_command(*, port: int, n_ctx: int = 2048, threads: int | None = None, model: Path | None = None) -> list[str]:
-    command = [sys.executable, "-m", "llama_cpp.server", "--model", str(model or model_path()),
-               "--model_alias", MODEL_ALIAS, "--host", "127.0.0.1", "--port", str(port), "--n_ctx", str(n_ctx),
-               # Its default stops the answer being streamed whenever another request arrives: with two learners
-               # asking at once, the first one's answer would end mid-sentence. Requests wait their turn instead.
-               "--interrupt_requests", "False"]
+    command = [
+        sys.executable,
+        "-m",
+        "llama_cpp.server",
+        "--model",
+        str(model or model_path()),
+        "--model_alias",
+        MODEL_ALIAS,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--n_ctx",
+        str(n_ctx),
+        # Its default stops the answer being streamed whenever another request arrives: with two learners
+        # asking at once, the first one's answer would end mid-sentence. Requests wait their turn instead.
+        "--interrupt_requests",
+        "False",
+    ]
     if threads:
         command += ["--n_threads", str(threads), "--n_threads_batch", str(threads)]
     return command

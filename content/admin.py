@@ -33,7 +33,6 @@ class ConceptAdmin(admin.ModelAdmin):
     filter_horizontal = ["sections"]
 
 
-
 class FlaggedFilter(admin.SimpleListFilter):
     title = _("instruction-like text")
     parameter_name = "flagged"

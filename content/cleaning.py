@@ -22,14 +22,58 @@ from textkit import normalize
 from .structure import Document, heading_of
 
 _BOILERPLATE = re.compile(
-    "|".join([
-        r"版权(所有|声明|归)", r"转载", r"注明出处", r"本文(来自|由|观点|仅代表)", r"仅代表作者", r"侵权", r"联系删除",
-        r"打赏", r"赞助", r"红包", r"扫一扫", r"扫码", r"扫描.{0,12}二维码", r"二维码", r"公众号", r"关注(我们|作者|我)",
-        r"点赞", r"收藏", r"条评论", r"评论区", r"浏览\s*[(（]?\d", r"阅读\s*[(（]?\d", r"免费领取", r"领取", r"资料包",
-        r"学习资料", r"100%\s*免费", r"全套", r"合集", r"学习路线", r"网盘", r"限时", r"优惠", r"加(我)?微信", r"上一篇", r"下一篇", r"文章就介绍到这",
-        r"copyright", r"all rights reserved", r"\bshare (this|on)\b", r"\bsubscribe\b", r"\bsign up\b", r"cookie",
-        r"\bnewsletter\b", r"\bcomments?\s*\(\d", r"\bprevious post\b", r"\bnext post\b", r"\badvertisement\b",
-    ]),
+    "|".join(
+        [
+            r"版权(所有|声明|归)",
+            r"转载",
+            r"注明出处",
+            r"本文(来自|由|观点|仅代表)",
+            r"仅代表作者",
+            r"侵权",
+            r"联系删除",
+            r"打赏",
+            r"赞助",
+            r"红包",
+            r"扫一扫",
+            r"扫码",
+            r"扫描.{0,12}二维码",
+            r"二维码",
+            r"公众号",
+            r"关注(我们|作者|我)",
+            r"点赞",
+            r"收藏",
+            r"条评论",
+            r"评论区",
+            r"浏览\s*[(（]?\d",
+            r"阅读\s*[(（]?\d",
+            r"免费领取",
+            r"领取",
+            r"资料包",
+            r"学习资料",
+            r"100%\s*免费",
+            r"全套",
+            r"合集",
+            r"学习路线",
+            r"网盘",
+            r"限时",
+            r"优惠",
+            r"加(我)?微信",
+            r"上一篇",
+            r"下一篇",
+            r"文章就介绍到这",
+            r"copyright",
+            r"all rights reserved",
+            r"\bshare (this|on)\b",
+            r"\bsubscribe\b",
+            r"\bsign up\b",
+            r"cookie",
+            r"\bnewsletter\b",
+            r"\bcomments?\s*\(\d",
+            r"\bprevious post\b",
+            r"\bnext post\b",
+            r"\badvertisement\b",
+        ]
+    ),
     re.IGNORECASE,
 )
 _RELATED_MARKER = re.compile(
@@ -123,7 +167,11 @@ def _drift(blocks: list[Block], embedder) -> None:
         return
     # An evenly spaced sample of the body is enough for its centroid, and costs a fraction of the model time.
     head = body[:cut][:: max(1, cut // HEAD_SAMPLE)]
-    tail = [b for b in blocks[blocks.index(body[cut]):] if not b.noise and len(re.findall(r"\w", b.text)) >= 15] if cut < len(body) else []
+    tail = (
+        [b for b in blocks[blocks.index(body[cut]) :] if not b.noise and len(re.findall(r"\w", b.text)) >= 15]
+        if cut < len(body)
+        else []
+    )
     if not tail:
         return
     vectors = embedder.passages([normalize(b.text)[:160] for b in head + tail])
@@ -132,8 +180,10 @@ def _drift(blocks: list[Block], embedder) -> None:
     similarity = vectors @ centroid
     # The body's own spread sets the bar, so a terse article and a wordy one are judged alike.
     body_similarity = similarity[: len(head)]
-    floor = min(float(body_similarity.min()) - DRIFT_MARGIN / 3, float(np.percentile(body_similarity, 10)) - DRIFT_MARGIN)
-    for block, score in zip(tail, similarity[len(head):]):
+    floor = min(
+        float(body_similarity.min()) - DRIFT_MARGIN / 3, float(np.percentile(body_similarity, 10)) - DRIFT_MARGIN
+    )
+    for block, score in zip(tail, similarity[len(head) :], strict=False):
         if score < floor:
             block.noise = f"topic drift ({score:.2f} < {floor:.2f})"
 
@@ -143,8 +193,9 @@ def _plain(text: str) -> str:
     return normalize(_MD_LINK.sub(r"\1", text)).strip()
 
 
-def _mark(blocks: list[Block], plains: list[str], *, seen: Counter, title: str, document: Document, total: int,
-          first: int = 0) -> None:
+def _mark(
+    blocks: list[Block], plains: list[str], *, seen: Counter, title: str, document: Document, total: int, first: int = 0
+) -> None:
     """The per-line signals; `first` is the index of blocks[0] in the whole text, `total` the text's length."""
     for i, (block, plain) in enumerate(zip(blocks, plains, strict=True), start=first):
         if block.code:
@@ -190,8 +241,16 @@ def clean(document: Document, *, embedder=None) -> Cleaned:
     dropped = [(block.noise, block.text) for block in blocks if block.noise]
     _title_from(document, blocks)
     text = _keep_lines(document.text, blocks)
-    cleaned = Document(name=document.name, text=text, title=document.title, author=document.author, url=document.url,
-                       language=document.language, markdown=document.markdown, meta=document.meta)
+    cleaned = Document(
+        name=document.name,
+        text=text,
+        title=document.title,
+        author=document.author,
+        url=document.url,
+        language=document.language,
+        markdown=document.markdown,
+        meta=document.meta,
+    )
     return Cleaned(document=cleaned, dropped=dropped)
 
 
@@ -219,8 +278,15 @@ def _clean_in_windows(document: Document) -> Cleaned:
         end = total if end == -1 or total - end < WINDOW_CHARS else end + 1
         window = text[start:end]
         blocks, in_code = _blocks(window, markdown=document.markdown, offset=start, in_code=in_code)
-        _mark(blocks, [_plain(block.text) for block in blocks], seen=seen, title=title, document=document,
-              total=total, first=first)
+        _mark(
+            blocks,
+            [_plain(block.text) for block in blocks],
+            seen=seen,
+            title=title,
+            document=document,
+            total=total,
+            first=first,
+        )
         _mark_link_runs(blocks)
         if end == total:
             _cut_tail(blocks, total)
@@ -229,8 +295,16 @@ def _clean_in_windows(document: Document) -> Cleaned:
         dropped += [(block.noise, block.text) for block in blocks if block.noise]
         kept.append(_keep_lines(window, blocks, offset=start))
         first, start = first + len(blocks), end
-    cleaned = Document(name=document.name, text="".join(kept), title=document.title, author=document.author,
-                       url=document.url, language=document.language, markdown=document.markdown, meta=document.meta)
+    cleaned = Document(
+        name=document.name,
+        text="".join(kept),
+        title=document.title,
+        author=document.author,
+        url=document.url,
+        language=document.language,
+        markdown=document.markdown,
+        meta=document.meta,
+    )
     return Cleaned(document=cleaned, dropped=dropped)
 
 

@@ -25,7 +25,13 @@ def recall_at_k(questions: list[dict], *, course, k: int = 5) -> tuple[float, li
     results = []
     for item in questions:
         snippet = normalize(item["snippet"])
-        rank = next((i + 1 for i, hit in enumerate(search(item["q"], course=course, k=k))
-                     if hit.source == item["source"] and snippet in normalize(hit.text)), None)
+        rank = next(
+            (
+                i + 1
+                for i, hit in enumerate(search(item["q"], course=course, k=k))
+                if hit.source == item["source"] and snippet in normalize(hit.text)
+            ),
+            None,
+        )
         results.append(Result(question=item["q"], found=rank is not None, rank=rank))
     return (sum(r.found for r in results) / len(results) if results else 0.0), results

@@ -21,11 +21,14 @@ class MultipleFileField(forms.FileField):
 
 
 class UploadForm(forms.Form):
-    course = forms.ModelChoiceField(queryset=Course.objects.order_by("title"), required=False, label=_("Course"),
-                                    empty_label=_("A new course…"))
+    course = forms.ModelChoiceField(
+        queryset=Course.objects.order_by("title"), required=False, label=_("Course"), empty_label=_("A new course…")
+    )
     new_course_slug = forms.SlugField(required=False, label=_("New course slug"))
     new_course_title = forms.CharField(required=False, max_length=200, label=_("New course title"))
-    files = MultipleFileField(label=_("Files"), help_text=_("Markdown, HTML, plain text, PDF or Word (.docx); UTF-8, GBK or Big5."))
+    files = MultipleFileField(
+        label=_("Files"), help_text=_("Markdown, HTML, plain text, PDF or Word (.docx); UTF-8, GBK or Big5.")
+    )
 
     def clean_files(self):
         files = self.cleaned_data["files"]
@@ -33,11 +36,13 @@ class UploadForm(forms.Form):
         too_big = [f.name for f in files if f.size > per_file * 1024 * 1024]
         if too_big:
             raise forms.ValidationError(
-                _("Each file may be at most %(limit)d MB; too large: %(names)s.") % {"limit": per_file,
-                                                                                    "names": ", ".join(too_big)})
+                _("Each file may be at most %(limit)d MB; too large: %(names)s.")
+                % {"limit": per_file, "names": ", ".join(too_big)}
+            )
         if sum(f.size for f in files) > total * 1024 * 1024:
-            raise forms.ValidationError(_("One upload may be at most %(limit)d MB in all; send the files in parts.")
-                                        % {"limit": total})
+            raise forms.ValidationError(
+                _("One upload may be at most %(limit)d MB in all; send the files in parts.") % {"limit": total}
+            )
         return files
 
     def clean(self):

@@ -37,23 +37,36 @@ def _shipped_concepts() -> tuple[tuple[str, ...], ...]:
     database where only other sources were ingested."""
     concepts = []
     for folder in sorted(p for p in SHIPPED_COURSES.iterdir() if p.is_dir()):
-        posts = {path.name: frontmatter.loads(path.read_text(encoding="utf-8")) for path in sorted(folder.glob("*.md"))
-                 if path.name.upper() != "FORMAT.MD"}
+        posts = {
+            path.name: frontmatter.loads(path.read_text(encoding="utf-8"))
+            for path in sorted(folder.glob("*.md"))
+            if path.name.upper() != "FORMAT.MD"
+        }
         for _en_name, en, _zh_name, zh in shipped_concept_pairs(posts):
-            concepts.append((en.get("term", ""), zh.get("term", ""), *(en.get("aliases") or []), *(zh.get("aliases") or [])))
+            concepts.append(
+                (en.get("term", ""), zh.get("term", ""), *(en.get("aliases") or []), *(zh.get("aliases") or []))
+            )
     return tuple(concepts)
 
 
 @functools.lru_cache(maxsize=4)
 def _entries(version: tuple) -> tuple[Entry, ...]:
     entries = []
-    concepts = [(term, term_zh, *aliases)
-                for term, term_zh, aliases in Concept.objects.values_list("term", "term_zh", "aliases")]
+    concepts = [
+        (term, term_zh, *aliases)
+        for term, term_zh, aliases in Concept.objects.values_list("term", "term_zh", "aliases")
+    ]
     for names in dict.fromkeys(concepts + list(_shipped_concepts())):
         names = list(dict.fromkeys(textkit.normalize(str(n)).strip() for n in names if n and str(n).strip()))
         chinese = tuple(n for n in names if textkit.cjk_ratio(n) > 0.5)
-        english = tuple(dict.fromkeys(v for n in names if textkit.cjk_ratio(n) == 0 and len(n) > 2
-                                      for v in sorted(_variants(n), key=lambda v: v != n)))
+        english = tuple(
+            dict.fromkeys(
+                v
+                for n in names
+                if textkit.cjk_ratio(n) == 0 and len(n) > 2
+                for v in sorted(_variants(n), key=lambda v: v != n)
+            )
+        )
         if english and chinese:
             patterns = tuple(re.compile(rf"(?<![\w-]){re.escape(name)}(?:s|es)?(?![\w-])") for name in english)
             entries.append(Entry(english=english, chinese=chinese, patterns=patterns))
@@ -78,7 +91,8 @@ def _names(text: str, version: tuple) -> tuple[str, ...]:
     found = []
     for entry in _entries(version):
         name = next((m.group(0) for p in entry.patterns if (m := p.search(text))), None) or next(
-            (name for name in entry.chinese if name in text), None)
+            (name for name in entry.chinese if name in text), None
+        )
         if name:
             found.append(name)
             text = text.replace(name, " ")

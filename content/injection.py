@@ -13,7 +13,9 @@ _WHO = r"(?:the |your |every |all )?(?:learner|user|reader|student|visitor|engin
 _PATTERNS = [
     # Overriding the assistant's instructions.
     r"\b(?:ignore|disregard|forget|override)\b.{0,40}\b(?:instructions?|prompts?|rules|messages?|guidelines)\b",
-    r"\byou are now\b", r"\bnew instructions\b", r"\bdeveloper mode\b",
+    r"\byou are now\b",
+    r"\bnew instructions\b",
+    r"\bdeveloper mode\b",
     r"\b(?:as an ai|ai assistant|language model|chatbot|the tutor|assistant)\b,?\s+(?:you\s+)?(?:must|should|will|shall)\b",
     r"\b(?:assistant|system)\s*:",
     # Imperatives about the reader, addressed to whoever relays the text.
@@ -26,7 +28,8 @@ _PATTERNS = [
     r"(?:password|passcode|credentials?|login|account details|bank|card)\b",
     r"\b(?:visit|go to|click|open|log ?in at|sign ?in at|navigate to)\s+(?:this link\s+)?(?:<)?(?:https?://|www\.)",
     # The same in Chinese.
-    r"忽略.{0,10}(?:指令|指示|提示|规则)", r"你现在是",
+    r"忽略.{0,10}(?:指令|指示|提示|规则)",
+    r"你现在是",
     r"(?:告诉|通知|提醒|警告)(?:学习者|学员|用户|读者|学生)",
     r"(?:密码|账号|账户|凭证).{0,10}(?:泄露|泄漏|过期|被盗|被锁|失效|已被)",
     r"(?:访问|点击|打开|登录).{0,6}(?:https?://|www\.)",

@@ -44,7 +44,9 @@ class Source(models.Model):
     """One ingested file or URL. Its content hash makes re-ingesting an unchanged file a no-op."""
 
     course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="sources")
-    name = models.CharField(_("file name"), max_length=300, help_text=_("The ingested file's name, as search results cite it."))
+    name = models.CharField(
+        _("file name"), max_length=300, help_text=_("The ingested file's name, as search results cite it.")
+    )
     title = models.CharField(_("title"), max_length=300, blank=True)
     author = models.CharField(_("author or site"), max_length=300, blank=True)
     url = models.URLField(max_length=1000, blank=True)
@@ -122,7 +124,9 @@ class Chunk(models.Model):
     flagged = models.JSONField(default=list, blank=True)
     search_vector = models.GeneratedField(
         expression=models.Func(
-            models.Value("simple"), models.F("search_tokens"), function="to_tsvector",
+            models.Value("simple"),
+            models.F("search_tokens"),
+            function="to_tsvector",
             output_field=SearchVectorField(),
         ),
         output_field=SearchVectorField(),
@@ -132,8 +136,13 @@ class Chunk(models.Model):
     class Meta:
         ordering = ["section", "position"]
         indexes = [
-            HnswIndex(name="chunk_embedding_hnsw", fields=["embedding"], m=16, ef_construction=64,
-                      opclasses=["vector_cosine_ops"]),
+            HnswIndex(
+                name="chunk_embedding_hnsw",
+                fields=["embedding"],
+                m=16,
+                ef_construction=64,
+                opclasses=["vector_cosine_ops"],
+            ),
             GinIndex(fields=["search_vector"], name="chunk_search_vector_gin"),
         ]
 
@@ -174,9 +183,10 @@ class LessonRead(models.Model):
     read_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["user", "course", "lesson_slug"], name="lesson_read_once")
-        ]
+        constraints = [models.UniqueConstraint(fields=["user", "course", "lesson_slug"], name="lesson_read_once")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} read {self.lesson_slug}"
 
 
 class IngestionJob(models.Model):
@@ -207,6 +217,9 @@ class IngestionJob(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"ingestion {self.pk} into course {self.course_id}: {self.status}"
 
     @property
     def files_exist(self) -> bool:

@@ -55,9 +55,11 @@ def _chinese_plausibility(text: str) -> float:
 
 
 # The most frequent characters of written Chinese in both scripts; a wrong decoding rarely produces them.
-_FREQUENT = set("的一是不了在人有我他这个们中来上大为和国地到以说时要就出会可也你对生能而子那得于着下自之年过发后作里"
-                "用道行所然家种事成方多经么去法学如都同现当没动面起看定天分还进好小部其些主样理心她本前开但因只从想实"
-                "這個們來為國時說會對們還進開從實學發後裡過經點問與")
+_FREQUENT = set(
+    "的一是不了在人有我他这个们中来上大为和国地到以说时要就出会可也你对生能而子那得于着下自之年过发后作里"
+    "用道行所然家种事成方多经么去法学如都同现当没动面起看定天分还进好小部其些主样理心她本前开但因只从想实"
+    "這個們來為國時說會對們還進開從實學發後裡過經點問與"
+)
 
 
 # Notion names an exported page "Title 3f9a2c7e41b84d0a9e6b5c1d2f708a93.md": the hash is its page id.
@@ -83,8 +85,16 @@ def read_markdown(name: str, text: str) -> Document:
     first = body.lstrip().split("\n", 1)[0]
     title = str(meta.get("title") or "") or (m.group(1) if (m := _H1.match(first)) else "") or page_name(name)
     author = str(meta.get("author") or meta.get("Owner") or meta.get("Created by") or "")
-    return Document(name=name, text=body, title=title, author=author, url=str(meta.get("url") or ""),
-                    language=str(meta.get("language") or ""), markdown=True, meta=meta)
+    return Document(
+        name=name,
+        text=body,
+        title=title,
+        author=author,
+        url=str(meta.get("url") or ""),
+        language=str(meta.get("language") or ""),
+        markdown=True,
+        meta=meta,
+    )
 
 
 def _page_properties(text: str) -> tuple[str, dict]:
@@ -115,9 +125,14 @@ def read_html(name: str, text: str) -> Document:
     if not (body or "").strip():
         raise ReadError("no main text was found in the HTML page")
     meta = trafilatura.extract_metadata(text)
-    return Document(name=name, text=body, title=page_title or (meta.title if meta else "") or "",
-                    author=(meta.author or meta.sitename if meta else "") or "", url=(meta.url if meta else "") or "",
-                    markdown=True)
+    return Document(
+        name=name,
+        text=body,
+        title=page_title or (meta.title if meta else "") or "",
+        author=(meta.author or meta.sitename if meta else "") or "",
+        url=(meta.url if meta else "") or "",
+        markdown=True,
+    )
 
 
 def _confluence_page(html: str) -> tuple[str, str]:
@@ -175,8 +190,9 @@ def _columns(lines: list[str]) -> str | None:
     best, best_both = None, 0
     for c in range(width // 4, 3 * width // 4):
         blank = sum(1 for line in filled if c >= len(line) or line[c] == " ")
-        both = sum(1 for line in filled
-                   if len(line) > c + 1 and line[c] == " " and line[:c].strip() and line[c:].strip())
+        both = sum(
+            1 for line in filled if len(line) > c + 1 and line[c] == " " and line[:c].strip() and line[c:].strip()
+        )
         if blank >= 0.9 * len(filled) and both >= 0.5 * len(filled) and both > best_both:
             best, best_both = c, both
     if best is None:
@@ -254,9 +270,14 @@ def _docx_table(table) -> list[str]:
 
 
 # A renamed file says what it is in its first bytes.
-_SIGNATURES = [(b"\x89PNG", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"), (b"GIF8", "a GIF image"),
-               (b"%PDF", "a PDF"), (b"PK\x03\x04", "a zip archive or an Office file"),
-               (b"\xd0\xcf\x11\xe0", "an old Office file")]
+_SIGNATURES = [
+    (b"\x89PNG", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"%PDF", "a PDF"),
+    (b"PK\x03\x04", "a zip archive or an Office file"),
+    (b"\xd0\xcf\x11\xe0", "an old Office file"),
+]
 
 
 def _binary_kind(data: bytes) -> str:
@@ -294,8 +315,13 @@ def collect(paths) -> list[Path]:
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            files.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES
-                                and p.name.lower() != "readme.md"))
+            files.extend(
+                sorted(
+                    p
+                    for p in path.rglob("*")
+                    if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES and p.name.lower() != "readme.md"
+                )
+            )
         else:
             files.append(path)
     return files

@@ -8,8 +8,35 @@ from urllib.parse import urlsplit
 import markdown
 import nh3
 
-_ALLOWED_TAGS = {"p", "ul", "ol", "li", "strong", "em", "b", "i", "code", "pre", "blockquote", "table", "thead", "tbody",
-                 "tr", "th", "td", "h3", "h4", "h5", "a", "br", "hr", "sub", "sup", "del", "img"}
+_ALLOWED_TAGS = {
+    "p",
+    "ul",
+    "ol",
+    "li",
+    "strong",
+    "em",
+    "b",
+    "i",
+    "code",
+    "pre",
+    "blockquote",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+    "h3",
+    "h4",
+    "h5",
+    "a",
+    "br",
+    "hr",
+    "sub",
+    "sup",
+    "del",
+    "img",
+}
 _SKIP_INSIDE = {"code", "pre", "a", "abbr", "h3", "h4", "h5"}
 _TAG = re.compile(r"(<[^>]+>)")
 # A lesson's diagram as its Markdown writes it: ![alt](diagrams/NAME.LANG.svg), a file shipped with the course.
@@ -36,8 +63,12 @@ def markdown_to_html(text: str, *, diagram_url: Callable[[str], str | None] | No
     """Safe HTML. An image shows only when it is one of the course's diagrams (diagram_url gives its address,
     or None when there is no such file); any other image (external, data:, javascript:) becomes its alt text."""
     rendered = markdown.markdown(text, extensions=["tables", "sane_lists", "fenced_code"])
-    cleaned = nh3.clean(rendered, tags=_ALLOWED_TAGS, link_rel="noopener nofollow",
-                        attributes={"a": {"href", "title"}, "img": {"src", "alt", "width", "height"}})
+    cleaned = nh3.clean(
+        rendered,
+        tags=_ALLOWED_TAGS,
+        link_rel="noopener nofollow",
+        attributes={"a": {"href", "title"}, "img": {"src", "alt", "width", "height"}},
+    )
     cleaned = _IMG.sub(lambda m: _diagram_img(m.group(0), diagram_url), cleaned)
     return _LONE_IMG.sub(r'<figure class="diagram">\1</figure>', cleaned)
 
@@ -52,8 +83,10 @@ def _diagram_img(tag: str, diagram_url) -> str:
         return html.escape(alt, quote=False)
     size = "".join(f' {name}="{attrs[name]}"' for name in ("width", "height") if attrs.get(name, "").isdigit())
     # A link to the SVG itself: on a phone the learner can open the diagram alone and zoom in.
-    return (f'<a class="diagram-link" href="{html.escape(url)}"><img src="{html.escape(url)}" alt="{html.escape(alt)}"{size} '
-            f'loading="lazy" decoding="async"></a>')
+    return (
+        f'<a class="diagram-link" href="{html.escape(url)}"><img src="{html.escape(url)}" alt="{html.escape(alt)}"{size} '
+        f'loading="lazy" decoding="async"></a>'
+    )
 
 
 def highlight_concepts(safe_html: str, concepts: list[tuple[str, str]]) -> str:
@@ -96,7 +129,7 @@ def _boundary(term: str) -> str:
 
 def _mark(text: str, patterns, done: set[str]) -> str:
     spans: list[tuple[int, int, str]] = []
-    for pattern, term, definition in patterns:
+    for pattern, _term, definition in patterns:
         if definition in done:
             continue
         for m in pattern.finditer(text):
@@ -109,8 +142,9 @@ def _mark(text: str, patterns, done: set[str]) -> str:
     result, cursor = [], 0
     for start, end, definition in sorted(spans):
         result.append(text[cursor:start])
-        result.append(f'<abbr class="concept" tabindex="0" '
-                      f'data-definition="{html.escape(definition)}">{text[start:end]}</abbr>')
+        result.append(
+            f'<abbr class="concept" tabindex="0" data-definition="{html.escape(definition)}">{text[start:end]}</abbr>'
+        )
         cursor = end
     result.append(text[cursor:])
     return "".join(result)

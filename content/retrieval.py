@@ -40,8 +40,14 @@ class Hit:
     lesson_id: int
 
     def as_json(self) -> dict:
-        return {"source": self.source, "lesson": self.lesson, "section": self.section, "text": self.text,
-                "score": round(self.score, 4), "url": self.url}
+        return {
+            "source": self.source,
+            "lesson": self.lesson,
+            "section": self.section,
+            "text": self.text,
+            "score": round(self.score, 4),
+            "url": self.url,
+        }
 
 
 def course_chunks(course: Course | str | list[int] | None) -> QuerySet[Chunk]:
@@ -59,20 +65,36 @@ def course_chunks(course: Course | str | list[int] | None) -> QuerySet[Chunk]:
 def _hit(chunk: Chunk, score: float) -> Hit:
     section = chunk.section
     lesson = section.lesson
-    return Hit(chunk_id=chunk.id, source=lesson.source.name, lesson=lesson.title, section=section.heading,
-               text=chunk.text, score=score, url=section.get_absolute_url(), language=lesson.language,
-               section_id=section.id, lesson_id=lesson.id)
+    return Hit(
+        chunk_id=chunk.id,
+        source=lesson.source.name,
+        lesson=lesson.title,
+        section=section.heading,
+        text=chunk.text,
+        score=score,
+        url=section.get_absolute_url(),
+        language=lesson.language,
+        section_id=section.id,
+        lesson_id=lesson.id,
+    )
 
 
-def dense_ids(query: str, course: Course | str | None = None, limit: int = CANDIDATES, *, query_vector=None) -> list[int]:
+def dense_ids(
+    query: str, course: Course | str | None = None, limit: int = CANDIDATES, *, query_vector=None
+) -> list[int]:
     vector = query_vector if query_vector is not None else get_embedder().query(textkit.normalize(query))
     with transaction.atomic(), connection.cursor() as cursor:
         # SET LOCAL lasts for this transaction only. Iterative scans keep the HNSW index useful when a
         # course filter removes most of the nearest neighbours it finds first.
         cursor.execute(f"SET LOCAL hnsw.ef_search = {EF_SEARCH}")
         cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
-        rows = (course_chunks(course).exclude(embedding=None).annotate(distance=CosineDistance("embedding", vector))
-                .order_by("distance").values_list("id", flat=True)[:limit])
+        rows = (
+            course_chunks(course)
+            .exclude(embedding=None)
+            .annotate(distance=CosineDistance("embedding", vector))
+            .order_by("distance")
+            .values_list("id", flat=True)[:limit]
+        )
         return list(rows)
 
 
@@ -81,10 +103,16 @@ def text_ids(query: str, course: Course | str | None = None, limit: int = CANDID
     if not words:
         return []
     # Any word may match (OR); ts_rank_cd rewards passages where many of them occur close together.
-    tsquery = SearchQuery(" | ".join(w.replace("'", "''").join("''") for w in words), search_type="raw", config="simple")
-    rows = (course_chunks(course).filter(search_vector=tsquery)
-            .annotate(rank=SearchRank(F("search_vector"), tsquery, cover_density=True))
-            .order_by("-rank", "id").values_list("id", "search_tokens")[:limit])
+    tsquery = SearchQuery(
+        " | ".join(w.replace("'", "''").join("''") for w in words), search_type="raw", config="simple"
+    )
+    rows = (
+        course_chunks(course)
+        .filter(search_vector=tsquery)
+        .annotate(rank=SearchRank(F("search_vector"), tsquery, cover_density=True))
+        .order_by("-rank", "id")
+        .values_list("id", "search_tokens")[:limit]
+    )
     return [(chunk_id, _coverage(words, tokens)) for chunk_id, tokens in rows]
 
 

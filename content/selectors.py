@@ -44,7 +44,9 @@ class CourseProgress:
 
 def courses_with_progress(user) -> list[CourseProgress]:
     courses = Course.objects.annotate(lesson_count=Count("lessons__slug", distinct=True)).order_by("title")
-    read = dict(LessonRead.objects.filter(user=user).values("course").annotate(n=Count("id")).values_list("course", "n"))
+    read = dict(
+        LessonRead.objects.filter(user=user).values("course").annotate(n=Count("id")).values_list("course", "n")
+    )
     return [CourseProgress(course=c, lessons=c.lesson_count, read=read.get(c.id, 0)) for c in courses]
 
 
@@ -54,7 +56,10 @@ def read_slugs(user, course: Course) -> set[str]:
 
 def lesson_for(course: Course, slug: str, language: str) -> Lesson | None:
     """The lesson in the asked language, else the same lesson in another language."""
-    lessons = {l.language: l for l in Lesson.objects.filter(course=course, slug=slug).select_related("source", "course")}
+    lessons = {
+        lesson.language: lesson
+        for lesson in Lesson.objects.filter(course=course, slug=slug).select_related("source", "course")
+    }
     for code in [language] + _preference(language):
         if code in lessons:
             return lessons[code]
@@ -75,7 +80,8 @@ def lesson_concepts(lesson: Lesson) -> list[Concept]:
 
 def glossary(course: Course | None = None) -> QuerySet[Concept]:
     concepts = Concept.objects.select_related("course").prefetch_related(
-        Prefetch("sections", queryset=Section.objects.select_related("lesson__course")))
+        Prefetch("sections", queryset=Section.objects.select_related("lesson__course"))
+    )
     return concepts.filter(course=course) if course else concepts
 
 

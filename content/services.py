@@ -21,8 +21,6 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext
 
-from outbox.services import send_on_commit
-
 import textkit
 from llm.embeddings import get_embedder
 
@@ -31,8 +29,8 @@ from .cleaning import clean
 from .injection import flagged_sentences
 from .models import Chunk, Concept, Course, IngestionJob, Lesson, LessonRead, Section, Source
 from .readers import ReadError, collect, page_name, read_bytes
-from .signals import course_content_changed
 from .rendering import http_url
+from .signals import course_content_changed
 from .structure import Document, chunk, images_as_alt_text, iter_sections, segment_by_topic
 
 logger = logging.getLogger(__name__)
@@ -65,8 +63,13 @@ class IngestReport:
         return [f for f in self.files if f.status == "failed"]
 
     def as_json(self) -> dict:
-        return {"files": [asdict(f) for f in self.files], "seconds": round(self.seconds, 2),
-                "lessons": self.total("lessons"), "sections": self.total("sections"), "chunks": self.total("chunks")}
+        return {
+            "files": [asdict(f) for f in self.files],
+            "seconds": round(self.seconds, 2),
+            "lessons": self.total("lessons"),
+            "sections": self.total("sections"),
+            "chunks": self.total("chunks"),
+        }
 
 
 @dataclass
@@ -106,20 +109,45 @@ def _prepared_sections(document: Document, *, embedder, lesson_title: str) -> It
         while anchor in seen:
             anchor, n = f"{section.anchor}-{n}", n + 1
         seen.add(anchor)
-        yield _PreparedSection(heading=section.heading[:300], anchor=anchor, body=section.body,
-                               chunks=chunk(images_as_alt_text(section.body)))
+        yield _PreparedSection(
+            heading=section.heading[:300],
+            anchor=anchor,
+            body=section.body,
+            chunks=chunk(images_as_alt_text(section.body)),
+        )
 
 
-def _lesson_write(*, course: Course, source: Source, slug: str, language: str, order: int, title: str, summary: str,
-                  citations: list, questions: list, sections: Iterable[_PreparedSection], embedder,
-                  document_title: str) -> tuple[int, int, list[str]]:
+def _lesson_write(
+    *,
+    course: Course,
+    source: Source,
+    slug: str,
+    language: str,
+    order: int,
+    title: str,
+    summary: str,
+    citations: list,
+    questions: list,
+    sections: Iterable[_PreparedSection],
+    embedder,
+    document_title: str,
+) -> tuple[int, int, list[str]]:
     """Create the lesson and write its sections and chunks in batches; returns the sections and chunks written and the
     instruction-like sentences found in them.
 
     Called inside the caller's transaction: the lesson becomes visible whole when it commits, never in part.
     """
-    lesson = Lesson.objects.create(course=course, source=source, slug=slug, language=language, order=order,
-                                   title=title[:300], summary=summary, citations=citations, questions=questions)
+    lesson = Lesson.objects.create(
+        course=course,
+        source=source,
+        slug=slug,
+        language=language,
+        order=order,
+        title=title[:300],
+        summary=summary,
+        citations=citations,
+        questions=questions,
+    )
     # The lesson and section titles travel with each passage: "LoRA" in a heading is context the passage lacks.
     context = f"{document_title} · " if document_title else ""
     waiting: list[_PreparedSection] = []
@@ -129,13 +157,18 @@ def _lesson_write(*, course: Course, source: Source, slug: str, language: str, o
 
     def write_sections() -> None:
         nonlocal written_sections
-        rows = Section.objects.bulk_create([
-            Section(lesson=lesson, position=written_sections + i, heading=s.heading, anchor=s.anchor[:120], body=s.body)
-            for i, s in enumerate(waiting)
-        ])
+        rows = Section.objects.bulk_create(
+            [
+                Section(
+                    lesson=lesson, position=written_sections + i, heading=s.heading, anchor=s.anchor[:120], body=s.body
+                )
+                for i, s in enumerate(waiting)
+            ]
+        )
         written_sections += len(rows)
-        pending.extend((row, j, s.heading, text)
-                       for row, s in zip(rows, waiting, strict=True) for j, text in enumerate(s.chunks))
+        pending.extend(
+            (row, j, s.heading, text) for row, s in zip(rows, waiting, strict=True) for j, text in enumerate(s.chunks)
+        )
         waiting.clear()
 
     def write_chunks(batch: list[tuple[Section, int, str, str]]) -> None:
@@ -145,8 +178,16 @@ def _lesson_write(*, course: Course, source: Source, slug: str, language: str, o
         for (row, j, heading, text), vector in zip(batch, vectors, strict=True):
             found = flagged_sentences(text)
             flagged.extend(found)
-            rows.append(Chunk(section=row, position=j, text=text, embedding=vector,
-                              search_tokens=textkit.search_tokens(f"{heading}\n{text}"), flagged=found))
+            rows.append(
+                Chunk(
+                    section=row,
+                    position=j,
+                    text=text,
+                    embedding=vector,
+                    search_tokens=textkit.search_tokens(f"{heading}\n{text}"),
+                    flagged=found,
+                )
+            )
         Chunk.objects.bulk_create(rows)
         written_chunks += len(batch)
 
@@ -159,7 +200,7 @@ def _lesson_write(*, course: Course, source: Source, slug: str, language: str, o
             del pending[:INGEST_BATCH]
     write_sections()
     for start in range(0, len(pending), INGEST_BATCH):
-        write_chunks(pending[start:start + INGEST_BATCH])
+        write_chunks(pending[start : start + INGEST_BATCH])
     return written_sections, written_chunks, flagged
 
 
@@ -184,23 +225,49 @@ def document_ingest(*, course: Course, document: Document, digest: str, embedder
         # Locking the course row serialises two ingestions of the same course (CLI and upload page at once).
         Course.objects.select_for_update().get(pk=course.pk)
         source, created = Source.objects.get_or_create(
-            course=course, name=document.name,
-            defaults={"title": title, "author": doc.author, "url": url, "language": language, "content_hash": digest})
-        order = (Lesson.objects.filter(source=source).aggregate(o=Max("order"))["o"]
-                 or (Lesson.objects.filter(course=course).aggregate(o=Max("order"))["o"] or 0) + 1)
+            course=course,
+            name=document.name,
+            defaults={"title": title, "author": doc.author, "url": url, "language": language, "content_hash": digest},
+        )
+        order = (
+            Lesson.objects.filter(source=source).aggregate(o=Max("order"))["o"]
+            or (Lesson.objects.filter(course=course).aggregate(o=Max("order"))["o"] or 0) + 1
+        )
         if not created:
             source.lessons.all().delete()
             source.title, source.author, source.url, source.language, source.content_hash = (
-                title, doc.author, url, language, digest)
+                title,
+                doc.author,
+                url,
+                language,
+                digest,
+            )
             source.save(update_fields=["title", "author", "url", "language", "content_hash", "ingested_at"])
         slug = _free_slug(course, slugify(page_name(document.name)) or "lesson", source)
         citation = {"title": title, "author": doc.author, "url": url, "file": document.name}
         section_count, chunk_count, flagged = _lesson_write(
-            course=course, source=source, slug=slug, language=language, order=order, title=title, summary="",
-            citations=[citation], questions=[], sections=itertools.chain([first], sections), embedder=embedder,
-            document_title=doc.title)
-    return FileReport(name=document.name, status="ingested", lessons=1, sections=section_count, chunks=chunk_count,
-                      dropped=len(cleaned.dropped), flagged=flagged)
+            course=course,
+            source=source,
+            slug=slug,
+            language=language,
+            order=order,
+            title=title,
+            summary="",
+            citations=[citation],
+            questions=[],
+            sections=itertools.chain([first], sections),
+            embedder=embedder,
+            document_title=doc.title,
+        )
+    return FileReport(
+        name=document.name,
+        status="ingested",
+        lessons=1,
+        sections=section_count,
+        chunks=chunk_count,
+        dropped=len(cleaned.dropped),
+        flagged=flagged,
+    )
 
 
 def _free_slug(course: Course, base: str, source: Source) -> str:
@@ -224,7 +291,9 @@ def file_ingest(*, course: Course, name: str, data: bytes, embedder=None) -> Fil
         return FileReport(name=name, status="failed", reason=f"{type(error).__name__}: {error}")
 
 
-def paths_ingest(*, course: Course, paths: Iterable, progress: Callable[[int, int, str], None] | None = None) -> IngestReport:
+def paths_ingest(
+    *, course: Course, paths: Iterable, progress: Callable[[int, int, str], None] | None = None
+) -> IngestReport:
     """Ingest files and folders into a course; `progress(done, total, name)` is called after each file."""
     started = time.monotonic()
     files = collect(paths)
@@ -234,7 +303,9 @@ def paths_ingest(*, course: Course, paths: Iterable, progress: Callable[[int, in
         try:
             data = path.read_bytes()
         except OSError as error:
-            report.files.append(FileReport(name=path.name, status="failed", reason=f"the file could not be opened ({error.strerror})"))
+            report.files.append(
+                FileReport(name=path.name, status="failed", reason=f"the file could not be opened ({error.strerror})")
+            )
         else:
             report.files.append(file_ingest(course=course, name=path.name, data=data, embedder=embedder))
         if progress:
@@ -252,7 +323,9 @@ def _language(value: str) -> str:
     return "en" if str(value).lower().startswith("en") else "zh-hans"
 
 
-def shipped_course_load(*, folder: Path | None = None, progress: Callable[[int, int, str], None] | None = None) -> IngestReport:
+def shipped_course_load(
+    *, folder: Path | None = None, progress: Callable[[int, int, str], None] | None = None
+) -> IngestReport:
     """Load a course folder (course.yaml + NN-slug.LANG.md files): only changed files are rewritten.
 
     Each file is one Source and one Lesson; concepts are merged across the two languages by their
@@ -262,9 +335,15 @@ def shipped_course_load(*, folder: Path | None = None, progress: Callable[[int, 
     started = time.monotonic()
     meta = yaml.safe_load((folder / "course.yaml").read_text(encoding="utf-8"))
     title, description = meta.get("title") or {}, meta.get("description") or {}
-    course, _ = Course.objects.update_or_create(slug=meta["slug"], defaults={
-        "title": title.get("en", meta["slug"]), "title_zh": title.get("zh", ""),
-        "description": description.get("en", ""), "description_zh": description.get("zh", "")})
+    course, _ = Course.objects.update_or_create(
+        slug=meta["slug"],
+        defaults={
+            "title": title.get("en", meta["slug"]),
+            "title_zh": title.get("zh", ""),
+            "description": description.get("en", ""),
+            "description_zh": description.get("zh", ""),
+        },
+    )
     embedder = get_embedder()
     report = IngestReport()
     files = [f for f in sorted(folder.glob("*.md")) if f.name.upper() != "FORMAT.MD"]
@@ -278,7 +357,9 @@ def shipped_course_load(*, folder: Path | None = None, progress: Callable[[int, 
         if source and source.content_hash == digest:
             report.files.append(FileReport(name=path.name, status="unchanged"))
         else:
-            report.files.append(_shipped_lesson_write(course=course, path=path, post=post, digest=digest, embedder=embedder))
+            report.files.append(
+                _shipped_lesson_write(course=course, path=path, post=post, digest=digest, embedder=embedder)
+            )
         if progress:
             progress(i + 1, len(files), path.name)
     stale = Source.objects.filter(course=course).exclude(name__in=[f.name for f in files])
@@ -304,38 +385,65 @@ def shipped_concept_pairs(posts: dict):
     language files of a lesson list their concepts in the same order. A side may be (None, {})."""
     pairs: dict[str, dict[str, tuple]] = {}
     for name, post in posts.items():
-        pairs.setdefault(str(post.metadata.get("slug")), {})[_language(post.metadata.get("language", "en"))] = (name, post)
+        pairs.setdefault(str(post.metadata.get("slug")), {})[_language(post.metadata.get("language", "en"))] = (
+            name,
+            post,
+        )
     for files in pairs.values():
         en_name, en_post = files.get("en", (None, None))
         zh_name, zh_post = files.get("zh-hans", (None, None))
         en_concepts = (en_post.metadata.get("concepts") if en_post else None) or []
         zh_concepts = (zh_post.metadata.get("concepts") if zh_post else None) or []
         for i in range(max(len(en_concepts), len(zh_concepts))):
-            yield (en_name, en_concepts[i] if i < len(en_concepts) else {},
-                   zh_name, zh_concepts[i] if i < len(zh_concepts) else {})
+            yield (
+                en_name,
+                en_concepts[i] if i < len(en_concepts) else {},
+                zh_name,
+                zh_concepts[i] if i < len(zh_concepts) else {},
+            )
 
 
 def _shipped_lesson_write(*, course: Course, path: Path, post, digest: str, embedder) -> FileReport:
     meta = post.metadata
     language = _language(meta.get("language", "en"))
     doc = Document(name=path.name, text=post.content, title=str(meta.get("title", "")), markdown=True)
-    citations = [{"title": s.get("title", ""), "author": s.get("author", ""), "url": http_url(s.get("url", "")),
-                  "file": s.get("file", "")}
-                 for s in meta.get("sources") or []]
+    citations = [
+        {
+            "title": s.get("title", ""),
+            "author": s.get("author", ""),
+            "url": http_url(s.get("url", "")),
+            "file": s.get("file", ""),
+        }
+        for s in meta.get("sources") or []
+    ]
     with transaction.atomic():
         Course.objects.select_for_update().get(pk=course.pk)
-        source, created = Source.objects.get_or_create(course=course, name=path.name, defaults={
-            "title": doc.title, "language": language, "content_hash": digest, "author": "Primer"})
+        source, created = Source.objects.get_or_create(
+            course=course,
+            name=path.name,
+            defaults={"title": doc.title, "language": language, "content_hash": digest, "author": "Primer"},
+        )
         if not created:
             source.lessons.all().delete()
             source.title, source.language, source.content_hash = doc.title, language, digest
             source.save(update_fields=["title", "language", "content_hash", "ingested_at"])
         section_count, chunk_count, flagged = _lesson_write(
-            course=course, source=source, slug=str(meta["slug"]), language=language, order=int(meta.get("order", 0)),
-            title=doc.title, summary=str(meta.get("summary", "")), citations=citations,
-            questions=list(meta.get("questions") or []), embedder=embedder, document_title=doc.title,
-            sections=_prepared_sections(doc, embedder=embedder, lesson_title=doc.title))
-    return FileReport(name=path.name, status="ingested", lessons=1, sections=section_count, chunks=chunk_count, flagged=flagged)
+            course=course,
+            source=source,
+            slug=str(meta["slug"]),
+            language=language,
+            order=int(meta.get("order", 0)),
+            title=doc.title,
+            summary=str(meta.get("summary", "")),
+            citations=citations,
+            questions=list(meta.get("questions") or []),
+            embedder=embedder,
+            document_title=doc.title,
+            sections=_prepared_sections(doc, embedder=embedder, lesson_title=doc.title),
+        )
+    return FileReport(
+        name=path.name, status="ingested", lessons=1, sections=section_count, chunks=chunk_count, flagged=flagged
+    )
 
 
 def _concepts_rebuild(*, course: Course, posts: dict) -> None:
@@ -345,8 +453,9 @@ def _concepts_rebuild(*, course: Course, posts: dict) -> None:
     for en_name, en, zh_name, zh in shipped_concept_pairs(posts):
         term = en.get("term") or zh.get("term", "")
         slug = slugify(term, allow_unicode=True)[:120] or f"concept-{len(by_slug)}"
-        entry = by_slug.setdefault(slug, {"term": term, "term_zh": "", "aliases": [], "definition": "",
-                                          "definition_zh": "", "sections": []})
+        entry = by_slug.setdefault(
+            slug, {"term": term, "term_zh": "", "aliases": [], "definition": "", "definition_zh": "", "sections": []}
+        )
         entry["definition"] = entry["definition"] or en.get("definition", "")
         entry["term_zh"] = entry["term_zh"] or zh.get("term", "")
         entry["definition_zh"] = entry["definition_zh"] or zh.get("definition", "")
@@ -364,7 +473,9 @@ def _concepts_rebuild(*, course: Course, posts: dict) -> None:
         concept.sections.set(sections)
 
 
-def chunks_reindex(*, course: Course | None = None, batch: int = 64, progress: Callable[[int, int], None] | None = None) -> int:
+def chunks_reindex(
+    *, course: Course | None = None, batch: int = 64, progress: Callable[[int, int], None] | None = None
+) -> int:
     """Re-embed every chunk (after the embedding model changed) and recompute its search tokens."""
     embedder = get_embedder()
     chunks = Chunk.objects.select_related("section__lesson").order_by("id")
@@ -372,10 +483,11 @@ def chunks_reindex(*, course: Course | None = None, batch: int = 64, progress: C
         chunks = chunks.filter(section__lesson__course=course)
     ids = list(chunks.values_list("id", flat=True))
     for start in range(0, len(ids), batch):
-        rows = list(chunks.filter(id__in=ids[start:start + batch]))
-        vectors = embedder.passages([
-            textkit.normalize(f"{c.section.lesson.title} · {c.section.heading}\n{c.text}") for c in rows])
-        for row, vector in zip(rows, vectors):
+        rows = list(chunks.filter(id__in=ids[start : start + batch]))
+        vectors = embedder.passages(
+            [textkit.normalize(f"{c.section.lesson.title} · {c.section.heading}\n{c.text}") for c in rows]
+        )
+        for row, vector in zip(rows, vectors, strict=False):
             row.embedding = vector
             row.search_tokens = textkit.search_tokens(f"{row.section.heading}\n{row.text}")
         Chunk.objects.bulk_update(rows, ["embedding", "search_tokens"])
@@ -411,8 +523,9 @@ def ingestion_job_retry(*, job: IngestionJob, user) -> IngestionJob | None:
     """A new run of a failed job's files; None when the job has not failed or its files are gone."""
     if job.status != IngestionJob.Status.FAILED or not job.files_exist:
         return None
-    retry = IngestionJob.objects.create(course=job.course, created_by=user, folder=job.folder,
-                                        files_total=job.files_total)
+    retry = IngestionJob.objects.create(
+        course=job.course, created_by=user, folder=job.folder, files_total=job.files_total
+    )
     _job_send_on_commit(retry.id)
     return retry
 
@@ -431,8 +544,9 @@ def _job_send_on_commit(job_id: int) -> None:
 def _job_send(job_id: int) -> None:
     # Celery writes the time limits into the message, from the sending process, and the worker obeys those over
     # its own settings: so they are named here, from the settings as they are when the job is sent.
-    tasks.ingestion_job_run.apply_async((job_id,), soft_time_limit=settings.CELERY_TASK_SOFT_TIME_LIMIT,
-                                        time_limit=settings.CELERY_TASK_TIME_LIMIT)
+    tasks.ingestion_job_run.apply_async(
+        (job_id,), soft_time_limit=settings.CELERY_TASK_SOFT_TIME_LIMIT, time_limit=settings.CELERY_TASK_TIME_LIMIT
+    )
 
 
 def ingestion_job_run(*, job_id: int, run_id: str, soft_time_limit: float | None = None) -> None:
@@ -445,40 +559,54 @@ def ingestion_job_run(*, job_id: int, run_id: str, soft_time_limit: float | None
     """
     now = timezone.now()
     # A run killed again and again (out of memory, past the hard time limit) is redelivered each time: stop it.
-    if IngestionJob.objects.filter(id=job_id, status=IngestionJob.Status.RUNNING, run_id=run_id,
-                                   attempts__gte=JOB_MAX_ATTEMPTS).exists():
-        _job_fail(job_id, gettext("The worker stopped %(attempts)s times while ingesting these files; try again, or "
-                                  "upload them in smaller batches.") % {"attempts": JOB_MAX_ATTEMPTS})
+    if IngestionJob.objects.filter(
+        id=job_id, status=IngestionJob.Status.RUNNING, run_id=run_id, attempts__gte=JOB_MAX_ATTEMPTS
+    ).exists():
+        _job_fail(
+            job_id,
+            gettext(
+                "The worker stopped %(attempts)s times while ingesting these files; try again, or "
+                "upload them in smaller batches."
+            )
+            % {"attempts": JOB_MAX_ATTEMPTS},
+        )
         return
     claimed = IngestionJob.objects.filter(
-        Q(status=IngestionJob.Status.QUEUED) | Q(status=IngestionJob.Status.RUNNING, run_id=run_id), id=job_id,
+        Q(status=IngestionJob.Status.QUEUED) | Q(status=IngestionJob.Status.RUNNING, run_id=run_id),
+        id=job_id,
     ).update(status=IngestionJob.Status.RUNNING, run_id=run_id, attempts=F("attempts") + 1, last_progress_at=now)
     if not claimed:
         return
     job = IngestionJob.objects.select_related("course").get(id=job_id)
 
     def progress(done: int, total: int, name: str) -> None:
-        IngestionJob.objects.filter(id=job_id).update(files_done=done, files_total=total, current_file=name[:300],
-                                                      last_progress_at=timezone.now())
+        IngestionJob.objects.filter(id=job_id).update(
+            files_done=done, files_total=total, current_file=name[:300], last_progress_at=timezone.now()
+        )
 
     try:
         report = paths_ingest(course=job.course, paths=[job.folder], progress=progress)
     except SoftTimeLimitExceeded:
-        _job_fail(job_id, gettext("It took longer than the %(seconds)s s a job may run. Upload fewer files at once.")
-                  % {"seconds": f"{soft_time_limit or settings.CELERY_TASK_SOFT_TIME_LIMIT:g}"})
+        _job_fail(
+            job_id,
+            gettext("It took longer than the %(seconds)s s a job may run. Upload fewer files at once.")
+            % {"seconds": f"{soft_time_limit or settings.CELERY_TASK_SOFT_TIME_LIMIT:g}"},
+        )
         return
     except Exception as error:
         _job_fail(job_id, f"{type(error).__name__}: {error}")
         raise
-    IngestionJob.objects.filter(id=job_id).update(status=IngestionJob.Status.DONE, report=report.as_json(),
-                                                  current_file="", finished_at=timezone.now())
+    IngestionJob.objects.filter(id=job_id).update(
+        status=IngestionJob.Status.DONE, report=report.as_json(), current_file="", finished_at=timezone.now()
+    )
     if not IngestionJob.objects.filter(folder=job.folder).exclude(status=IngestionJob.Status.DONE).exists():
         shutil.rmtree(job.folder, ignore_errors=True)  # done: the uploaded files are in the database now
 
 
 def _job_fail(job_id: int, reason: str) -> None:
-    IngestionJob.objects.filter(id=job_id).update(status=IngestionJob.Status.FAILED, error=reason[:2000],
-                                                  finished_at=timezone.now())
+    IngestionJob.objects.filter(id=job_id).update(
+        status=IngestionJob.Status.FAILED, error=reason[:2000], finished_at=timezone.now()
+    )
 
 
 # A queued job whose message went missing (a worker took it and died, or the broker was down) is sent again
@@ -494,21 +622,30 @@ def ingestion_jobs_reap(*, now=None) -> dict:
     now = now or timezone.now()
     stalled_after = timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60)
     counts = {"resent": 0, "requeued": 0, "failed": 0}
-    waiting = IngestionJob.objects.filter(status=IngestionJob.Status.QUEUED,
-                                          last_progress_at__lt=now - JOB_QUEUED_RESEND_AFTER)
+    waiting = IngestionJob.objects.filter(
+        status=IngestionJob.Status.QUEUED, last_progress_at__lt=now - JOB_QUEUED_RESEND_AFTER
+    )
     stalled = IngestionJob.objects.filter(status=IngestionJob.Status.RUNNING, last_progress_at__lt=now - stalled_after)
     for job in list(waiting) + list(stalled):
         was_running = job.status == IngestionJob.Status.RUNNING
         if was_running and job.attempts >= JOB_MAX_ATTEMPTS:
-            changed = IngestionJob.objects.filter(id=job.id, status=job.status, last_progress_at=job.last_progress_at).update(
-                status=IngestionJob.Status.FAILED, finished_at=now,
-                error=gettext("The worker stopped %(attempts)s times while ingesting these files; try again, or upload "
-                        "them in smaller batches.") % {"attempts": job.attempts})
+            changed = IngestionJob.objects.filter(
+                id=job.id, status=job.status, last_progress_at=job.last_progress_at
+            ).update(
+                status=IngestionJob.Status.FAILED,
+                finished_at=now,
+                error=gettext(
+                    "The worker stopped %(attempts)s times while ingesting these files; try again, or upload "
+                    "them in smaller batches."
+                )
+                % {"attempts": job.attempts},
+            )
             counts["failed"] += changed
             continue
         # Conditional on what we read: a worker that moves the job on meanwhile keeps it.
-        changed = IngestionJob.objects.filter(id=job.id, status=job.status, last_progress_at=job.last_progress_at).update(
-            status=IngestionJob.Status.QUEUED, run_id="", last_progress_at=now)
+        changed = IngestionJob.objects.filter(
+            id=job.id, status=job.status, last_progress_at=job.last_progress_at
+        ).update(status=IngestionJob.Status.QUEUED, run_id="", last_progress_at=now)
         if changed:
             try:
                 _job_send(job.id)

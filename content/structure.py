@@ -16,8 +16,10 @@ _MD_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 _SETEXT = re.compile(r"^\s*(=+|-{3,})\s*$")
 # "1 编解码与表示学习", "1.1. 神经元与网络", "1.2.3誤差函數", "第1章:深度學習革命", "Chapter 2 Attention".
 _NUMBERED = re.compile(r"^(?P<num>\d{1,2}(?:\.\d{1,2}){0,3})\.?\s*(?P<title>[^\d\s.)）、:：,，(（#=\-][^\n]{0,39})$")
-_CHAPTER = re.compile(r"^(?:第[一二三四五六七八九十\d]{1,3}[章节部分篇]|(?:chapter|part|section)\s+\d{1,2})[\s:：.、]*(?P<title>.{0,40})$",
-                      re.IGNORECASE)
+_CHAPTER = re.compile(
+    r"^(?:第[一二三四五六七八九十\d]{1,3}[章节部分篇]|(?:chapter|part|section)\s+\d{1,2})[\s:：.、]*(?P<title>.{0,40})$",
+    re.IGNORECASE,
+)
 _SENTENCE_PUNCT = re.compile(r"[。！？；!?;,，、:：]\s*$|[。！？!?]")
 _BULLET = re.compile(r"^\s*(?:[-*+•·●▪]|\d{1,2}[.)）、]|[（(]?\d{1,2}[)）]|[a-z][.)])\s*\S", re.IGNORECASE)
 _FORMULA = re.compile(r"[=∑∫≈≤≥±×÷^√]|\\[a-z]+|\b[a-z]\([a-z, ]+\)", re.IGNORECASE)
@@ -63,7 +65,7 @@ def heading_of(line: str) -> tuple[int, str] | None:
     if m := _NUMBERED.match(stripped):
         title = m.group("title").strip()
         # "1. item" is a list item; headings read "1 Title", "1.1. Title" or "1.2.3Title".
-        if "." not in m.group("num") and stripped[len(m.group("num")):].startswith("."):
+        if "." not in m.group("num") and stripped[len(m.group("num")) :].startswith("."):
             return None
         # A heading names a topic; it does not end a sentence, and it is not a line of code or a formula.
         if _SENTENCE_PUNCT.search(title) or _FORMULA.search(title) or len(title) < 2:
@@ -152,7 +154,12 @@ def units(body: str) -> list[str]:
         line = line.rstrip()
         if not line.strip():
             continue
-        if _BULLET.match(line) or "|" in line or (_FORMULA.search(line) and len(line) <= 120) or line.startswith("    "):
+        if (
+            _BULLET.match(line)
+            or "|" in line
+            or (_FORMULA.search(line) and len(line) <= 120)
+            or line.startswith("    ")
+        ):
             out.append(line)
             continue
         out.extend(textkit.sentences(line))
@@ -228,8 +235,8 @@ def segment_by_topic(text: str, *, embedder, target: int = 1500) -> list[Section
         for gap in range(start + 1, end):
             if sum(lengths[start:gap]) < target / 3 or sum(lengths[gap:end]) < target / 3:
                 continue
-            left = vectors[max(start, gap - 3):gap].mean(axis=0)
-            right = vectors[gap:min(end, gap + 3)].mean(axis=0)
+            left = vectors[max(start, gap - 3) : gap].mean(axis=0)
+            right = vectors[gap : min(end, gap + 3)].mean(axis=0)
             score = float(left @ right / ((left @ left) ** 0.5 * (right @ right) ** 0.5 or 1))
             if score < best_score:
                 best, best_score = gap, score

@@ -13,22 +13,30 @@ from .rendering import highlight_concepts, markdown_to_html
 
 @login_required
 def course_list(request):
-    return render(request, "content/course_list.html", {
-        "progress": selectors.courses_with_progress(request.user),
-        "language": selectors.language_of(request),
-    })
+    return render(
+        request,
+        "content/course_list.html",
+        {
+            "progress": selectors.courses_with_progress(request.user),
+            "language": selectors.language_of(request),
+        },
+    )
 
 
 @login_required
 def course_detail(request, slug: str):
     course = get_object_or_404(Course, slug=slug)
     language = selectors.language_of(request)
-    return render(request, "content/course_detail.html", {
-        "course": course,
-        "language": language,
-        "lessons": selectors.lessons_in_language(course, language),
-        "read": selectors.read_slugs(request.user, course),
-    })
+    return render(
+        request,
+        "content/course_detail.html",
+        {
+            "course": course,
+            "language": language,
+            "lessons": selectors.lessons_in_language(course, language),
+            "read": selectors.read_slugs(request.user, course),
+        },
+    )
 
 
 @login_required
@@ -48,17 +56,21 @@ def lesson_detail(request, course_slug: str, lesson_slug: str):
         for s in selectors.lesson_sections(lesson)
     ]
     lessons = selectors.lessons_in_language(course, lesson.language)
-    position = next((i for i, l in enumerate(lessons) if l.slug == lesson.slug), 0)
-    return render(request, "content/lesson_detail.html", {
-        "course": course,
-        "lesson": lesson,
-        "sections": sections,
-        "concepts": concepts,
-        "lesson_languages": selectors.lesson_languages(course, lesson.slug),
-        "is_read": lesson.slug in selectors.read_slugs(request.user, course),
-        "previous": lessons[position - 1] if position > 0 else None,
-        "next": lessons[position + 1] if position + 1 < len(lessons) else None,
-    })
+    position = next((i for i, each in enumerate(lessons) if each.slug == lesson.slug), 0)
+    return render(
+        request,
+        "content/lesson_detail.html",
+        {
+            "course": course,
+            "lesson": lesson,
+            "sections": sections,
+            "concepts": concepts,
+            "lesson_languages": selectors.lesson_languages(course, lesson.slug),
+            "is_read": lesson.slug in selectors.read_slugs(request.user, course),
+            "previous": lessons[position - 1] if position > 0 else None,
+            "next": lessons[position + 1] if position + 1 < len(lessons) else None,
+        },
+    )
 
 
 def _diagram_url(course: Course):
@@ -66,6 +78,7 @@ def _diagram_url(course: Course):
         path = selectors.diagram_file(course.slug, name)
         # The file's change time in the address: the long browser cache never shows an outdated diagram.
         return f"{reverse('course_diagram', args=[course.slug, name])}?v={path.stat().st_mtime_ns:x}" if path else None
+
     return url
 
 
@@ -93,7 +106,9 @@ def lesson_read(request, course_slug: str, lesson_slug: str):
     services.lesson_mark_read(user=request.user, lesson=lesson)
     if not request.htmx:
         return redirect(lesson.get_absolute_url())
-    return render(request, "content/lesson_detail.html#read-button", {"course": course, "lesson": lesson, "is_read": True})
+    return render(
+        request, "content/lesson_detail.html#read-button", {"course": course, "lesson": lesson, "is_read": True}
+    )
 
 
 @login_required
@@ -102,7 +117,9 @@ def glossary(request):
     concepts = sorted(selectors.glossary(), key=lambda c: c.term_in(language).lower())
     for concept in concepts:
         sections = list(concept.sections.all())
-        concept.taught_in = next((s for s in sections if s.lesson.language[:2] == language[:2]), sections[0] if sections else None)
+        concept.taught_in = next(
+            (s for s in sections if s.lesson.language[:2] == language[:2]), sections[0] if sections else None
+        )
     return render(request, "content/glossary.html", {"concepts": concepts, "language": language})
 
 
@@ -111,10 +128,13 @@ def upload(request):
     form = UploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         course = form.cleaned_data["course"] or services.course_get_or_create(
-            slug=form.cleaned_data["new_course_slug"], title=form.cleaned_data["new_course_title"])
+            slug=form.cleaned_data["new_course_slug"], title=form.cleaned_data["new_course_title"]
+        )
         job = services.ingestion_job_create(course=course, user=request.user, files=form.cleaned_data["files"])
         return redirect("content_upload_job", job_id=job.id)
-    return render(request, "content/upload.html", {"form": form, "jobs": IngestionJob.objects.select_related("course")[:10]})
+    return render(
+        request, "content/upload.html", {"form": form, "jobs": IngestionJob.objects.select_related("course")[:10]}
+    )
 
 
 @staff_member_required

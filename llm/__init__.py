@@ -102,7 +102,7 @@ def is_unsupported_format(error: BaseException) -> bool:
 def backoff_seconds(attempt: int) -> float:
     """0.5 s, 1 s, 2 s, … (scaled by LLM_RETRY_BACKOFF_SECONDS) with a little jitter so retries spread out."""
     base = _setting("LLM_RETRY_BACKOFF_SECONDS", 0.5)
-    return base * (2 ** attempt) * (1 + random.random() * 0.1)
+    return base * (2**attempt) * (1 + random.random() * 0.1)
 
 
 def _attempts() -> int:
@@ -110,6 +110,7 @@ def _attempts() -> int:
 
 
 # The circuit breaker. A failed *call* (after its retries) counts once; any success resets the count.
+
 
 def breaker_is_open() -> bool:
     return bool(cache.get(_OPEN_KEY))
@@ -159,8 +160,13 @@ def _request(messages: list[dict], *, max_tokens: int | None, temperature: float
     return request
 
 
-def chat(messages: list[dict], *, max_tokens: int | None = None, temperature: float = 0.2,
-         response_format: dict | None = None) -> str:
+def chat(
+    messages: list[dict],
+    *,
+    max_tokens: int | None = None,
+    temperature: float = 0.2,
+    response_format: dict | None = None,
+) -> str:
     """One chat completion from a worker or a command (sync). Raises LLMError when it cannot."""
     _check_available()
     request = _request(messages, max_tokens=max_tokens, temperature=temperature, response_format=response_format)
@@ -171,8 +177,11 @@ def chat(messages: list[dict], *, max_tokens: int | None = None, temperature: fl
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise TimeoutError("the language model's time ran out")
-            text = _content(client.with_options(timeout=openai.Timeout(
-                remaining, connect=settings.LLM_CONNECT_TIMEOUT_SECONDS)).chat.completions.create(**request))
+            text = _content(
+                client.with_options(
+                    timeout=openai.Timeout(remaining, connect=settings.LLM_CONNECT_TIMEOUT_SECONDS)
+                ).chat.completions.create(**request)
+            )
             breaker_record_success()
             return text
         except LLMBadResponse:
@@ -180,8 +189,9 @@ def chat(messages: list[dict], *, max_tokens: int | None = None, temperature: fl
             raise
         except Exception as error:  # noqa: BLE001 -- the SDK raises many kinds; sorted by is_retryable
             if response_format and is_unsupported_format(error):
-                raise LLMFormatUnsupported(f"the server refused response_format {response_format['type']}: "
-                                           f"{error!r}"[:300]) from error
+                raise LLMFormatUnsupported(
+                    f"the server refused response_format {response_format['type']}: {error!r}"[:300]
+                ) from error
             last = attempt == _attempts() - 1 or time.monotonic() + backoff_seconds(attempt) >= deadline
             if not is_retryable(error) or last:
                 breaker_record_failure()
@@ -190,18 +200,30 @@ def chat(messages: list[dict], *, max_tokens: int | None = None, temperature: fl
     raise AssertionError("unreachable")
 
 
-async def achat(messages: list[dict], *, max_tokens: int | None = None, temperature: float = 0.2,
-                response_format: dict | None = None) -> str:
+async def achat(
+    messages: list[dict],
+    *,
+    max_tokens: int | None = None,
+    temperature: float = 0.2,
+    response_format: dict | None = None,
+) -> str:
     """`chat` for async views (the follow-up rewriter, the streaming tutor's helpers)."""
     chunks = []
-    async for piece in astream_chat(messages, max_tokens=max_tokens, temperature=temperature,
-                                    response_format=response_format, stream=False):
+    async for piece in astream_chat(
+        messages, max_tokens=max_tokens, temperature=temperature, response_format=response_format, stream=False
+    ):
         chunks.append(piece)
     return "".join(chunks)
 
 
-async def astream_chat(messages: list[dict], *, max_tokens: int | None = None, temperature: float = 0.2,
-                       response_format: dict | None = None, stream: bool = True) -> AsyncIterator[str]:
+async def astream_chat(
+    messages: list[dict],
+    *,
+    max_tokens: int | None = None,
+    temperature: float = 0.2,
+    response_format: dict | None = None,
+    stream: bool = True,
+) -> AsyncIterator[str]:
     """Yield the answer's text as the model writes it.
 
     Retries happen only before the first piece is yielded: once the learner has seen words, a
@@ -245,8 +267,9 @@ async def astream_chat(messages: list[dict], *, max_tokens: int | None = None, t
                 raise
             except Exception as error:  # noqa: BLE001 -- sorted by is_retryable
                 if response_format and is_unsupported_format(error):
-                    raise LLMFormatUnsupported(f"the server refused response_format {response_format['type']}: "
-                                               f"{error!r}"[:300]) from error
+                    raise LLMFormatUnsupported(
+                        f"the server refused response_format {response_format['type']}: {error!r}"[:300]
+                    ) from error
                 if isinstance(error, (json.JSONDecodeError, ValueError, KeyError, TypeError, AttributeError)):
                     raise LLMBadResponse(f"the model's response could not be read: {error!r}") from error
                 last = attempt == _attempts() - 1 or loop.time() + backoff_seconds(attempt) >= deadline
@@ -320,13 +343,15 @@ def structured_mode_forget() -> None:
 
 def _modes_to_try() -> list[str]:
     known = structured_mode()
-    return list(STRUCTURED_MODES[STRUCTURED_MODES.index(known):] if known in STRUCTURED_MODES else STRUCTURED_MODES)
+    return list(STRUCTURED_MODES[STRUCTURED_MODES.index(known) :] if known in STRUCTURED_MODES else STRUCTURED_MODES)
 
 
 def _with_schema_instructions(messages: list[dict], schema: dict) -> list[dict]:
     """The messages with the schema spelled out, for modes where the server does not enforce it."""
-    note = ("Reply with one JSON object only, no prose and no Markdown fence. It must follow this JSON Schema:\n"
-            + json.dumps(schema, ensure_ascii=False))
+    note = (
+        "Reply with one JSON object only, no prose and no Markdown fence. It must follow this JSON Schema:\n"
+        + json.dumps(schema, ensure_ascii=False)
+    )
     if messages and messages[0]["role"] == "system":
         return [{"role": "system", "content": f"{messages[0]['content']}\n\n{note}"}, *messages[1:]]
     return [{"role": "system", "content": note}, *messages]
@@ -337,8 +362,9 @@ def check_schema(value, schema: dict, path: str = "$") -> None:
     minItems/maxItems, minLength/maxLength. Keys a schema does not list are tolerated (and never read)."""
     expected = schema.get("type")
     types = {"object": dict, "array": list, "string": str, "integer": int, "number": (int, float), "boolean": bool}
-    if expected in types and (not isinstance(value, types[expected])
-                              or (expected in {"integer", "number"} and isinstance(value, bool))):
+    if expected in types and (
+        not isinstance(value, types[expected]) or (expected in {"integer", "number"} and isinstance(value, bool))
+    ):
         raise LLMBadResponse(f"{path} should be {expected}, not {type(value).__name__}")
     if "enum" in schema and value not in schema["enum"]:
         raise LLMBadResponse(f"{path} is {value!r}, not one of {schema['enum']}")
@@ -391,7 +417,7 @@ def _first_json_object(text: str) -> str:
         elif char in "}]" and closers:
             closers.pop()
             if not closers:
-                return text[start:index + 1]
+                return text[start : index + 1]
     tail = text[start:].rstrip()
     if in_string:
         tail += '"'
@@ -428,13 +454,25 @@ def parse_structured(text: str, schema: dict) -> dict:
 
 
 def _retry_messages(messages: list[dict], reply: str, error: LLMError) -> list[dict]:
-    return [*messages, {"role": "assistant", "content": reply[:2000]},
-            {"role": "user", "content": f"That reply cannot be used: {error}. Reply again with the corrected JSON "
-                                        "object only."}]
+    return [
+        *messages,
+        {"role": "assistant", "content": reply[:2000]},
+        {
+            "role": "user",
+            "content": f"That reply cannot be used: {error}. Reply again with the corrected JSON object only.",
+        },
+    ]
 
 
-def structured(messages: list[dict], *, name: str, schema: dict, max_tokens: int | None = None,
-               temperature: float = 0.0, check: dict | None = None) -> dict:
+def structured(
+    messages: list[dict],
+    *,
+    name: str,
+    schema: dict,
+    max_tokens: int | None = None,
+    temperature: float = 0.0,
+    check: dict | None = None,
+) -> dict:
     """A chat completion constrained to `schema`, parsed and checked (sync, for Celery tasks and commands).
 
     `check`, when given, is the schema the reply is checked against instead of `schema` (a looser one, for a
@@ -446,8 +484,11 @@ def structured(messages: list[dict], *, name: str, schema: dict, max_tokens: int
     """
     for mode in _modes_to_try():
         asked = messages if mode == "json_schema" else _with_schema_instructions(messages, schema)
-        options = {"max_tokens": max_tokens, "temperature": temperature,
-                   "response_format": response_format_for(mode, name, schema)}
+        options = {
+            "max_tokens": max_tokens,
+            "temperature": temperature,
+            "response_format": response_format_for(mode, name, schema),
+        }
         try:
             text = chat(asked, **options)
         except LLMFormatUnsupported as refusal:
@@ -466,13 +507,23 @@ def structured(messages: list[dict], *, name: str, schema: dict, max_tokens: int
     raise LLMBadResponse("the server accepts no structured-output mode")
 
 
-async def astructured(messages: list[dict], *, name: str, schema: dict, max_tokens: int | None = None,
-                      temperature: float = 0.0, check: dict | None = None) -> dict:
+async def astructured(
+    messages: list[dict],
+    *,
+    name: str,
+    schema: dict,
+    max_tokens: int | None = None,
+    temperature: float = 0.0,
+    check: dict | None = None,
+) -> dict:
     """`structured` for async callers, negotiating the same way."""
     for mode in _modes_to_try():
         asked = messages if mode == "json_schema" else _with_schema_instructions(messages, schema)
-        options = {"max_tokens": max_tokens, "temperature": temperature,
-                   "response_format": response_format_for(mode, name, schema)}
+        options = {
+            "max_tokens": max_tokens,
+            "temperature": temperature,
+            "response_format": response_format_for(mode, name, schema),
+        }
         try:
             text = await achat(asked, **options)
         except LLMFormatUnsupported as refusal:

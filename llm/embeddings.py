@@ -41,18 +41,25 @@ class OpenAIEmbedder:
     def __init__(self, *, base_url: str, api_key: str, model: str, dimensions: int):
         self.dimensions = dimensions
         self.model = model
-        self._client = openai.OpenAI(base_url=base_url or None, api_key=api_key or "not-needed", timeout=30.0, max_retries=2)
+        self._client = openai.OpenAI(
+            base_url=base_url or None, api_key=api_key or "not-needed", timeout=30.0, max_retries=2
+        )
 
     def _embed(self, texts: list[str]) -> np.ndarray:
         batches = []
         for start in range(0, len(texts), 64):
-            response = self._client.embeddings.create(model=self.model, input=texts[start:start + 64])
+            response = self._client.embeddings.create(model=self.model, input=texts[start : start + 64])
             # Into float32 per batch: a list of Python floats takes eight times the memory.
-            batches.append(np.asarray([item.embedding for item in sorted(response.data, key=lambda item: item.index)],
-                                      dtype=np.float32).reshape(len(response.data), -1))
+            batches.append(
+                np.asarray(
+                    [item.embedding for item in sorted(response.data, key=lambda item: item.index)], dtype=np.float32
+                ).reshape(len(response.data), -1)
+            )
         matrix = np.concatenate(batches) if batches else np.zeros((0, self.dimensions), dtype=np.float32)
         if matrix.shape[1] != self.dimensions:
-            raise ValueError(f"the embedding model returned {matrix.shape[1]} dimensions; EMBEDDING_DIMENSIONS is {self.dimensions}")
+            raise ValueError(
+                f"the embedding model returned {matrix.shape[1]} dimensions; EMBEDDING_DIMENSIONS is {self.dimensions}"
+            )
         norms = np.linalg.norm(matrix, axis=1, keepdims=True)
         return matrix / np.where(norms == 0, 1, norms)
 
@@ -80,7 +87,7 @@ class CachingEmbedder:
             if len(self._vectors) + len(missing) > self._size:
                 self._vectors.clear()
                 missing = list(dict.fromkeys(texts))
-            self._vectors.update(zip(missing, self.inner.passages(missing)))
+            self._vectors.update(zip(missing, self.inner.passages(missing), strict=False))
         if not texts:
             return np.zeros((0, self.dimensions), dtype=np.float32)
         return np.stack([self._vectors[t] for t in texts])
@@ -92,8 +99,12 @@ class CachingEmbedder:
 @functools.cache
 def get_embedder() -> Embedder:
     if settings.EMBEDDING_BACKEND == "openai":
-        return CachingEmbedder(OpenAIEmbedder(
-            base_url=settings.EMBEDDING_BASE_URL, api_key=settings.EMBEDDING_API_KEY,
-            model=settings.EMBEDDING_MODEL, dimensions=settings.EMBEDDING_DIMENSIONS,
-        ))
+        return CachingEmbedder(
+            OpenAIEmbedder(
+                base_url=settings.EMBEDDING_BASE_URL,
+                api_key=settings.EMBEDDING_API_KEY,
+                model=settings.EMBEDDING_MODEL,
+                dimensions=settings.EMBEDDING_DIMENSIONS,
+            )
+        )
     return CachingEmbedder(LocalEmbedder())

@@ -18,8 +18,11 @@ ENCODING_URL = "https://openaipublic.blob.core.windows.net/encodings/o200k_base.
 
 
 def _cache_path() -> str:
-    directory = os.environ.get("TIKTOKEN_CACHE_DIR") or os.environ.get("DATA_GYM_CACHE_DIR") or os.path.join(
-        tempfile.gettempdir(), "data-gym-cache")
+    directory = (
+        os.environ.get("TIKTOKEN_CACHE_DIR")
+        or os.environ.get("DATA_GYM_CACHE_DIR")
+        or os.path.join(tempfile.gettempdir(), "data-gym-cache")
+    )
     return os.path.join(directory, hashlib.sha1(ENCODING_URL.encode()).hexdigest())
 
 

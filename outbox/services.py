@@ -20,7 +20,9 @@ def task_send(*, name: str, args: list) -> bool:
         current_app.tasks[name].apply_async(args=args)
         return True
     except Exception as error:  # noqa: BLE001 -- kombu, redis and socket errors alike: the message is kept, not lost
-        logger.warning("could not queue %s%s (%s); it is kept and sent when the broker answers", name, tuple(args), error)
+        logger.warning(
+            "could not queue %s%s (%s); it is kept and sent when the broker answers", name, tuple(args), error
+        )
         PendingTask.objects.create(name=name, args=args, last_error=str(error)[:500])
         return False
 

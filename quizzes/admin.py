@@ -50,8 +50,14 @@ class ReviewLogAdmin(admin.ModelAdmin):
 
 @admin.register(ReviewSettings)
 class ReviewSettingsAdmin(admin.ModelAdmin):
-    list_display = ["user", "desired_retention", "new_per_day", "max_reviews_per_day", "reminders_enabled",
-                    "parameters_optimised_at"]
+    list_display = [
+        "user",
+        "desired_retention",
+        "new_per_day",
+        "max_reviews_per_day",
+        "reminders_enabled",
+        "parameters_optimised_at",
+    ]
     list_filter = ["reminders_enabled"]
     list_select_related = ["user"]
     search_fields = ["user__email"]

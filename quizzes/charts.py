@@ -11,10 +11,22 @@ def bar_chart(points: list[tuple[date, int]], *, width: int = 600, height: int =
     bars = []
     for index, (day, value) in enumerate(points):
         bar_height = round(value / top * (height - 20), 1)
-        bars.append({
-            "x": round(index * slot + 1, 1), "y": round(height - bar_height, 1), "width": round(slot - 2, 1),
-            "height": bar_height, "value": value, "label": formats.date_format(day, "SHORT_DATE_FORMAT"),
-        })
-    return {"bars": bars, "width": width, "height": height, "max": top,
-            "first": bars[0]["label"] if bars else "", "last": bars[-1]["label"] if bars else "",
-            "total": sum(value for _, value in points)}
+        bars.append(
+            {
+                "x": round(index * slot + 1, 1),
+                "y": round(height - bar_height, 1),
+                "width": round(slot - 2, 1),
+                "height": bar_height,
+                "value": value,
+                "label": formats.date_format(day, "SHORT_DATE_FORMAT"),
+            }
+        )
+    return {
+        "bars": bars,
+        "width": width,
+        "height": height,
+        "max": top,
+        "first": bars[0]["label"] if bars else "",
+        "last": bars[-1]["label"] if bars else "",
+        "total": sum(value for _, value in points),
+    }

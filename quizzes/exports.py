@@ -47,11 +47,20 @@ def cards_csv(*, user, out) -> None:
     writer.writerow(CSV_HEADER)
     for card in export_rows(user=user):
         question = card.question
-        writer.writerow([
-            question.prompt, question.type, " | ".join(question.options), question.answer, question.explanation,
-            question.section.heading if question.section else "", card.due.isoformat(), card.reps, card.lapses,
-            "yes" if card.is_leech else "",
-        ])
+        writer.writerow(
+            [
+                question.prompt,
+                question.type,
+                " | ".join(question.options),
+                question.answer,
+                question.explanation,
+                question.section.heading if question.section else "",
+                card.due.isoformat(),
+                card.reps,
+                card.lapses,
+                "yes" if card.is_leech else "",
+            ]
+        )
 
 
 def stable_id(text: str) -> int:
@@ -63,11 +72,13 @@ ANKI_MODEL = genanki.Model(
     stable_id("primer-question-model"),
     "Primer question",
     fields=[{"name": "Question"}, {"name": "Answer"}, {"name": "Explanation"}, {"name": "Source"}],
-    templates=[{
-        "name": "Card 1",
-        "qfmt": "{{Question}}",
-        "afmt": "{{FrontSide}}<hr id=answer><b>{{Answer}}</b><p>{{Explanation}}</p><p><small>{{Source}}</small></p>",
-    }],
+    templates=[
+        {
+            "name": "Card 1",
+            "qfmt": "{{Question}}",
+            "afmt": "{{FrontSide}}<hr id=answer><b>{{Answer}}</b><p>{{Explanation}}</p><p><small>{{Source}}</small></p>",
+        }
+    ],
 )
 
 
@@ -80,14 +91,18 @@ def cards_apkg(*, user) -> bytes:
         prompt = html.escape(question.prompt)
         if question.options:
             prompt += "<ol type=A>" + "".join(f"<li>{html.escape(o)}</li>" for o in question.options) + "</ol>"
-        source = html.escape(f"{question.section.lesson.title} › {question.section.heading}") if question.section else ""
+        source = (
+            html.escape(f"{question.section.lesson.title} › {question.section.heading}") if question.section else ""
+        )
         guid = genanki.guid_for(f"primer-question-{question.pk}")
         cards[guid] = card
-        deck.add_note(genanki.Note(
-            model=ANKI_MODEL,
-            fields=[prompt, html.escape(question.answer), html.escape(question.explanation), source],
-            guid=guid,
-        ))
+        deck.add_note(
+            genanki.Note(
+                model=ANKI_MODEL,
+                fields=[prompt, html.escape(question.answer), html.escape(question.explanation), source],
+                guid=guid,
+            )
+        )
     reviews = defaultdict(list)
     for log in ReviewLog.objects.filter(user=user, undone_at__isnull=True).order_by("reviewed_at", "id"):
         reviews[log.card_id].append(log)
@@ -98,9 +113,15 @@ def cards_apkg(*, user) -> bytes:
             package.extract("collection.anki2", directory)
             others = {name: package.read(name) for name in package.namelist() if name != "collection.anki2"}
         collection = Path(directory) / "collection.anki2"
-        scheduling_write(collection, cards=cards, reviews=reviews,
-                         desired_retention=ReviewSettings.objects.filter(user=user)
-                         .values_list("desired_retention", flat=True).first() or 0.9)
+        scheduling_write(
+            collection,
+            cards=cards,
+            reviews=reviews,
+            desired_retention=ReviewSettings.objects.filter(user=user)
+            .values_list("desired_retention", flat=True)
+            .first()
+            or 0.9,
+        )
         with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as package:
             package.write(collection, "collection.anki2")
             for name, data in others.items():
@@ -141,12 +162,22 @@ def scheduling_write(collection: Path, *, cards: dict, reviews: dict, desired_re
                 # A review card is due on a day, counted from the collection's creation.
                 due = int((card.due.timestamp() - crt) // 86400)
                 interval = max(1, anki_interval(due=card.due, since=last_review or card.due))
-                data = json.dumps({"s": round(card.fsrs["stability"], 4), "d": round(card.fsrs["difficulty"], 4),
-                                   "dr": desired_retention})
+                data = json.dumps(
+                    {
+                        "s": round(card.fsrs["stability"], 4),
+                        "d": round(card.fsrs["difficulty"], 4),
+                        "dr": desired_retention,
+                    }
+                )
             else:
                 due, interval = int(card.due.timestamp()), 0
-                data = json.dumps({"s": round(card.fsrs["stability"], 4), "d": round(card.fsrs["difficulty"], 4),
-                                   "dr": desired_retention})
+                data = json.dumps(
+                    {
+                        "s": round(card.fsrs["stability"], 4),
+                        "d": round(card.fsrs["difficulty"], 4),
+                        "dr": desired_retention,
+                    }
+                )
             queue = -1 if card.suspended else card_type
             db.execute(
                 "UPDATE cards SET type = ?, queue = ?, due = ?, ivl = ?, factor = ?, reps = ?, lapses = ?, data = ?"
@@ -158,11 +189,21 @@ def scheduling_write(collection: Path, *, cards: dict, reviews: dict, desired_re
                 after = datetime.fromisoformat(log.card_after["due"]) if log.card_after.get("due") else None
                 before_due = log.card_before.get("due")
                 before_review = (log.card_before.get("fsrs") or {}).get("last_review")
-                last_interval = (anki_interval(due=datetime.fromisoformat(before_due),
-                                               since=datetime.fromisoformat(before_review))
-                                 if before_due and before_review else 0)
-                rows.append((log.reviewed_at, log.rating, anki_interval(due=after, since=log.reviewed_at),
-                             last_interval, log.duration_ms, ANKI_REVLOG_TYPE.get(log.state_before, 0)))
+                last_interval = (
+                    anki_interval(due=datetime.fromisoformat(before_due), since=datetime.fromisoformat(before_review))
+                    if before_due and before_review
+                    else 0
+                )
+                rows.append(
+                    (
+                        log.reviewed_at,
+                        log.rating,
+                        anki_interval(due=after, since=log.reviewed_at),
+                        last_interval,
+                        log.duration_ms,
+                        ANKI_REVLOG_TYPE.get(log.state_before, 0),
+                    )
+                )
             if card.reset_at:
                 rows.append((card.reset_at, 0, 0, 0, 0, ANKI_REVLOG_MANUAL))
             for reviewed_at, ease, interval_after, last_interval, duration_ms, kind in sorted(rows, key=lambda r: r[0]):
@@ -171,8 +212,10 @@ def scheduling_write(collection: Path, *, cards: dict, reviews: dict, desired_re
                 while revlog_id in used_ids:
                     revlog_id += 1
                 used_ids.add(revlog_id)
-                db.execute("INSERT INTO revlog VALUES (?, ?, -1, ?, ?, ?, 0, ?, ?)",
-                           (revlog_id, anki_id, ease, interval_after, last_interval, min(duration_ms, 60_000), kind))
+                db.execute(
+                    "INSERT INTO revlog VALUES (?, ?, -1, ?, ?, ?, 0, ?, ?)",
+                    (revlog_id, anki_id, ease, interval_after, last_interval, min(duration_ms, 60_000), kind),
+                )
         db.commit()
     finally:
         db.close()

@@ -63,7 +63,7 @@ class RateForm(SessionForm):
 
 
 class ExtendForm(SessionForm):
-    """"Study more today": which limit to raise."""
+    """ "Study more today": which limit to raise."""
 
     limit = forms.ChoiceField(choices=[("reviews", "reviews"), ("new", "new")])
 
@@ -71,8 +71,16 @@ class ExtendForm(SessionForm):
 class ReviewSettingsForm(forms.ModelForm):
     class Meta:
         model = ReviewSettings
-        fields = ["desired_retention", "new_per_day", "max_reviews_per_day", "rollover_hour", "mix_new_with_reviews",
-                  "reminders_enabled", "reminder_hour", "suspend_leeches"]
+        fields = [
+            "desired_retention",
+            "new_per_day",
+            "max_reviews_per_day",
+            "rollover_hour",
+            "mix_new_with_reviews",
+            "reminders_enabled",
+            "reminder_hour",
+            "suspend_leeches",
+        ]
         widgets = {"desired_retention": forms.NumberInput(attrs={"step": "0.01", "min": "0.7", "max": "0.97"})}
 
     def clean_desired_retention(self) -> float:
@@ -96,13 +104,16 @@ class ReviewSettingsForm(forms.ModelForm):
 
 class MyCardsForm(forms.Form):
     q = forms.CharField(required=False, max_length=200, strip=True)
-    show = forms.ChoiceField(required=False, choices=[("all", _("All cards")), ("suspended", _("Suspended")),
-                                                      ("leeches", _("Leeches"))])
+    show = forms.ChoiceField(
+        required=False, choices=[("all", _("All cards")), ("suspended", _("Suspended")), ("leeches", _("Leeches"))]
+    )
 
 
 class CardEditForm(forms.Form):
-    prompt = forms.CharField(required=False, max_length=2000, strip=True, widget=forms.Textarea(attrs={"rows": 2}),
-                             label=_("Question"))
+    prompt = forms.CharField(
+        required=False, max_length=2000, strip=True, widget=forms.Textarea(attrs={"rows": 2}), label=_("Question")
+    )
     answer = forms.CharField(required=False, max_length=2000, strip=True, label=_("Answer"))
-    note = forms.CharField(required=False, max_length=2000, strip=True, widget=forms.Textarea(attrs={"rows": 2}),
-                           label=_("Your note"))
+    note = forms.CharField(
+        required=False, max_length=2000, strip=True, widget=forms.Textarea(attrs={"rows": 2}), label=_("Your note")
+    )

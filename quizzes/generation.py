@@ -52,12 +52,16 @@ DEFINING_PATTERNS = [
     re.compile(r"^(?:The |An? )?(?P<term>[A-Za-z][\w-]*(?: [A-Za-z][\w-]*){0,2}), which\b"),
 ]
 # The word right after a term (or right before it) that makes the sentence a definition of that term.
-DEFINES_AFTER = re.compile(r"^\s*[”\"）)]?\s*(?:（[^）]{1,40}）|\([^)]{1,40}\))?\s*"
-                           r"(?:是|指|即|就是|也就是|称为|[，,]\s*即|is an? |is the |are |refers to |means |, which )")
+DEFINES_AFTER = re.compile(
+    r"^\s*[”\"）)]?\s*(?:（[^）]{1,40}）|\([^)]{1,40}\))?\s*"
+    r"(?:是|指|即|就是|也就是|称为|[，,]\s*即|is an? |is the |are |refers to |means |, which )"
+)
 DEFINES_BEFORE = re.compile(r"(?:所谓|称为|称作|叫做|被称为|简称|called (?:an? |the )?)[“\"]?\s*$")
 # English names in any lesson: CamelCase (LoRA, PyTorch), acronyms (RLHF, GPT-3), capitalised phrases (Hugging Face).
-EN_NAME = re.compile(r"(?<![\w-])(?:[A-Z][a-z]*[A-Z][\w-]*|[A-Z]{2,}[\w-]*|[A-Z][a-z]{2,}(?: [A-Z][a-z]{2,})+|"
-                     r"[A-Z][a-z]{3,}[a-z-]*)(?![\w-])")
+EN_NAME = re.compile(
+    r"(?<![\w-])(?:[A-Z][a-z]*[A-Z][\w-]*|[A-Z]{2,}[\w-]*|[A-Z][a-z]{2,}(?: [A-Z][a-z]{2,})+|"
+    r"[A-Z][a-z]{3,}[a-z-]*)(?![\w-])"
+)
 # Words a lesson uses often that name no idea to learn, and the subjects of defining sentences that are pointers.
 GENERIC_TERMS = frozenset(
     "模型 训练 参数 效果 问题 方法 数据 过程 能力 技术 文章 读者 大家 "
@@ -70,11 +74,13 @@ GENERIC_TERMS = frozenset(
     "行业 专业 核心 关键 重点 特点 优势 里面 大概 同学 朋友 This "
     "That These Those There Here When What "
     "Which Where While With From Then They "
-    "Their However"
-    .split()
+    "Their However".split()
 )
-NOT_A_TERM = re.compile(r"^(这|那|我|你|他|她|它|此|该|其|下面|上面|上图|如下|比如|例如|有|所以|因为|但|而|也|就|都|"
-                        r"实际上|意思|本文|笔者|大家|如果|the |this |that |it |we |you |they )", re.IGNORECASE)
+NOT_A_TERM = re.compile(
+    r"^(这|那|我|你|他|她|它|此|该|其|下面|上面|上图|如下|比如|例如|有|所以|因为|但|而|也|就|都|"
+    r"实际上|意思|本文|笔者|大家|如果|the |this |that |it |we |you |they )",
+    re.IGNORECASE,
+)
 
 
 @dataclass
@@ -130,8 +136,9 @@ def occurrences(text: str, term: str, *, whole_words: bool = True) -> list[tuple
     spans, start = [], normal.find(target) if target else -1
     while start >= 0:
         end = start + len(target)
-        whole = not (whole_words and is_latin(term)) or (not _ascii_word(normal, start - 1)
-                                                          and not _ascii_word(normal, end))
+        whole = not (whole_words and is_latin(term)) or (
+            not _ascii_word(normal, start - 1) and not _ascii_word(normal, end)
+        )
         if whole:
             spans.append((where[start], where[end - 1] + 1))
         start = normal.find(target, end)
@@ -213,11 +220,13 @@ def lesson_terms(text: str, glossary: list[str]) -> dict[str, int]:
 
 def original_spelling(term: str, text: str) -> str:
     spans = occurrences(text, term)
-    return text[spans[0][0]:spans[0][1]] if spans else term
+    return text[spans[0][0] : spans[0][1]] if spans else term
 
 
 def defines(sentence: str, begin: int, end: int) -> bool:
-    return bool(DEFINES_AFTER.match(sentence[end:end + 16]) or DEFINES_BEFORE.search(sentence[max(0, begin - 8):begin]))
+    return bool(
+        DEFINES_AFTER.match(sentence[end : end + 16]) or DEFINES_BEFORE.search(sentence[max(0, begin - 8) : begin])
+    )
 
 
 def section_facts(section: Section, terms: dict[str, int], concepts: dict[str, list]) -> list[Fact]:
@@ -237,13 +246,15 @@ def section_facts(section: Section, terms: dict[str, int], concepts: dict[str, l
             rank = (0 if defines(text, begin, end) else 1, strength, position)
             key = textkit.fold(term)
             if key not in best or rank < best[key].rank:
-                best[key] = Fact(term=text[begin:end], sentence=text, section=section, rank=rank,
-                                 concepts=concepts.get(key, []))
+                best[key] = Fact(
+                    term=text[begin:end], sentence=text, section=section, rank=rank, concepts=concepts.get(key, [])
+                )
     return sorted(best.values(), key=lambda fact: fact.rank)
 
 
-def distractors_for(fact: Fact, pool: list[tuple[str, int, str]], vectors: np.ndarray, index: dict[str, int],
-                    wanted: int = 3) -> list[str]:
+def distractors_for(
+    fact: Fact, pool: list[tuple[str, int, str]], vectors: np.ndarray, index: dict[str, int], wanted: int = 3
+) -> list[str]:
     """Other terms of the same course that could fill the blank to someone who has not read the lesson: same
     language and script, similar length (the right option must not stand out as the longest), not a part of the
     answer, and not in the sentence itself (the evidence would make them right too). Nearest in meaning first,
@@ -253,9 +264,15 @@ def distractors_for(fact: Fact, pool: list[tuple[str, int, str]], vectors: np.nd
     candidates = []
     for term, lesson_id, language in pool:
         other = textkit.fold(term)
-        if (language != fact.section.lesson.language or is_latin(term) != is_latin(fact.term) or not other
-                or other in answer or answer in other or occurrences(fact.sentence, term)
-                or not similar_length(fact.term, term)):
+        if (
+            language != fact.section.lesson.language
+            or is_latin(term) != is_latin(fact.term)
+            or not other
+            or other in answer
+            or answer in other
+            or occurrences(fact.sentence, term)
+            or not similar_length(fact.term, term)
+        ):
             continue
         similarity = float(vectors[index[term]] @ vectors[index[fact.term]]) if fact.term in index else 0.0
         candidates.append((lesson_id != fact.section.lesson_id, -similarity, term))
@@ -285,11 +302,13 @@ def shuffled(options: list[str], key: str) -> list[str]:
 
 
 def concept_drafts(*, course: Course, embedder) -> list[tuple[Section, Draft]]:
-    """"Which concept matches this definition" for each glossary concept, distractors the nearest other concepts."""
+    """ "Which concept matches this definition" for each glossary concept, distractors the nearest other concepts."""
     entries = []
     for concept in Concept.objects.filter(course=course).prefetch_related("sections__lesson"):
-        for language, definition, term in (("en", concept.definition, concept.term),
-                                           ("zh-hans", concept.definition_zh, concept.term_zh or concept.term)):
+        for language, definition, term in (
+            ("en", concept.definition, concept.term),
+            ("zh-hans", concept.definition_zh, concept.term_zh or concept.term),
+        ):
             home = next((s for s in concept.sections.all() if s.lesson.language == language), None)
             if definition and home is not None:
                 entries.append((term, definition, home, concept, language))
@@ -301,8 +320,12 @@ def concept_drafts(*, course: Course, embedder) -> list[tuple[Section, Draft]]:
         distractors = []
         for i in nearest(vectors, index, len(entries)):
             other = entries[i][0]
-            if (entries[i][4] == language and other.casefold() != term.casefold() and other not in distractors
-                    and similar_length(term, other)):
+            if (
+                entries[i][4] == language
+                and other.casefold() != term.casefold()
+                and other not in distractors
+                and similar_length(term, other)
+            ):
                 distractors.append(other)
             if len(distractors) == 3:
                 break
@@ -310,12 +333,25 @@ def concept_drafts(*, course: Course, embedder) -> list[tuple[Section, Draft]]:
             continue
         key = stable_key("match", course.slug, language, term)
         evidence = next((plain(s) for s in sentences(section.text) if occurrences(plain(s), term)), "")
-        prompt = ("哪个概念符合这个定义：“{}”" if language.startswith("zh") else
-                  "Which concept matches this definition: “{}”").format(mask(plain(definition), concept_names(concept)))
-        drafts.append((section, Draft(
-            type="mcq", prompt=prompt, answer=term, options=shuffled([term, *distractors], key), evidence=evidence,
-            explanation=plain(definition), concepts=[concept], key=key, difficulty=2,
-        )))
+        prompt = (
+            "哪个概念符合这个定义：“{}”" if language.startswith("zh") else "Which concept matches this definition: “{}”"
+        ).format(mask(plain(definition), concept_names(concept)))
+        drafts.append(
+            (
+                section,
+                Draft(
+                    type="mcq",
+                    prompt=prompt,
+                    answer=term,
+                    options=shuffled([term, *distractors], key),
+                    evidence=evidence,
+                    explanation=plain(definition),
+                    concepts=[concept],
+                    key=key,
+                    difficulty=2,
+                ),
+            )
+        )
     return drafts
 
 
@@ -340,8 +376,10 @@ def rule_drafts(*, course: Course, sections: list[Section], embedder) -> list[tu
     vectors = embedder.passages(names)
     index = {name: i for i, name in enumerate(names)}
 
-    candidates = {section.pk: section_facts(section, terms[section.lesson_id], concepts_by_name)[:CANDIDATES]
-                  for section in sections}
+    candidates = {
+        section.pk: section_facts(section, terms[section.lesson_id], concepts_by_name)[:CANDIDATES]
+        for section in sections
+    }
     every = [fact for section in sections for fact in candidates[section.pk]]
     # Embedded as the duplicate check embeds the question it becomes, so a fact chosen here is not rejected there.
     texts = [embedding_text(mask(f.sentence, [f.term]), f.term) for f in every]
@@ -355,8 +393,11 @@ def rule_drafts(*, course: Course, sections: list[Section], embedder) -> list[tu
             vector = sentence_vectors[id(fact)]
             # One question per term and per sentence; a sentence that says nearly what a chosen one says would
             # only be rejected as a near-duplicate.
-            if made == MAX_FACTS_PER_SECTION or key in asked or any(
-                    float(vector @ other) >= SAME_SENTENCE for other in chosen_vectors):
+            if (
+                made == MAX_FACTS_PER_SECTION
+                or key in asked
+                or any(float(vector @ other) >= SAME_SENTENCE for other in chosen_vectors)
+            ):
                 continue
             asked.add(key)
             facts.append(fact)
@@ -372,12 +413,29 @@ def rule_drafts(*, course: Course, sections: list[Section], embedder) -> list[tu
             # The sentence alone is the stem: the options say what is asked, and a shared instruction in front
             # would make short sentences near-duplicates of each other.
             options = shuffled([fact.term, *distractors], key)
-            draft = Draft(type="mcq", prompt=blanked, answer=fact.term, options=options,
-                          evidence=fact.sentence, explanation=fact.sentence, concepts=fact.concepts, key=key,
-                          difficulty=1)
+            draft = Draft(
+                type="mcq",
+                prompt=blanked,
+                answer=fact.term,
+                options=options,
+                evidence=fact.sentence,
+                explanation=fact.sentence,
+                concepts=fact.concepts,
+                key=key,
+                difficulty=1,
+            )
         else:
-            draft = Draft(type="cloze", prompt=blanked, answer=fact.term, accept=accept, evidence=fact.sentence,
-                          explanation=fact.sentence, concepts=fact.concepts, key=key, difficulty=2)
+            draft = Draft(
+                type="cloze",
+                prompt=blanked,
+                answer=fact.term,
+                accept=accept,
+                evidence=fact.sentence,
+                explanation=fact.sentence,
+                concepts=fact.concepts,
+                key=key,
+                difficulty=2,
+            )
         drafts.append((section, draft))
     return drafts
 
@@ -406,8 +464,11 @@ LLM_SCHEMA = {
 }
 # The reply is checked question by question: one malformed question is saved as rejected with its reason,
 # and the others still count. The server is still sent the full schema, to constrain what it writes.
-LLM_ENVELOPE = {"type": "object", "properties": {"questions": {"type": "array", "items": {"type": "object"}}},
-                "required": ["questions"]}
+LLM_ENVELOPE = {
+    "type": "object",
+    "properties": {"questions": {"type": "array", "items": {"type": "object"}}},
+    "required": ["questions"],
+}
 
 LLM_INSTRUCTIONS = """You write review questions for engineers learning how large language models work.
 From the section below write up to 3 questions that test understanding of its key ideas: multiple choice
@@ -441,9 +502,14 @@ def llm_draft(section: Section, item: dict) -> Draft:
     difficulty = item.get("difficulty")
     difficulty = min(3, max(1, difficulty)) if isinstance(difficulty, int) and not isinstance(difficulty, bool) else 2
     return Draft(
-        type=kind, prompt=text("prompt") or "(no prompt)", answer=text("answer"),
-        options=[str(o).strip() for o in options] if kind == "mcq" else [], evidence=text("evidence"),
-        explanation=text("explanation"), difficulty=difficulty, problem=problem,
+        type=kind,
+        prompt=text("prompt") or "(no prompt)",
+        answer=text("answer"),
+        options=[str(o).strip() for o in options] if kind == "mcq" else [],
+        evidence=text("evidence"),
+        explanation=text("explanation"),
+        difficulty=difficulty,
+        problem=problem,
         key=stable_key("llm", section.pk, text("prompt"), *([problem] if problem else [])),
     )
 
@@ -451,9 +517,14 @@ def llm_draft(section: Section, item: dict) -> Draft:
 def llm_drafts(section: Section) -> list[Draft]:
     language = "Simplified Chinese" if section.lesson.language.startswith("zh") else "English"
     data = llm.structured(
-        [{"role": "system", "content": LLM_INSTRUCTIONS.format(language=language)},
-         {"role": "user", "content": f"Section: {section.heading}\n\n{section.text}"}],
-        name="questions", schema=LLM_SCHEMA, check=LLM_ENVELOPE, max_tokens=settings.LLM_QUESTION_MAX_TOKENS,
+        [
+            {"role": "system", "content": LLM_INSTRUCTIONS.format(language=language)},
+            {"role": "user", "content": f"Section: {section.heading}\n\n{section.text}"},
+        ],
+        name="questions",
+        schema=LLM_SCHEMA,
+        check=LLM_ENVELOPE,
+        max_tokens=settings.LLM_QUESTION_MAX_TOKENS,
     )
     return [llm_draft(section, item) for item in data["questions"][:LLM_QUESTIONS_PER_SECTION]]
 
@@ -475,13 +546,16 @@ def questions_generate(*, course: Course, use_llm: bool | None = None) -> Report
             # The model's unusable questions are still saved, as rejected with their reasons; when none of them
             # passes the checks, the section gets its rule-built questions as if there were no model.
             if not any(not draft_problems(d, section_text=section.text) for d in written):
-                drafts += [(s, d, Question.Origin.RULE)
-                           for s, d in rule_drafts(course=course, sections=[section], embedder=embedder)]
+                drafts += [
+                    (s, d, Question.Origin.RULE)
+                    for s, d in rule_drafts(course=course, sections=[section], embedder=embedder)
+                ]
         if not any(origin == Question.Origin.LLM for *_, origin in drafts):
             drafts = []
     if not drafts:
-        drafts = [(s, d, Question.Origin.RULE) for s, d in rule_drafts(course=course, sections=sections,
-                                                                        embedder=embedder)]
+        drafts = [
+            (s, d, Question.Origin.RULE) for s, d in rule_drafts(course=course, sections=sections, embedder=embedder)
+        ]
     # Rule-built questions from course-wide concepts come again with each section that fell back to the rules.
     seen: set[str] = set()
     drafts = [item for item in drafts if not (item[1].key in seen or seen.add(item[1].key))]
@@ -489,8 +563,11 @@ def questions_generate(*, course: Course, use_llm: bool | None = None) -> Report
     known = set(Question.objects.filter(key__in=[d.key for _, d, _ in drafts]).values_list("key", flat=True))
     fresh = [(s, d, o) for s, d, o in drafts if d.key not in known]
     report.skipped = len(drafts) - len(fresh)
-    existing = list(Question.objects.filter(section__lesson__course=course)
-                    .exclude(status=Question.Status.REJECTED).values_list("id", "prompt", "answer"))
+    existing = list(
+        Question.objects.filter(section__lesson__course=course)
+        .exclude(status=Question.Status.REJECTED)
+        .values_list("id", "prompt", "answer")
+    )
     existing_ids = [row[0] for row in existing]
     existing_vectors = embedder.passages([embedding_text(p, a) for _, p, a in existing])
     fresh_vectors = embedder.passages([embedding_text(d.prompt, d.answer) for _, d, _ in fresh])
@@ -501,13 +578,28 @@ def questions_generate(*, course: Course, use_llm: bool | None = None) -> Report
         reason = "; ".join(problems)
         # Rule-built questions quote the section verbatim, so passing the checks is enough; a model's question
         # can be subtly wrong in ways no check sees, so it waits as a draft for a person to approve.
-        status = (Question.Status.REJECTED if reason else
-                  Question.Status.APPROVED if origin == Question.Origin.RULE else Question.Status.DRAFT)
+        status = (
+            Question.Status.REJECTED
+            if reason
+            else Question.Status.APPROVED
+            if origin == Question.Origin.RULE
+            else Question.Status.DRAFT
+        )
         with transaction.atomic():
             question = Question.objects.create(
-                key=draft.key, type=draft.type, prompt=draft.prompt, options=draft.options, answer=draft.answer,
-                accept=draft.accept, explanation=draft.explanation, evidence=draft.evidence, section=section,
-                language=section.lesson.language, difficulty=draft.difficulty, origin=origin, status=status,
+                key=draft.key,
+                type=draft.type,
+                prompt=draft.prompt,
+                options=draft.options,
+                answer=draft.answer,
+                accept=draft.accept,
+                explanation=draft.explanation,
+                evidence=draft.evidence,
+                section=section,
+                language=section.lesson.language,
+                difficulty=draft.difficulty,
+                origin=origin,
+                status=status,
                 rejection_reason=reason or "",
             )
             question.concepts.set(draft.concepts or list(section.concepts.all()))
@@ -520,8 +612,9 @@ def questions_generate(*, course: Course, use_llm: bool | None = None) -> Report
             report.approved += status == Question.Status.APPROVED
             report.drafts += status == Question.Status.DRAFT
             existing_ids.append(question.pk)
-            existing_vectors = (np.vstack([existing_vectors, vector[None, :]]) if len(existing_vectors)
-                                else vector[None, :])
+            existing_vectors = (
+                np.vstack([existing_vectors, vector[None, :]]) if len(existing_vectors) else vector[None, :]
+            )
     return report
 
 
@@ -535,9 +628,13 @@ def questions_generate_once(*, course: Course) -> Report | None:
     GenerationRun.objects.get_or_create(course=course)
     while True:
         now = timezone.now()
-        claimed = GenerationRun.objects.filter(course=course).filter(
-            Q(running_since__isnull=True) | Q(running_since__lt=now - CLAIM_STALE_AFTER),
-        ).update(running_since=now, rerun_wanted=False)
+        claimed = (
+            GenerationRun.objects.filter(course=course)
+            .filter(
+                Q(running_since__isnull=True) | Q(running_since__lt=now - CLAIM_STALE_AFTER),
+            )
+            .update(running_since=now, rerun_wanted=False)
+        )
         if claimed:
             break
         if GenerationRun.objects.filter(course=course, running_since__isnull=False).update(rerun_wanted=True):

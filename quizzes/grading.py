@@ -51,8 +51,11 @@ def grade(*, question: Question, answer: str) -> Grade:
             return Grade(True, _("That fills the blank."))
         return Grade(False, _("The blank is “%(answer)s”.") % {"answer": question.answer})
     if ADDRESSES_GRADER.search(answer or ""):
-        return Grade(False, _("The answer gives the grader instructions instead of answering. Reference: %(answer)s")
-                     % {"answer": question.answer})
+        return Grade(
+            False,
+            _("The answer gives the grader instructions instead of answering. Reference: %(answer)s")
+            % {"answer": question.answer},
+        )
     if settings.LLM_ENABLED:
         try:
             return grade_with_llm(question=question, answer=answer)
@@ -71,7 +74,10 @@ def grade_by_keywords(*, question: Question, answer: str) -> Grade:
     matched = [k for k in keywords if textkit.fold(k) and textkit.fold(k) in given]
     needed = max(1, math.ceil(0.6 * len(keywords)))
     reason = _("Your answer has %(matched)d of the %(total)d key terms (%(needed)d needed). Reference: %(answer)s") % {
-        "matched": len(matched), "total": len(keywords), "needed": needed, "answer": question.answer,
+        "matched": len(matched),
+        "total": len(keywords),
+        "needed": needed,
+        "answer": question.answer,
     }
     return Grade(len(matched) >= needed, reason)
 
@@ -101,10 +107,15 @@ def grade_with_llm(*, question: Question, answer: str) -> Grade:
     data = llm.structured(
         [
             {"role": "system", "content": rubric},
-            {"role": "user", "content": f"Question: {question.prompt}\nReference answer: {question.answer}\n"
-                                        f"{ANSWER_BEGIN}\n{fenced}\n{ANSWER_END}"},
+            {
+                "role": "user",
+                "content": f"Question: {question.prompt}\nReference answer: {question.answer}\n"
+                f"{ANSWER_BEGIN}\n{fenced}\n{ANSWER_END}",
+            },
         ],
-        name="grade", schema=GRADE_SCHEMA, max_tokens=200,
+        name="grade",
+        schema=GRADE_SCHEMA,
+        max_tokens=200,
     )
     # An empty answer is never right, whatever the model says.
     correct = bool(data["correct"]) and bool(textkit.fold(answer))

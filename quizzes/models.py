@@ -34,7 +34,9 @@ class Question(models.Model):
     answer = models.TextField(_("answer"))
     accept = models.JSONField(default=list, blank=True, help_text=_("Other answers to accept."))
     explanation = models.TextField(_("explanation"), blank=True)
-    evidence = models.TextField(_("evidence"), blank=True, help_text=_("The span of the section that supports the answer."))
+    evidence = models.TextField(
+        _("evidence"), blank=True, help_text=_("The span of the section that supports the answer.")
+    )
     # SET_NULL: re-ingesting a lesson may replace its sections, and that must not delete learners' cards.
     section = models.ForeignKey(Section, on_delete=models.SET_NULL, null=True, blank=True, related_name="questions")
     concepts = models.ManyToManyField(Concept, related_name="questions", blank=True)
@@ -44,7 +46,11 @@ class Question(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT, db_index=True)
     rejection_reason = models.TextField(blank=True)
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="own_questions",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="own_questions",
         help_text=_("Set for a learner's own question, made from a tutor answer."),
     )
     created_at = models.DateTimeField(auto_now_add=True)
@@ -133,19 +139,25 @@ class ReviewSettings(models.Model):
     desired_retention = models.FloatField(_("desired retention"), default=0.9)
     new_per_day = models.PositiveSmallIntegerField(_("new cards per day"), default=10)
     max_reviews_per_day = models.PositiveIntegerField(
-        _("maximum reviews per day"), default=200, help_text=_("New cards count toward this limit too."))
+        _("maximum reviews per day"), default=200, help_text=_("New cards count toward this limit too.")
+    )
     rollover_hour = models.PositiveSmallIntegerField(
-        _("next day starts at"), default=4, help_text=_("The hour (0–23, your time zone) at which your day starts."))
+        _("next day starts at"), default=4, help_text=_("The hour (0–23, your time zone) at which your day starts.")
+    )
     mix_new_with_reviews = models.BooleanField(
-        _("mix new cards with reviews"), default=False, help_text=_("Otherwise new cards come after the reviews."))
+        _("mix new cards with reviews"), default=False, help_text=_("Otherwise new cards come after the reviews.")
+    )
     # "Study more today": extra cards on top of the limits, for the learner-day named by extended_on only.
     extended_on = models.DateField(null=True, blank=True)
     extra_reviews = models.PositiveIntegerField(default=0)
     extra_new = models.PositiveIntegerField(default=0)
-    reminder_hour = models.PositiveSmallIntegerField(_("reminder hour"), default=8, help_text=_("In your time zone, 0–23."))
+    reminder_hour = models.PositiveSmallIntegerField(
+        _("reminder hour"), default=8, help_text=_("In your time zone, 0–23.")
+    )
     reminders_enabled = models.BooleanField(_("daily reminder email"), default=True)
     suspend_leeches = models.BooleanField(
-        _("suspend leeches"), default=True,
+        _("suspend leeches"),
+        default=True,
         help_text=_("Set aside a card you have forgotten 8 times, so you can rework it instead of failing it again."),
     )
     # Empty means the fsrs package's defaults; filled by the nightly optimiser.
@@ -168,6 +180,9 @@ class GenerationRun(models.Model):
     course = models.OneToOneField("content.Course", on_delete=models.CASCADE, primary_key=True, related_name="+")
     running_since = models.DateTimeField(null=True, blank=True)
     rerun_wanted = models.BooleanField(default=False, help_text="New lessons arrived while it ran: run once more.")
+
+    def __str__(self) -> str:
+        return f"question generation for course {self.course_id}"
 
 
 class OptimisationRun(models.Model):

@@ -63,8 +63,10 @@ def outcomes(*, card: Card, scheduler: fsrs.Scheduler, now: datetime, seed: int)
         original = fsrs.scheduler.random
         fsrs.scheduler.random = draws.random
         try:
-            return {rating.value: scheduler.review_card(current, rating, review_datetime=now)[0].to_dict()
-                    for rating in fsrs.Rating}
+            return {
+                rating.value: scheduler.review_card(current, rating, review_datetime=now)[0].to_dict()
+                for rating in fsrs.Rating
+            }
         finally:
             fsrs.scheduler.random = original
 

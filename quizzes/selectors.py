@@ -22,9 +22,13 @@ from .models import Card, Question, ReviewLog, ReviewSettings
 from .verification import check_duplicate, embedding_text, question_problems
 
 # Large columns a review never shows: loading them for 40 candidates would dominate the query.
-HEAVY_FIELDS = ("question__section__body", "question__section__lesson__questions",
-                "question__section__lesson__citations", "question__section__lesson__course__description",
-                "question__section__lesson__course__description_zh")
+HEAVY_FIELDS = (
+    "question__section__body",
+    "question__section__lesson__questions",
+    "question__section__lesson__citations",
+    "question__section__lesson__course__description",
+    "question__section__lesson__course__description_zh",
+)
 
 
 def learner_zone(user) -> zoneinfo.ZoneInfo:
@@ -51,7 +55,8 @@ def card_for_user(*, user, card_id: int) -> Card:
     The learner's review settings come in the same query (card.user.review_settings), for the answer's intervals.
     """
     cards = Card.objects.select_related("question__section__lesson__course", "user__review_settings").defer(
-        *HEAVY_FIELDS)
+        *HEAVY_FIELDS
+    )
     return get_object_or_404(cards, pk=card_id, user=user)
 
 
@@ -204,14 +209,18 @@ NO_WRITE = """
 # What the question step shows of a card, loaded with it: all of the card and question, the section and lesson
 # without their long text.
 SHOWN_FIELDS = (
-    ("c", Card, None), ("q", Question, None), ("s", Section, {"body"}),
+    ("c", Card, None),
+    ("q", Question, None),
+    ("s", Section, {"body"}),
     ("l", Lesson, {"summary", "citations", "questions"}),
 )
 
 
 def _shown_fields():
-    return [(alias, model, [f for f in model._meta.concrete_fields if f.name not in (skip or ())])
-            for alias, model, skip in SHOWN_FIELDS]
+    return [
+        (alias, model, [f for f in model._meta.concrete_fields if f.name not in (skip or ())])
+        for alias, model, skip in SHOWN_FIELDS
+    ]
 
 
 def session_sql(*, write: str = NO_WRITE, write_result: str = "NULL, NULL, NULL") -> str:
@@ -221,22 +230,38 @@ def session_sql(*, write: str = NO_WRITE, write_result: str = "NULL, NULL, NULL"
     # reverse accessor, so this module names no app to its right.
     profile = get_user_model()._meta.get_field("profile").related_model._meta.db_table
     columns = ", ".join(f'{alias}."{f.column}"' for alias, _, fields in _shown_fields() for f in fields)
-    return SESSION_SQL.format(profile=connection.ops.quote_name(profile), columns=columns, write=write,
-                              write_result=write_result)
+    return SESSION_SQL.format(
+        profile=connection.ops.quote_name(profile), columns=columns, write=write, write_result=write_result
+    )
 
 
 def _hydrate(model, fields, values):
     """A model instance from raw columns, as the ORM would build it (JSON decoded), the other fields deferred."""
-    values = [f.from_db_value(v, None, connection) if hasattr(f, "from_db_value") else v
-              for f, v in zip(fields, values, strict=True)]
+    values = [
+        f.from_db_value(v, None, connection) if hasattr(f, "from_db_value") else v
+        for f, v in zip(fields, values, strict=True)
+    ]
     return model.from_db(connection.alias, [f.attname for f in fields], values)
 
 
 def session_params(*, user_id: int, now: datetime, lesson_id: int | None) -> dict:
-    defaults = {name: ReviewSettings._meta.get_field(field).default for name, field in (
-        ("new_per_day", "new_per_day"), ("max_reviews", "max_reviews_per_day"), ("rollover", "rollover_hour"))}
-    return {**defaults, "user": user_id, "now": now, "ahead": now + scheduling.LEARN_AHEAD, "lesson": lesson_id,
-            "focused": lesson_id is not None, "w20": _fsrs_default_w20()}
+    defaults = {
+        name: ReviewSettings._meta.get_field(field).default
+        for name, field in (
+            ("new_per_day", "new_per_day"),
+            ("max_reviews", "max_reviews_per_day"),
+            ("rollover", "rollover_hour"),
+        )
+    }
+    return {
+        **defaults,
+        "user": user_id,
+        "now": now,
+        "ahead": now + scheduling.LEARN_AHEAD,
+        "lesson": lesson_id,
+        "focused": lesson_id is not None,
+        "w20": _fsrs_default_w20(),
+    }
 
 
 def session_next(*, user, now: datetime, lesson_id: int | None = None) -> Session:
@@ -251,13 +276,28 @@ def session_next(*, user, now: datetime, lesson_id: int | None = None) -> Sessio
 
 
 def session_from_row(row: tuple) -> Session:
-    (learning, review_offer, new_offer, reviews_due, new_available, total_left, new_left, reviews_done, new_done,
-     can_undo, later_count, later_at), rest = row[:12], row[12:]
+    (
+        (
+            learning,
+            review_offer,
+            new_offer,
+            reviews_due,
+            new_available,
+            total_left,
+            new_left,
+            reviews_done,
+            new_done,
+            can_undo,
+            later_count,
+            later_at,
+        ),
+        rest,
+    ) = row[:12], row[12:]
     card = None
     if rest[0] is not None:
         objects, offset = {}, 0
         for alias, model, fields in _shown_fields():
-            objects[alias] = _hydrate(model, fields, rest[offset:offset + len(fields)])
+            objects[alias] = _hydrate(model, fields, rest[offset : offset + len(fields)])
             offset += len(fields)
         card, question, section, lesson = objects["c"], objects["q"], objects["s"], objects["l"]
         if section.pk is not None:
@@ -265,9 +305,17 @@ def session_from_row(row: tuple) -> Session:
             question.section = section
         card.question = question
     session = Session(
-        card=card, learning_count=learning, due_count=review_offer, new_count=new_offer, reviewed_today=reviews_done,
-        new_today=new_done, can_undo=can_undo, reviews_held=reviews_due - review_offer,
-        new_held=new_available - new_offer, later_count=later_count, later_at=later_at,
+        card=card,
+        learning_count=learning,
+        due_count=review_offer,
+        new_count=new_offer,
+        reviewed_today=reviews_done,
+        new_today=new_done,
+        can_undo=can_undo,
+        reviews_held=reviews_due - review_offer,
+        new_held=new_available - new_offer,
+        later_count=later_count,
+        later_at=later_at,
     )
     if card is None and session.reviews_held:
         session.stopped_by = "reviews"
@@ -283,14 +331,20 @@ def progress_for(*, user, review_settings: ReviewSettings, now: datetime, days: 
     logs = ReviewLog.objects.filter(user=user, undone_at__isnull=True)
 
     per_day = dict(
-        logs.filter(reviewed_at__gte=day_start(user=user, now=now, rollover_hour=review_settings.rollover_hour)
-                    - timedelta(days=days - 1))
-        .annotate(day=TruncDate("reviewed_at", tzinfo=zone)).values("day").annotate(n=Count("id"))
+        logs.filter(
+            reviewed_at__gte=day_start(user=user, now=now, rollover_hour=review_settings.rollover_hour)
+            - timedelta(days=days - 1)
+        )
+        .annotate(day=TruncDate("reviewed_at", tzinfo=zone))
+        .values("day")
+        .annotate(n=Count("id"))
         .values_list("day", "n")
     )
     review_days = set(
         logs.filter(reviewed_at__gte=now - timedelta(days=400))
-        .annotate(day=TruncDate("reviewed_at", tzinfo=zone)).values_list("day", flat=True).distinct()
+        .annotate(day=TruncDate("reviewed_at", tzinfo=zone))
+        .values_list("day", flat=True)
+        .distinct()
     )
     streak, day = 0, today_local if today_local in review_days else today_local - timedelta(days=1)
     while day in review_days:
@@ -310,8 +364,9 @@ def progress_for(*, user, review_settings: ReviewSettings, now: datetime, days: 
     scheduler = scheduling.scheduler_for(review_settings)
     mastery_sum: dict[int, float] = defaultdict(float)
     mastery_n: dict[int, int] = defaultdict(int)
-    for card in cards.annotate(concept_ids=ArrayAgg("question__concepts__id", filter=Q(question__concepts__isnull=False),
-                                                    default=[])).only("id", "fsrs", "due", "reps"):
+    for card in cards.annotate(
+        concept_ids=ArrayAgg("question__concepts__id", filter=Q(question__concepts__isnull=False), default=[])
+    ).only("id", "fsrs", "due", "reps"):
         r = scheduler.get_card_retrievability(fsrs.Card.from_dict(card.fsrs), now) if card.reps and card.fsrs else 0.0
         for concept_id in card.concept_ids:
             mastery_sum[concept_id] += r
@@ -322,12 +377,15 @@ def progress_for(*, user, review_settings: ReviewSettings, now: datetime, days: 
     )
     return {
         "streak": streak,
-        "reviews_per_day": [(today_local - timedelta(days=i), per_day.get(today_local - timedelta(days=i), 0))
-                            for i in range(days - 1, -1, -1)],
+        "reviews_per_day": [
+            (today_local - timedelta(days=i), per_day.get(today_local - timedelta(days=i), 0))
+            for i in range(days - 1, -1, -1)
+        ],
         "retention": retention,
         "retention_reviews": matured["total"],
-        "forecast": [(today_local + timedelta(days=i), forecast.get(today_local + timedelta(days=i), 0))
-                     for i in range(days)],
+        "forecast": [
+            (today_local + timedelta(days=i), forecast.get(today_local + timedelta(days=i), 0)) for i in range(days)
+        ],
         "mastery": mastery,
         "total_reviews": logs.count(),
     }
@@ -338,15 +396,18 @@ def review_histories(*, user) -> dict[int, list[ReviewLog]]:
     what a card's memory state is replayed from."""
     history: dict[int, list[ReviewLog]] = defaultdict(list)
     for log in (
-        ReviewLog.objects.filter(user=user, undone_at__isnull=True).exclude(card__reset_at__gt=F("reviewed_at"))
-        .order_by("card_id", "reviewed_at", "id").only("id", "card_id", "rating", "reviewed_at", "duration_ms")
+        ReviewLog.objects.filter(user=user, undone_at__isnull=True)
+        .exclude(card__reset_at__gt=F("reviewed_at"))
+        .order_by("card_id", "reviewed_at", "id")
+        .only("id", "card_id", "rating", "reviewed_at", "duration_ms")
     ):
         history[log.card_id].append(log)
     return dict(history)
 
 
-def fsrs_training_items(*, user, review_settings: ReviewSettings | None = None,
-                        histories: dict[int, list[ReviewLog]] | None = None) -> list:
+def fsrs_training_items(
+    *, user, review_settings: ReviewSettings | None = None, histories: dict[int, list[ReviewLog]] | None = None
+) -> list:
     """The learner's history as fsrs-rs items: for each review after a card's first, the card's history up to it.
 
     Elapsed time is counted in the learner's days (local, turning at the rollover hour), as Anki does: answers at
@@ -374,8 +435,11 @@ def fsrs_training_items(*, user, review_settings: ReviewSettings | None = None,
 
 def users_with_enough_reviews(*, minimum: int) -> list[int]:
     return list(
-        ReviewLog.objects.filter(undone_at__isnull=True).values("user_id").annotate(n=Count("id"))
-        .filter(n__gte=minimum).values_list("user_id", flat=True)
+        ReviewLog.objects.filter(undone_at__isnull=True)
+        .values("user_id")
+        .annotate(n=Count("id"))
+        .filter(n__gte=minimum)
+        .values_list("user_id", flat=True)
     )
 
 
@@ -383,7 +447,8 @@ def export_rows(*, user):
     """The learner's cards on questions still in use: a retired or rejected question is not worth keeping."""
     return (
         Card.objects.filter(user=user, question__status=Question.Status.APPROVED)
-        .select_related("question__section__lesson").order_by("question_id")
+        .select_related("question__section__lesson")
+        .order_by("question_id")
     )
 
 
@@ -394,11 +459,13 @@ def my_cards(*, user, search: str = "", show: str = "all"):
     """The learner's cards for the "My cards" page, most recently studied first, searchable by prompt, answer or note."""
     cards = (
         Card.objects.filter(user=user, question__status=Question.Status.APPROVED)
-        .select_related("question__section__lesson").defer(*HEAVY_FIELDS)
+        .select_related("question__section__lesson")
+        .defer(*HEAVY_FIELDS)
     )
     if search:
-        cards = cards.filter(Q(question__prompt__icontains=search) | Q(question__answer__icontains=search)
-                             | Q(note__icontains=search))
+        cards = cards.filter(
+            Q(question__prompt__icontains=search) | Q(question__answer__icontains=search) | Q(note__icontains=search)
+        )
     if show == "suspended":
         cards = cards.filter(suspended=True)
     elif show == "leeches":
@@ -465,7 +532,8 @@ def concepts_with_questions(*, course_id: int) -> list[Concept]:
     order: by the first lesson whose questions ask about it (annotated as lesson_order), then by term."""
     return list(
         Concept.objects.filter(course_id=course_id, questions__isnull=False)
-        .annotate(lesson_order=Min("questions__section__lesson__order")).order_by("lesson_order", "term")
+        .annotate(lesson_order=Min("questions__section__lesson__order"))
+        .order_by("lesson_order", "term")
     )
 
 
@@ -512,20 +580,30 @@ class ReviewActivity:
 
 
 def review_activity_for_users(
-    *, user_zones: dict[int, str | None], course_id: int | None, recent_since: datetime, retention_since: datetime,
+    *,
+    user_zones: dict[int, str | None],
+    course_id: int | None,
+    recent_since: datetime,
+    retention_since: datetime,
     history_since: datetime,
 ) -> dict[int, ReviewActivity]:
     """Every learner of user_zones (id → time zone name, None for UTC) gets an entry, an empty one if they never
     reviewed. One scan of the review log, grouped by learner and local day, serves the counts and the days."""
     user_ids = list(user_zones)
     params = {
-        "users": user_ids, "zones": [user_zones[user_id] or "UTC" for user_id in user_ids], "course_id": course_id,
-        "recent_since": recent_since, "retention_since": retention_since, "history_since": history_since,
-        "review_state": fsrs.State.Review.value, "again": ReviewLog.Rating.AGAIN.value,
+        "users": user_ids,
+        "zones": [user_zones[user_id] or "UTC" for user_id in user_ids],
+        "course_id": course_id,
+        "recent_since": recent_since,
+        "retention_since": retention_since,
+        "history_since": history_since,
+        "review_state": fsrs.State.Review.value,
+        "again": ReviewLog.Rating.AGAIN.value,
     }
     course_cards = (
-        "" if course_id is None else
-        "LEFT JOIN (SELECT c.id FROM quizzes_card c WHERE c.user_id = ANY(%(users)s) "
+        ""
+        if course_id is None
+        else "LEFT JOIN (SELECT c.id FROM quizzes_card c WHERE c.user_id = ANY(%(users)s) "
         f"{_card_course_filter(course_id)}) cc ON cc.id = r.card_id"
     )
     in_course = "true" if course_id is None else "cc.id IS NOT NULL"
@@ -580,18 +658,27 @@ def card_retrievability(*, card: Card, now: datetime) -> float:
 def questions_check(*, course) -> list[tuple[Question, list[str]]]:
     """Every live question of the course (hand-written, generated and approved, drafts) with the problems the checks
     find: the same checks a generated question passes before it is approved, and near-duplicates of an earlier one."""
-    questions = list(Question.objects.filter(section__lesson__course=course, owner__isnull=True)
-                     .exclude(status__in=[Question.Status.REJECTED, Question.Status.RETIRED])
-                     .select_related("section"))
+    questions = list(
+        Question.objects.filter(section__lesson__course=course, owner__isnull=True)
+        .exclude(status__in=[Question.Status.REJECTED, Question.Status.RETIRED])
+        .select_related("section")
+    )
     vectors = get_embedder().passages([embedding_text(q.prompt, q.answer) for q in questions])
     results = []
     for index, question in enumerate(questions):
         # A hand-written question names its section and quotes no evidence; a generated one must quote its section.
         quotes = question.origin in {Question.Origin.RULE, Question.Origin.LLM}
         problems = question_problems(
-            {"type": question.type, "prompt": question.prompt, "options": question.options, "answer": question.answer,
-             "accept": question.accept, "evidence": question.evidence},
-            section_text=question.section.text if quotes and question.section else None)
+            {
+                "type": question.type,
+                "prompt": question.prompt,
+                "options": question.options,
+                "answer": question.answer,
+                "accept": question.accept,
+                "evidence": question.evidence,
+            },
+            section_text=question.section.text if quotes and question.section else None,
+        )
         if duplicate := check_duplicate(vectors[index], vectors[:index], [q.pk for q in questions[:index]]):
             problems.append(duplicate)
         results.append((question, problems))
@@ -602,7 +689,8 @@ def cards_due_today_count(*, user, now: datetime) -> int:
     """Cards already studied that fall due before the learner's day ends: what a reminder counts. Unseen cards are
     new, not due."""
     review_settings = ReviewSettings.objects.filter(user=user).first()
-    day_end = scheduling.learner_day_end(now, zone=learner_zone(user),
-                                         rollover_hour=scheduling.rollover_hour_of(review_settings))
+    day_end = scheduling.learner_day_end(
+        now, zone=learner_zone(user), rollover_hour=scheduling.rollover_hour_of(review_settings)
+    )
     cards = Card.objects.filter(user=user, question__status=Question.Status.APPROVED)
     return cards.filter(reps__gt=0, due__lt=day_end).count()

@@ -161,8 +161,17 @@ def card_as_shown(*, card_id: int, user_id: int, snapshot: dict) -> Card:
     return card
 
 
-CARD_SCHEDULE_FIELDS = ["fsrs", "stability", "last_review", "due", "reps", "lapses", "is_leech", "suspended",
-                        "first_reviewed_at"]
+CARD_SCHEDULE_FIELDS = [
+    "fsrs",
+    "stability",
+    "last_review",
+    "due",
+    "reps",
+    "lapses",
+    "is_leech",
+    "suspended",
+    "first_reviewed_at",
+]
 
 
 class CardAlreadyAnswered(Exception):
@@ -178,8 +187,9 @@ def review_outcomes(*, card: Card, review_settings: ReviewSettings, now: datetim
     """The card's FSRS state after each rating (1–4) at `now`: the intervals the buttons show and review_record
     saves."""
     scheduler = scheduling.scheduler_for(review_settings)
-    return scheduling.outcomes(card=card, scheduler=scheduler, now=now,
-                               seed=outcome_seed(card) if seed is None else seed)
+    return scheduling.outcomes(
+        card=card, scheduler=scheduler, now=now, seed=outcome_seed(card) if seed is None else seed
+    )
 
 
 # One statement, so a rating is one round trip and atomic without a transaction: the card is updated only if it
@@ -213,8 +223,18 @@ REVIEW_WRITE_RESULT = f"""
 """
 
 
-def _review_write(*, card: Card, rating: int, answered_at: datetime, duration_ms: int, answer: str, correct: bool,
-                  idempotency_key: str, review_settings: ReviewSettings | None, outcome: dict | None):
+def _review_write(
+    *,
+    card: Card,
+    rating: int,
+    answered_at: datetime,
+    duration_ms: int,
+    answer: str,
+    correct: bool,
+    idempotency_key: str,
+    review_settings: ReviewSettings | None,
+    outcome: dict | None,
+):
     """The parameters of the rating's write, and the card as the write leaves it."""
     answered_at = answered_at.astimezone(UTC)
     if outcome is None:
@@ -223,23 +243,43 @@ def _review_write(*, card: Card, rating: int, answered_at: datetime, duration_ms
         outcome = review_outcomes(card=card, review_settings=review_settings, now=answered_at)[rating]
     before = card_snapshot(card)
     state_before = 0 if card.reps == 0 or not card.fsrs else card.fsrs["state"]
-    after = Card(pk=card.pk, user_id=card.user_id, fsrs=outcome, due=datetime.fromisoformat(outcome["due"]),
-                 reps=card.reps + 1, lapses=card.lapses + (rating == ReviewLog.Rating.AGAIN
-                                                           and state_before == fsrs.State.Review.value),
-                 first_reviewed_at=card.first_reviewed_at or answered_at)
+    after = Card(
+        pk=card.pk,
+        user_id=card.user_id,
+        fsrs=outcome,
+        due=datetime.fromisoformat(outcome["due"]),
+        reps=card.reps + 1,
+        lapses=card.lapses + (rating == ReviewLog.Rating.AGAIN and state_before == fsrs.State.Review.value),
+        first_reviewed_at=card.first_reviewed_at or answered_at,
+    )
     after.is_leech = card.is_leech or after.lapses >= scheduling.LEECH_LAPSES
     after.memory_state_sync()
     new_leech = after.is_leech and after.lapses > card.lapses
     suspend_leeches = review_settings.suspend_leeches if review_settings is not None else True
     after.suspended = card.suspended or (new_leech and suspend_leeches)
     params = {
-        "card": card.pk, "user": card.user_id, "reps_before": card.reps,
-        "last_review_before": (card.fsrs or {}).get("last_review"), "key": idempotency_key,
-        "fsrs": json.dumps(outcome), "due": after.due, "reps": after.reps, "lapses": after.lapses,
-        "is_leech": after.is_leech, "first_reviewed_at": after.first_reviewed_at, "new_leech": new_leech,
-        "stability": after.stability, "last_review": after.last_review, "rating": rating, "at": answered_at,
-        "duration_ms": duration_ms, "answer": answer[:2000], "correct": correct, "state_before": state_before,
-        "card_before": json.dumps(before), "card_after": json.dumps(card_snapshot(after)),
+        "card": card.pk,
+        "user": card.user_id,
+        "reps_before": card.reps,
+        "last_review_before": (card.fsrs or {}).get("last_review"),
+        "key": idempotency_key,
+        "fsrs": json.dumps(outcome),
+        "due": after.due,
+        "reps": after.reps,
+        "lapses": after.lapses,
+        "is_leech": after.is_leech,
+        "first_reviewed_at": after.first_reviewed_at,
+        "new_leech": new_leech,
+        "stability": after.stability,
+        "last_review": after.last_review,
+        "rating": rating,
+        "at": answered_at,
+        "duration_ms": duration_ms,
+        "answer": answer[:2000],
+        "correct": correct,
+        "state_before": state_before,
+        "card_before": json.dumps(before),
+        "card_after": json.dumps(card_snapshot(after)),
     }
     return params, after
 
@@ -252,16 +292,33 @@ def _review_written(*, card: Card, after: Card, params: dict, log_id, repeated: 
             raise Card.DoesNotExist
         raise CardAlreadyAnswered
     card.__dict__.update({name: getattr(after, name) for name in CARD_SCHEDULE_FIELDS})
-    return ReviewLog(pk=log_id, card_id=card.pk, user_id=card.user_id, rating=params["rating"],
-                     reviewed_at=params["at"], duration_ms=params["duration_ms"], answer=params["answer"],
-                     correct=params["correct"], state_before=params["state_before"],
-                     card_before=json.loads(params["card_before"]), card_after=json.loads(params["card_after"]),
-                     idempotency_key=params["key"])
+    return ReviewLog(
+        pk=log_id,
+        card_id=card.pk,
+        user_id=card.user_id,
+        rating=params["rating"],
+        reviewed_at=params["at"],
+        duration_ms=params["duration_ms"],
+        answer=params["answer"],
+        correct=params["correct"],
+        state_before=params["state_before"],
+        card_before=json.loads(params["card_before"]),
+        card_after=json.loads(params["card_after"]),
+        idempotency_key=params["key"],
+    )
 
 
 def review_record(
-    *, card: Card, rating: int, answered_at: datetime, duration_ms: int, answer: str = "", correct: bool,
-    idempotency_key: str, review_settings: ReviewSettings | None = None, outcome: dict | None = None,
+    *,
+    card: Card,
+    rating: int,
+    answered_at: datetime,
+    duration_ms: int,
+    answer: str = "",
+    correct: bool,
+    idempotency_key: str,
+    review_settings: ReviewSettings | None = None,
+    outcome: dict | None = None,
 ) -> ReviewLog:
     """Schedule the card after one answer and log it, in one statement.
 
@@ -270,9 +327,17 @@ def review_record(
     double-clicked submission carries the same idempotency key and returns the first review. A card that changed
     since (rated in another tab) raises CardAlreadyAnswered; someone else's card raises Card.DoesNotExist.
     """
-    params, after = _review_write(card=card, rating=rating, answered_at=answered_at, duration_ms=duration_ms,
-                                  answer=answer, correct=correct, idempotency_key=idempotency_key,
-                                  review_settings=review_settings, outcome=outcome)
+    params, after = _review_write(
+        card=card,
+        rating=rating,
+        answered_at=answered_at,
+        duration_ms=duration_ms,
+        answer=answer,
+        correct=correct,
+        idempotency_key=idempotency_key,
+        review_settings=review_settings,
+        outcome=outcome,
+    )
     with connection.cursor() as cursor:
         cursor.execute(f"WITH {REVIEW_WRITE_SQL} SELECT {REVIEW_WRITE_RESULT}", params)
         log_id, repeated, owned = cursor.fetchone()
@@ -280,16 +345,33 @@ def review_record(
 
 
 def review_record_and_next(
-    *, card: Card, rating: int, answered_at: datetime, duration_ms: int, answer: str = "", correct: bool,
-    idempotency_key: str, outcome: dict, now: datetime, lesson_id: int | None = None,
+    *,
+    card: Card,
+    rating: int,
+    answered_at: datetime,
+    duration_ms: int,
+    answer: str = "",
+    correct: bool,
+    idempotency_key: str,
+    outcome: dict,
+    now: datetime,
+    lesson_id: int | None = None,
 ) -> tuple[ReviewLog | None, selectors.Session]:
     """review_record, and the learner's next card, in one round trip: the rating is what a learner does most.
 
     Returns (None, next) when the card had already been answered in another tab; raises as review_record otherwise.
     """
-    params, after = _review_write(card=card, rating=rating, answered_at=answered_at, duration_ms=duration_ms,
-                                  answer=answer, correct=correct, idempotency_key=idempotency_key,
-                                  review_settings=None, outcome=outcome)
+    params, after = _review_write(
+        card=card,
+        rating=rating,
+        answered_at=answered_at,
+        duration_ms=duration_ms,
+        answer=answer,
+        correct=correct,
+        idempotency_key=idempotency_key,
+        review_settings=None,
+        outcome=outcome,
+    )
     params.update(selectors.session_params(user_id=card.user_id, now=now, lesson_id=lesson_id))
     with connection.cursor() as cursor:
         cursor.execute(selectors.session_sql(write=REVIEW_WRITE_SQL, write_result=REVIEW_WRITE_RESULT), params)
@@ -315,8 +397,11 @@ def review_undo(*, user, now: datetime | None = None) -> Card | None:
     now = now or timezone.now()
     last = ReviewLog.objects.select_for_update().filter(user=user).order_by("-reviewed_at", "-id").first()
     review_settings = review_settings_for(user=user)
-    if last is None or last.undone_at is not None or last.reviewed_at < day_start(
-            user=user, now=now, rollover_hour=review_settings.rollover_hour):
+    if (
+        last is None
+        or last.undone_at is not None
+        or last.reviewed_at < day_start(user=user, now=now, rollover_hour=review_settings.rollover_hour)
+    ):
         return None
     # Same race as in review_record: a concurrent review of this card must not interleave with the restore.
     card = Card.objects.select_for_update().get(pk=last.card_id)
@@ -335,7 +420,7 @@ def card_suspend(*, card: Card, suspended: bool = True) -> Card:
 
 @transaction.atomic
 def review_limits_extend(*, user, reviews: int = 0, new: int = 0, now: datetime) -> ReviewSettings:
-    """"Study more today", as Anki's custom study: raise today's limits for the rest of the learner's day."""
+    """ "Study more today", as Anki's custom study: raise today's limits for the rest of the learner's day."""
     review_settings_for(user=user)
     # Two tabs may press the button at once: each extension must add up.
     review_settings = ReviewSettings.objects.select_for_update().get(user=user)
@@ -346,7 +431,6 @@ def review_limits_extend(*, user, reviews: int = 0, new: int = 0, now: datetime)
     review_settings.extra_new += new
     review_settings.save(update_fields=["extended_on", "extra_reviews", "extra_new"])
     return review_settings
-
 
 
 @transaction.atomic
@@ -375,11 +459,12 @@ def card_edit(*, card: Card, prompt: str | None = None, answer: str | None = Non
 
 def _bigrams(text: str) -> set[str]:
     folded = textkit.fold(text)
-    return {folded[i:i + 2] for i in range(len(folded) - 1)}
+    return {folded[i : i + 2] for i in range(len(folded) - 1)}
 
 
-def question_create_from_tutor_answer(*, user, question: str, answer: str, language: str,
-                                      section_id: int | None) -> Question:
+def question_create_from_tutor_answer(
+    *, user, question: str, answer: str, language: str, section_id: int | None
+) -> Question:
     """A short-answer card in the learner's own deck, made from a tutor answer and checked like generated ones.
 
     The evidence is the sentence of the cited section that overlaps the answer most; an answer the section does not
@@ -402,13 +487,21 @@ def question_create_from_tutor_answer(*, user, question: str, answer: str, langu
         own = list(approved_for(user=user).filter(language=language).values_list("id", "prompt", "answer"))
         embedder = get_embedder()
         vectors = embedder.passages([embedding_text(p, a) for _, p, a in own])
-        reason = check_duplicate(embedder.passages([embedding_text(draft.prompt, reference)])[0], vectors,
-                                 [row[0] for row in own])
+        reason = check_duplicate(
+            embedder.passages([embedding_text(draft.prompt, reference)])[0], vectors, [row[0] for row in own]
+        )
     with transaction.atomic():
         created = Question.objects.create(
-            type=draft.type, prompt=draft.prompt, answer=reference, evidence=evidence, section=section,
-            language=language, origin=Question.Origin.TUTOR, owner=user,
-            status=Question.Status.REJECTED if reason else Question.Status.APPROVED, rejection_reason=reason or "",
+            type=draft.type,
+            prompt=draft.prompt,
+            answer=reference,
+            evidence=evidence,
+            section=section,
+            language=language,
+            origin=Question.Origin.TUTOR,
+            owner=user,
+            status=Question.Status.REJECTED if reason else Question.Status.APPROVED,
+            rejection_reason=reason or "",
         )
         if section is not None:
             created.concepts.set(section.concepts.all())
@@ -480,7 +573,7 @@ def fsrs_parameters_optimise(*, user, now: datetime | None = None) -> Optimisati
     """
     import fsrs_rs_python  # loaded only here: the Rust optimiser is big and runs nightly, in a worker
 
-    from .selectors import fsrs_training_items, review_histories
+    from .selectors import review_histories
 
     now = now or timezone.now()
     review_settings = review_settings_for(user=user)
@@ -489,8 +582,10 @@ def fsrs_parameters_optimise(*, user, now: datetime | None = None) -> Optimisati
     items = fsrs_training_items(user=user, review_settings=review_settings, histories=histories)
     run.items = len(items)
     if run.reviews < MIN_REVIEWS_FOR_OPTIMISATION or run.items < MIN_ITEMS_FOR_OPTIMISATION:
-        run.reason = (f"too little history: {run.reviews} reviews and {run.items} later answers; "
-                      f"at least {MIN_REVIEWS_FOR_OPTIMISATION} and {MIN_ITEMS_FOR_OPTIMISATION} are needed")
+        run.reason = (
+            f"too little history: {run.reviews} reviews and {run.items} later answers; "
+            f"at least {MIN_REVIEWS_FOR_OPTIMISATION} and {MIN_ITEMS_FOR_OPTIMISATION} are needed"
+        )
         run.save()
         return run
     current = list(review_settings.fsrs_parameters or scheduling.scheduler_for(review_settings).parameters)
@@ -524,8 +619,9 @@ def card_replay(*, card: Card, reviews: list[ReviewLog], scheduler: fsrs.Schedul
     """The card's FSRS state as the scheduler would have made it from the same answers at the same moments."""
     state = fsrs.Card(card_id=card.pk, due=reviews[0].reviewed_at)
     for log in reviews:
-        state, _log = scheduler.review_card(state, fsrs.Rating(log.rating), review_datetime=log.reviewed_at,
-                                            review_duration=log.duration_ms)
+        state, _log = scheduler.review_card(
+            state, fsrs.Rating(log.rating), review_datetime=log.reviewed_at, review_duration=log.duration_ms
+        )
     return state
 
 
@@ -537,8 +633,11 @@ def cards_memory_replay(*, user, review_settings: ReviewSettings) -> int:
 
     # Lock the learner's cards first and read their answers after: a review recorded meanwhile waits for us,
     # then applies on top of the replayed state instead of being overwritten by it.
-    cards = list(Card.objects.select_for_update().filter(user=user, reps__gt=0)
-                 .only("id", "fsrs", "stability", "last_review", "due"))
+    cards = list(
+        Card.objects.select_for_update()
+        .filter(user=user, reps__gt=0)
+        .only("id", "fsrs", "stability", "last_review", "due")
+    )
     histories = review_histories(user=user)
     scheduler = scheduling.scheduler_for(review_settings)
     changed = []
@@ -578,20 +677,30 @@ def reminder_send(*, user_id: int, now: datetime | None = None) -> bool:
     base_url = getattr(settings, "SITE_URL", "http://localhost:8000").rstrip("/")
     unsubscribe = base_url + reverse("reminders_unsubscribe", args=[signing.dumps(user.pk, salt=UNSUBSCRIBE_SALT)])
     with translation.override(learner_language(user)):
-        context = {"due": due, "today_url": base_url + reverse("today"), "unsubscribe_url": unsubscribe,
-                   "name": user.profile.name if hasattr(user, "profile") else user.email}
+        context = {
+            "due": due,
+            "today_url": base_url + reverse("today"),
+            "unsubscribe_url": unsubscribe,
+            "name": user.profile.name if hasattr(user, "profile") else user.email,
+        }
         subject = render_to_string("quizzes/email/reminder_subject.txt", context).strip()
         body = render_to_string("quizzes/email/reminder.txt", context)
     message = EmailMessage(
-        subject, body, to=[user.email],
+        subject,
+        body,
+        to=[user.email],
         headers={"List-Unsubscribe": f"<{unsubscribe}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
     )
     # Claim this day's email (the date reminder_claim_due set) before sending: a batch delivered again after a
     # lost worker finds it taken. Sending can still fail after the claim; then the claim is handed back.
     # One UPDATE, committed on its own before the mail goes out.
-    claimed = ReviewSettings.objects.filter(user=user, last_reminder_date__isnull=False).filter(
-        Q(last_reminder_sent_on__isnull=True) | Q(last_reminder_sent_on__lt=F("last_reminder_date")),
-    ).update(last_reminder_sent_on=F("last_reminder_date"))
+    claimed = (
+        ReviewSettings.objects.filter(user=user, last_reminder_date__isnull=False)
+        .filter(
+            Q(last_reminder_sent_on__isnull=True) | Q(last_reminder_sent_on__lt=F("last_reminder_date")),
+        )
+        .update(last_reminder_sent_on=F("last_reminder_date"))
+    )
     if not claimed:
         return False
     try:

@@ -33,7 +33,7 @@ def reminders_queue() -> int:
     """Hourly: claim the learners whose reminder hour it is (once per local day) and queue their emails."""
     user_ids = services.reminder_claim_due(now=timezone.now())
     for start in range(0, len(user_ids), REMINDER_BATCH):
-        reminders_send.delay(user_ids[start:start + REMINDER_BATCH])
+        reminders_send.delay(user_ids[start : start + REMINDER_BATCH])
     return len(user_ids)
 
 

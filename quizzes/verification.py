@@ -14,10 +14,14 @@ import textkit
 NEAR_DUPLICATE = 0.95
 # Upper-case NOT/EXCEPT is the classic flawed stem; "which … not" in any case, and the Chinese equivalents.
 # Quoted text (a definition shown in the stem) is left out: "not" inside a definition is no negated stem.
-NEGATION = re.compile(r"\b(NOT|EXCEPT)\b|(?i:\bwhich\b[^“\"?]{0,40}\b(not|except)\b)"
-                      r"|(哪|什么)[^“”]{0,8}(不是|不属于|不正确|错误)|错误的是|除了[^，,。“]{0,20}(以外|之外)[，,]?\s*(哪|什么)")
+NEGATION = re.compile(
+    r"\b(NOT|EXCEPT)\b|(?i:\bwhich\b[^“\"?]{0,40}\b(not|except)\b)"
+    r"|(哪|什么)[^“”]{0,8}(不是|不属于|不正确|错误)|错误的是|除了[^，,。“]{0,20}(以外|之外)[，,]?\s*(哪|什么)"
+)
 QUOTED = re.compile(r"“[^”]*”|\"[^\"]*\"")
-CATCH_ALL = re.compile(r"all of the above|none of the above|both a and b|以上都|以上皆|以上均|都不对|都对", re.IGNORECASE)
+CATCH_ALL = re.compile(
+    r"all of the above|none of the above|both a and b|以上都|以上皆|以上均|都不对|都对", re.IGNORECASE
+)
 
 
 @dataclass
@@ -65,8 +69,10 @@ def question_problems(item: dict, *, section_text: str | None = None) -> list[st
     problems: list[str] = []
     if kind == "mcq" and isinstance(answer, int) and not isinstance(answer, bool):
         if not 0 <= answer < len(options):
-            return [f"options: the answer is option {answer}, but there are only {len(options)} options (0–"
-                    f"{len(options) - 1})"]
+            return [
+                f"options: the answer is option {answer}, but there are only {len(options)} options (0–"
+                f"{len(options) - 1})"
+            ]
         answer = options[answer]
     answer, evidence = str(answer), str(item.get("evidence") or "")
     if section_text is not None:
@@ -101,8 +107,9 @@ def _option_problems(options: list[str], answer: str, evidence: str) -> list[str
         problems.append("options: the answer is not exactly one of the options")
     supported = [o for o in options if o != answer and evidence and contains(evidence, o)]
     if supported:
-        problems.append(f"options: the evidence also supports a distractor (“{supported[0]}”), so more than one "
-                        "option is right")
+        problems.append(
+            f"options: the evidence also supports a distractor (“{supported[0]}”), so more than one option is right"
+        )
     return problems
 
 
@@ -114,15 +121,22 @@ def _distractor_problems(options: list[str], answer: str) -> list[str]:
     # Script, not language share: "运行 pip install -U accelerate" is a Chinese option among Chinese ones. Numbers
     # and formulas have no script; a distractor in the other script is one nobody would pick.
     chinese = bool(textkit.CJK.search(answer))
-    foreign = [d for d in distractors if any(c.isalpha() for c in d) and any(c.isalpha() for c in answer)
-               and bool(textkit.CJK.search(d)) != chinese]
+    foreign = [
+        d
+        for d in distractors
+        if any(c.isalpha() for c in d) and any(c.isalpha() for c in answer) and bool(textkit.CJK.search(d)) != chinese
+    ]
     if foreign:
-        problems.append(f"distractors: “{foreign[0]}” is not in the answer's script "
-                        f"({'Chinese' if chinese else 'Latin'}), so it is easy to rule out")
+        problems.append(
+            f"distractors: “{foreign[0]}” is not in the answer's script "
+            f"({'Chinese' if chinese else 'Latin'}), so it is easy to rule out"
+        )
     longest = max(len(d) for d in distractors)
     if len(answer) > LONGER_SHARE * longest and len(answer) - longest > LONGER_CHARS:
-        problems.append(f"distractors: the right option is the longest by far ({len(answer)} characters, the "
-                        f"longest distractor {longest}): a length outlier gives it away")
+        problems.append(
+            f"distractors: the right option is the longest by far ({len(answer)} characters, the "
+            f"longest distractor {longest}): a length outlier gives it away"
+        )
     lengths = sorted(len(o) for o in options)
     if lengths[-1] > max(3 * lengths[0], lengths[0] + 24):
         problems.append("distractors: the options differ too much in length")
@@ -147,9 +161,17 @@ def draft_problems(draft: Draft, *, section_text: str | None = None) -> list[str
     # A problem the generator already knows (a malformed model reply) comes first: nothing else can mend it.
     if draft.problem:
         return [draft.problem]
-    return question_problems({"type": draft.type, "prompt": draft.prompt, "options": draft.options,
-                              "answer": draft.answer, "accept": draft.accept, "evidence": draft.evidence},
-                             section_text=section_text)
+    return question_problems(
+        {
+            "type": draft.type,
+            "prompt": draft.prompt,
+            "options": draft.options,
+            "answer": draft.answer,
+            "accept": draft.accept,
+            "evidence": draft.evidence,
+        },
+        section_text=section_text,
+    )
 
 
 def check_options(draft: Draft) -> str | None:

@@ -75,7 +75,7 @@ def today_start(request):
 @login_required
 @require_POST
 def today_lesson_start(request):
-    """"Quiz me on this lesson": cards for the lesson's questions, then the session focused on them."""
+    """ "Quiz me on this lesson": cards for the lesson's questions, then the session focused on them."""
     form = LessonStartForm(request.POST)
     if not form.is_valid():
         raise Http404
@@ -120,9 +120,16 @@ def today_rate(request):
     lesson_id = form.cleaned_data["lesson"]
     try:
         log, session = services.review_record_and_next(
-            card=card, rating=rating, answered_at=datetime.fromisoformat(answered["at"]), duration_ms=answered["ms"],
-            answer=answered["answer"], correct=answered["correct"], idempotency_key=answered["key"],
-            outcome=answered["outcomes"][str(rating)], now=timezone.now(), lesson_id=lesson_id,
+            card=card,
+            rating=rating,
+            answered_at=datetime.fromisoformat(answered["at"]),
+            duration_ms=answered["ms"],
+            answer=answered["answer"],
+            correct=answered["correct"],
+            idempotency_key=answered["key"],
+            outcome=answered["outcomes"][str(rating)],
+            now=timezone.now(),
+            lesson_id=lesson_id,
         )
     except Card.DoesNotExist as error:
         raise Http404 from error
@@ -144,13 +151,14 @@ def today_undo(request):
 @login_required
 @require_POST
 def today_extend(request):
-    """"Study more today": raise the limit that stopped the session, for the rest of the learner's day."""
+    """ "Study more today": raise the limit that stopped the session, for the rest of the learner's day."""
     form = ExtendForm(request.POST)
     if form.is_valid():
         # More new cards need room under the review limit too, which caps new cards as well.
         more_new = EXTEND_NEW if form.cleaned_data["limit"] == "new" else 0
-        services.review_limits_extend(user=request.user, reviews=more_new or EXTEND_REVIEWS, new=more_new,
-                                      now=timezone.now())
+        services.review_limits_extend(
+            user=request.user, reviews=more_new or EXTEND_REVIEWS, new=more_new, now=timezone.now()
+        )
     return step_done(request, lesson_id=form.cleaned_data.get("lesson") if form.is_valid() else None)
 
 
@@ -164,15 +172,27 @@ def step_done(request, *, lesson_id: int | None, card: Card | None = None, notic
     return session_response(request, lesson_id=lesson_id, card=card, notice=notice)
 
 
-def session_response(request, *, lesson_id: int | None, card: Card | None = None, notice: str | None = None,
-                     session: selectors.Session | None = None):
+def session_response(
+    request,
+    *,
+    lesson_id: int | None,
+    card: Card | None = None,
+    notice: str | None = None,
+    session: selectors.Session | None = None,
+):
     """The session (the page, or the #session partial for htmx) showing `card`, or else the next one due."""
     now = timezone.now()
     session = session or selectors.session_next(user=request.user, now=now, lesson_id=lesson_id)
     card = card or session.card
     context = {
-        "lesson_id": lesson_id, "feedback": None, "card": card, "session": session, "notice": notice,
-        "shown_at": now_ms(now), "can_undo": session.can_undo, "ratings": ReviewLog.Rating.choices,
+        "lesson_id": lesson_id,
+        "feedback": None,
+        "card": card,
+        "session": session,
+        "notice": notice,
+        "shown_at": now_ms(now),
+        "can_undo": session.can_undo,
+        "ratings": ReviewLog.Rating.choices,
         "extend": {"reviews": EXTEND_REVIEWS, "new": EXTEND_NEW},
     }
     if card is not None:
@@ -209,20 +229,37 @@ def feedback_for(*, card: Card, form: AnswerForm, review_settings, now) -> dict:
     shown_at = showing["at"] if showing else form.cleaned_data["shown_at"]
     duration_ms = min(max(now_ms(now) - shown_at, 0), MAX_DURATION_MS)
     proposed = scheduling.rating_propose(correct=result.correct)
-    outcomes = services.review_outcomes(card=card, review_settings=review_settings, now=now,
-                                        seed=None if seed is None else seed ^ services.outcome_seed(card))
+    outcomes = services.review_outcomes(
+        card=card,
+        review_settings=review_settings,
+        now=now,
+        seed=None if seed is None else seed ^ services.outcome_seed(card),
+    )
     token = signing.dumps(
-        {"card": card.pk, "answer": answer, "correct": result.correct, "ms": duration_ms, "key": uuid.uuid4().hex,
-         "at": now.isoformat(), "before": services.card_snapshot(card), "outcomes": outcomes},
-        salt=FEEDBACK_SALT, compress=True,
+        {
+            "card": card.pk,
+            "answer": answer,
+            "correct": result.correct,
+            "ms": duration_ms,
+            "key": uuid.uuid4().hex,
+            "at": now.isoformat(),
+            "before": services.card_snapshot(card),
+            "outcomes": outcomes,
+        },
+        salt=FEEDBACK_SALT,
+        compress=True,
     )
     return {
         "answer": answer,
         "grade": result,
         "proposed": proposed,
         "buttons": [
-            {"rating": value, "label": label, "proposed": value == proposed,
-             "interval": scheduling.interval_label(datetime.fromisoformat(outcomes[value]["due"]) - now)}
+            {
+                "rating": value,
+                "label": label,
+                "proposed": value == proposed,
+                "interval": scheduling.interval_label(datetime.fromisoformat(outcomes[value]["due"]) - now),
+            }
             for value, label in ReviewLog.Rating.choices
         ],
         "token": token,
@@ -246,10 +283,13 @@ def progress(request):
         "forecast": charts.bar_chart(stats["forecast"]),
     }
     language = request.LANGUAGE_CODE
-    mastery = [{"term": concept.term_in(language), "value": value, "percent": round(value * 100)}
-               for concept, value in stats["mastery"]]
-    return render(request, "quizzes/progress.html", {"stats": stats, "charts": bar_charts, "mastery": mastery,
-                                                      "form": form})
+    mastery = [
+        {"term": concept.term_in(language), "value": value, "percent": round(value * 100)}
+        for concept, value in stats["mastery"]
+    ]
+    return render(
+        request, "quizzes/progress.html", {"stats": stats, "charts": bar_charts, "mastery": mastery, "form": form}
+    )
 
 
 @login_required

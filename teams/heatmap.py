@@ -74,8 +74,7 @@ def cells_html(dashboard, row, columns: list[Column]) -> str:
     headers label the cells, and a not-started cell shows a dash, never a red 0."""
     parts = []
     for column in columns:
-        value = (dashboard.lesson_cell(row, column.lesson) if column.is_lesson
-                 else concept_cell(row, column.concept.id))
+        value = dashboard.lesson_cell(row, column.lesson) if column.is_lesson else concept_cell(row, column.concept.id)
         text = "–" if value == NOT_STARTED_VALUE else "" if value is None else round(value * 100)
         extra = "" if column.is_lesson else " sub"
         parts.append(f'<td class="cell m{level(value)}{extra}">{text}</td>')
@@ -99,18 +98,41 @@ STATUS_LABELS = {
 
 def write_csv(stream, dashboard, *, language: str) -> None:
     writer = csv_writer(stream)
-    writer.writerow([
-        _("Learner"), _("Email"), _("Lessons read"), _("Lessons"), _("Cards learned"), _("Cards"),
-        _("Reviews, last 7 days"), _("True retention"), _("Streak (days)"), _("Overdue"), _("Due date"), _("Status"),
-        *[concept.term_in(language) for concept in dashboard.concepts],
-    ])
+    writer.writerow(
+        [
+            _("Learner"),
+            _("Email"),
+            _("Lessons read"),
+            _("Lessons"),
+            _("Cards learned"),
+            _("Cards"),
+            _("Reviews, last 7 days"),
+            _("True retention"),
+            _("Streak (days)"),
+            _("Overdue"),
+            _("Due date"),
+            _("Status"),
+            *[concept.term_in(language) for concept in dashboard.concepts],
+        ]
+    )
     for row in dashboard.rows:
-        writer.writerow([
-            row.name, row.email, row.lessons_read, row.lessons_total, row.cards_learned, row.cards_total,
-            row.reviews_7d, "" if row.retention is None else f"{row.retention:.3f}", row.streak, row.overdue,
-            row.due_on.isoformat() if row.due_on else "", str(STATUS_LABELS[row.status]),
-            *[cell_csv(value) for _concept, value in dashboard.cells(row)],
-        ])
+        writer.writerow(
+            [
+                row.name,
+                row.email,
+                row.lessons_read,
+                row.lessons_total,
+                row.cards_learned,
+                row.cards_total,
+                row.reviews_7d,
+                "" if row.retention is None else f"{row.retention:.3f}",
+                row.streak,
+                row.overdue,
+                row.due_on.isoformat() if row.due_on else "",
+                str(STATUS_LABELS[row.status]),
+                *[cell_csv(value) for _concept, value in dashboard.cells(row)],
+            ]
+        )
 
 
 def cell_csv(value) -> str:

@@ -80,7 +80,9 @@ class Invitation(models.Model):
         verbose_name = _("invitation")
         verbose_name_plural = _("invitations")
         constraints = [
-            models.CheckConstraint(condition=models.Q(uses__lte=models.F("max_uses")), name="invitation_uses_within_limit")
+            models.CheckConstraint(
+                condition=models.Q(uses__lte=models.F("max_uses")), name="invitation_uses_within_limit"
+            )
         ]
 
     def __str__(self) -> str:
@@ -96,7 +98,11 @@ class Assignment(models.Model):
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="assignments")
     course = models.ForeignKey("content.Course", on_delete=models.CASCADE, related_name="assignments")
     learner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="assignments",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="assignments",
         help_text=_("Empty to assign the course to the whole team."),
     )
     due_on = models.DateField(_("due date"))
@@ -122,3 +128,6 @@ class DigestSent(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["team", "manager", "week"], name="digest_once_per_week")]
+
+    def __str__(self) -> str:
+        return f"digest for team {self.team_id}, week of {self.week}"

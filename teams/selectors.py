@@ -109,7 +109,9 @@ def assignments_for_learner(*, user, today: dt.date | None = None) -> list[Learn
         .distinct()
     )
     return [
-        LearnerAssignment(assignment=a, course=a.course, team=a.team, due_on=a.due_on, days_left=(a.due_on - today).days)
+        LearnerAssignment(
+            assignment=a, course=a.course, team=a.team, due_on=a.due_on, days_left=(a.due_on - today).days
+        )
         for a in assignments
     ]
 
@@ -201,7 +203,9 @@ def _lesson_columns(lessons: list[tuple[int, str, str, str]], concepts: list[Con
     for order, slug, lesson_language, title in lessons:
         if order not in titles or lesson_language == language:
             titles[order] = (slug, title)
-    columns = {order: LessonColumn(order=order, slug=slug, title=title) for order, (slug, title) in sorted(titles.items())}
+    columns = {
+        order: LessonColumn(order=order, slug=slug, title=title) for order, (slug, title) in sorted(titles.items())
+    }
     for concept in concepts:
         column = columns.get(getattr(concept, "lesson_order", None))
         if column is not None:
@@ -258,9 +262,7 @@ def team_dashboard(
     learners = list(
         Membership.objects.filter(team=team, role=Role.LEARNER).select_related("user__profile").order_by("user__email")
     )
-    rows = {
-        m.user_id: LearnerRow(user_id=m.user_id, name=m.user.profile.name, email=m.user.email) for m in learners
-    }
+    rows = {m.user_id: LearnerRow(user_id=m.user_id, name=m.user.profile.name, email=m.user.email) for m in learners}
     user_ids = list(rows)
     concepts: list[Concept] = []
     lessons: list[tuple[int, str, str, str]] = []
@@ -269,8 +271,9 @@ def team_dashboard(
         lessons = list(Lesson.objects.filter(course=course).values_list("order", "slug", "language", "title"))
     columns = _lesson_columns(lessons, concepts, language)
     if not user_ids:
-        return Dashboard(team=team, course=course, courses=courses, rows=[], concepts=concepts, today=today,
-                         lessons=columns)
+        return Dashboard(
+            team=team, course=course, courses=courses, rows=[], concepts=concepts, today=today, lessons=columns
+        )
 
     if course is not None:
         # Each team-wide or personal assignment of this course gives the learner a due date: the earliest wins.
@@ -301,7 +304,9 @@ def team_dashboard(
     # in the learner's own time zone.
     zones = {m.user_id: m.user.profile.timezone for m in learners}
     activity = quiz_selectors.review_activity_for_users(
-        user_zones=zones, course_id=course_id, recent_since=now - dt.timedelta(days=7),
+        user_zones=zones,
+        course_id=course_id,
+        recent_since=now - dt.timedelta(days=7),
         retention_since=now - dt.timedelta(days=RETENTION_WINDOW_DAYS),
         history_since=now - dt.timedelta(days=STREAK_WINDOW_DAYS),
     )
@@ -319,5 +324,12 @@ def team_dashboard(
 
     for row in rows.values():
         row.status = _pace_status(row, today)
-    return Dashboard(team=team, course=course, courses=courses, rows=list(rows.values()), concepts=concepts, today=today,
-                     lessons=columns)
+    return Dashboard(
+        team=team,
+        course=course,
+        courses=courses,
+        rows=list(rows.values()),
+        concepts=concepts,
+        today=today,
+        lessons=columns,
+    )

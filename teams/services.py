@@ -27,14 +27,10 @@ User = get_user_model()
 @transaction.atomic
 def demo_learner_ensure(*, email: str, password: str) -> tuple[User, bool]:
     """Create the demo learner once; later runs only make sure the password still works."""
-    user, created = User.objects.get_or_create(
-        username=email, defaults={"email": email, "first_name": "Demo"}
-    )
+    user, created = User.objects.get_or_create(username=email, defaults={"email": email, "first_name": "Demo"})
     user.set_password(password)
     user.save(update_fields=["password"])
-    EmailAddress.objects.update_or_create(
-        user=user, email=email, defaults={"verified": True, "primary": True}
-    )
+    EmailAddress.objects.update_or_create(user=user, email=email, defaults={"verified": True, "primary": True})
     Profile.objects.get_or_create(user=user, defaults={"display_name": "Demo learner"})
     return user, created
 
@@ -54,28 +50,42 @@ def organization_create(*, name: str, team_name: str, admin) -> Organization:
 
 
 def invitation_create(
-    *, team: Team, created_by, email: str = "", role: str = Role.LEARNER, max_uses: int = 1,
-    expires_in_days: int = 14, join_url_for=None,
+    *,
+    team: Team,
+    created_by,
+    email: str = "",
+    role: str = Role.LEARNER,
+    max_uses: int = 1,
+    expires_in_days: int = 14,
+    join_url_for=None,
 ) -> Invitation:
     """An email invitation is single-use and mailed on commit; a link (no email) may be used max_uses times.
 
     join_url_for(invitation) turns the invitation into the absolute URL the email carries (the view knows the host).
     """
     invitation = Invitation.objects.create(
-        team=team, email=email.strip().lower(), role=role, token=secrets.token_urlsafe(24),
-        max_uses=1 if email else max(1, max_uses), expires_at=timezone.now() + dt.timedelta(days=expires_in_days),
+        team=team,
+        email=email.strip().lower(),
+        role=role,
+        token=secrets.token_urlsafe(24),
+        max_uses=1 if email else max(1, max_uses),
+        expires_at=timezone.now() + dt.timedelta(days=expires_in_days),
         created_by=created_by,
     )
     if invitation.email:
-        join_url = join_url_for(invitation) if join_url_for else settings.SITE_URL.rstrip("/") + invitation.get_absolute_url()
+        join_url = (
+            join_url_for(invitation) if join_url_for else settings.SITE_URL.rstrip("/") + invitation.get_absolute_url()
+        )
         send_on_commit(tasks.invitation_email_send, invitation.id, join_url)
     return invitation
 
 
 def invitation_email_deliver(*, invitation_id: int, join_url: str) -> bool:
-    invitation = Invitation.objects.select_related("team__organization", "created_by__profile").filter(
-        pk=invitation_id, revoked_at__isnull=True
-    ).first()
+    invitation = (
+        Invitation.objects.select_related("team__organization", "created_by__profile")
+        .filter(pk=invitation_id, revoked_at__isnull=True)
+        .first()
+    )
     if invitation is None or not invitation.email:
         return False
     inviter = invitation.created_by.profile.name if invitation.created_by else invitation.team.organization.name
@@ -83,7 +93,8 @@ def invitation_email_deliver(*, invitation_id: int, join_url: str) -> bool:
     with translation.override(language):
         context = {"invitation": invitation, "inviter": inviter, "join_url": join_url}
         subject = gettext("%(inviter)s invites you to %(team)s on Primer") % {
-            "inviter": inviter, "team": invitation.team.name,
+            "inviter": inviter,
+            "team": invitation.team.name,
         }
         body = render_to_string("teams/email/invitation.txt", context)
     send_mail(subject, body, None, [invitation.email])
@@ -129,7 +140,9 @@ def assignment_create(*, team: Team, course, due_on: dt.date, created_by, learne
     """Assign a course to the whole team or one of its learners; their cards are created by a task on commit."""
     if learner is not None and not Membership.objects.filter(team=team, user=learner).exists():
         raise ValueError("an assignment to a person must name a member of the team")
-    assignment = Assignment.objects.create(team=team, course=course, due_on=due_on, learner=learner, created_by=created_by)
+    assignment = Assignment.objects.create(
+        team=team, course=course, due_on=due_on, learner=learner, created_by=created_by
+    )
     send_on_commit(tasks.assignment_cards_create, assignment.id)
     return assignment
 
@@ -179,10 +192,7 @@ def digest_send(*, team_id: int, week: dt.date, now: dt.datetime | None = None) 
     managers = list(
         Membership.objects.filter(team=team, role__in=(Role.MANAGER, Role.ADMIN)).select_related("user__profile")
     )
-    pending = [
-        m for m in managers
-        if not DigestSent.objects.filter(team=team, manager=m.user, week=week).exists()
-    ]
+    pending = [m for m in managers if not DigestSent.objects.filter(team=team, manager=m.user, week=week).exists()]
     if not pending:
         return 0
     dashboard = team_dashboard(team=team, now=now)
@@ -195,7 +205,10 @@ def digest_send(*, team_id: int, week: dt.date, now: dt.datetime | None = None) 
                 continue
             with translation.override(manager.profile.language):
                 context = {
-                    "team": team, "dashboard": dashboard, "manager": manager, "week": week,
+                    "team": team,
+                    "dashboard": dashboard,
+                    "manager": manager,
+                    "week": week,
                     "dashboard_url": settings.SITE_URL.rstrip("/") + reverse("team_dashboard", args=[team.id]),
                 }
                 subject = gettext("Primer weekly digest: %(team)s") % {"team": team.name}

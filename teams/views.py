@@ -1,15 +1,14 @@
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.text import slugify
-from django.views.decorators.vary import vary_on_headers
 from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
+from django.views.decorators.vary import vary_on_headers
 
 import accounts.services
 
@@ -68,7 +67,7 @@ def _managed_team_or_404(request: HttpRequest, team_id: int) -> Team:
     try:
         return selectors.team_managed_by(user=request.user, team_id=team_id)
     except Team.DoesNotExist:
-        raise Http404
+        raise Http404 from None
 
 
 def _dashboard_for(request: HttpRequest, team: Team):
@@ -77,7 +76,7 @@ def _dashboard_for(request: HttpRequest, team: Team):
     if course_id.isdigit():
         course = next((c for c in selectors.team_courses(team=team) if c.id == int(course_id)), None)
         if course is None:
-            raise Http404
+            raise Http404 from None
     return selectors.team_dashboard(team=team, course=course, language=translation.get_language() or "en")
 
 
@@ -90,8 +89,13 @@ def team_dashboard(request: HttpRequest, team_id: int) -> HttpResponse:
     if request.htmx:
         template += "#dashboard"
     expanded = request.GET.get("lesson") or None
-    context = {"team": team, "dashboard": dashboard, "legend": heatmap.LEGEND, "expanded": expanded,
-               "columns": heatmap.columns(dashboard, expanded=expanded)}
+    context = {
+        "team": team,
+        "dashboard": dashboard,
+        "legend": heatmap.LEGEND,
+        "expanded": expanded,
+        "columns": heatmap.columns(dashboard, expanded=expanded),
+    }
     return render(request, template, context)
 
 
@@ -116,8 +120,12 @@ def team_people(request: HttpRequest, team_id: int) -> HttpResponse:
             form.add_error("role", _("Only an organization admin can invite managers and admins."))
         else:
             invitation = services.invitation_create(
-                team=team, created_by=request.user, email=data["email"] or "", role=data["role"],
-                max_uses=data["max_uses"], expires_in_days=data["expires_in_days"],
+                team=team,
+                created_by=request.user,
+                email=data["email"] or "",
+                role=data["role"],
+                max_uses=data["max_uses"],
+                expires_in_days=data["expires_in_days"],
                 join_url_for=lambda inv: request.build_absolute_uri(inv.get_absolute_url()),
             )
             if invitation.email:
@@ -126,7 +134,8 @@ def team_people(request: HttpRequest, team_id: int) -> HttpResponse:
                 messages.success(request, _("Invite link created: share it with the people joining."))
             return redirect("team_people", team.id)
     context = {
-        "team": team, "form": form,
+        "team": team,
+        "form": form,
         "members": selectors.team_members(team=team),
         "invitations": selectors.team_invitations_open(team=team),
     }
@@ -160,13 +169,13 @@ def team_join(request: HttpRequest, token: str) -> HttpResponse:
     try:
         invitation = selectors.invitation_by_token(token=token)
     except Invitation.DoesNotExist:
-        raise Http404
+        raise Http404 from None
     error = ""
     if request.method == "POST" and request.user.is_authenticated:
         try:
             membership = services.invitation_accept(token=token, user=request.user)
         except Invitation.DoesNotExist:
-            raise Http404
+            raise Http404 from None
         except services.InvitationError as exc:
             error = str(exc)
         else:

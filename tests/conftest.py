@@ -1,6 +1,5 @@
 import contextlib
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -27,8 +26,10 @@ def database_pool_closed_before_teardown(django_db_setup, django_db_blocker):
         # Best effort: a session whose database was never set up has nothing to end.
         try:
             with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                               "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+                cursor.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
         except DatabaseError:
             pass
         for each in connections.all():
@@ -50,13 +51,17 @@ def english_first():
 @pytest.fixture
 def alice(django_user_model):
     """A learner."""
-    return django_user_model.objects.create_user(username="alice@example.com", email="alice@example.com", password="pw-alice-123")
+    return django_user_model.objects.create_user(
+        username="alice@example.com", email="alice@example.com", password="pw-alice-123"
+    )
 
 
 @pytest.fixture
 def mallory(django_user_model):
     """An outsider who must never see anyone else's data."""
-    return django_user_model.objects.create_user(username="mallory@example.com", email="mallory@example.com", password="pw-mallory-123")
+    return django_user_model.objects.create_user(
+        username="mallory@example.com", email="mallory@example.com", password="pw-mallory-123"
+    )
 
 
 @pytest.fixture
@@ -116,9 +121,26 @@ def celery_worker_process(transactional_db):
 
     app.control.purge()
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "solo", "--loglevel", "WARNING",
-         "--hostname", f"test-{os.getpid()}@%h", "--without-gossip", "--without-mingle"],
-        cwd=ROOT, env=process_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--pool",
+            "solo",
+            "--loglevel",
+            "WARNING",
+            "--hostname",
+            f"test-{os.getpid()}@%h",
+            "--without-gossip",
+            "--without-mingle",
+        ],
+        cwd=ROOT,
+        env=process_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     try:
         deadline = time.monotonic() + 30
@@ -150,9 +172,22 @@ def asgi_server(env: dict):
     ARTIFACTS.mkdir(exist_ok=True)
     log = open(ARTIFACTS / "live-server.log", "ab")
     server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-         "--log-level", "warning"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "config.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     try:
         wait_for_port(port)
@@ -181,8 +216,15 @@ def browser():
     with sync_playwright() as playwright:
         instance = playwright.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
         )
         yield instance
         instance.close()
@@ -207,8 +249,9 @@ def dead_redis_url():
     import redis as redis_client
 
     port = free_port()
-    server = subprocess.Popen([redis_server_binary(), "--port", str(port), "--bind", "127.0.0.1", "--save", ""],
-                              stdout=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [redis_server_binary(), "--port", str(port), "--bind", "127.0.0.1", "--save", ""], stdout=subprocess.DEVNULL
+    )
     url = f"redis://127.0.0.1:{port}/0"
     try:
         wait_for_port(port)
@@ -261,8 +304,14 @@ def fake_openai(settings, monkeypatch):
     from tests.fake_openai import FakeOpenAI
 
     server = FakeOpenAI().start()
-    values = {"LLM_BASE_URL": server.base_url, "LLM_MODEL": server.model, "LLM_API_KEY": "test-key",
-              "LLM_TIMEOUT_SECONDS": "2", "LLM_CONNECT_TIMEOUT_SECONDS": "1", "LLM_RETRY_BACKOFF_SECONDS": "0.01"}
+    values = {
+        "LLM_BASE_URL": server.base_url,
+        "LLM_MODEL": server.model,
+        "LLM_API_KEY": "test-key",
+        "LLM_TIMEOUT_SECONDS": "2",
+        "LLM_CONNECT_TIMEOUT_SECONDS": "1",
+        "LLM_RETRY_BACKOFF_SECONDS": "0.01",
+    }
     for name, value in values.items():
         monkeypatch.setenv(name, value)
         setattr(settings, name, float(value) if name.endswith("SECONDS") else value)
@@ -276,13 +325,17 @@ def fake_openai(settings, monkeypatch):
 @pytest.fixture
 def bob(django_user_model):
     """A learner in alice's team."""
-    return django_user_model.objects.create_user(username="bob@example.com", email="bob@example.com", password="pw-bob-123")
+    return django_user_model.objects.create_user(
+        username="bob@example.com", email="bob@example.com", password="pw-bob-123"
+    )
 
 
 @pytest.fixture
 def carol(django_user_model):
     """The manager of alice's and bob's team."""
-    return django_user_model.objects.create_user(username="carol@example.com", email="carol@example.com", password="pw-carol-123")
+    return django_user_model.objects.create_user(
+        username="carol@example.com", email="carol@example.com", password="pw-carol-123"
+    )
 
 
 @pytest.fixture(scope="session")
@@ -305,16 +358,22 @@ def local_model_server():
     ARTIFACTS.mkdir(exist_ok=True)
     log = open(ARTIFACTS / "local-model-server.log", "ab")
     # A small context and two threads: the tests send short prompts, and the machine has two cores.
-    server = subprocess.Popen(server_command(port=port, n_ctx=2048, threads=2, model=model), cwd=ROOT, env=server_env(),
-                              stdout=log, stderr=subprocess.STDOUT)
+    server = subprocess.Popen(
+        server_command(port=port, n_ctx=2048, threads=2, model=model),
+        cwd=ROOT,
+        env=server_env(),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     try:
         import urllib.request
 
         deadline = time.monotonic() + 120
         while True:
             if server.poll() is not None:
-                pytest.fail(f"llama.cpp's server exited with {server.returncode}; "
-                            f"see {ARTIFACTS}/local-model-server.log")
+                pytest.fail(
+                    f"llama.cpp's server exited with {server.returncode}; see {ARTIFACTS}/local-model-server.log"
+                )
             try:
                 urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models", timeout=2).close()
                 break
@@ -341,13 +400,21 @@ def local_model(local_model_server, settings, monkeypatch):
     """
     import llm
 
-    values = {"LLM_BASE_URL": local_model_server["base_url"], "LLM_MODEL": local_model_server["model"],
-              "LLM_API_KEY": "", "LLM_TIMEOUT_SECONDS": "120", "LLM_ANSWER_MAX_TOKENS": "120",
-              "LLM_QUESTION_MAX_TOKENS": "300"}
+    values = {
+        "LLM_BASE_URL": local_model_server["base_url"],
+        "LLM_MODEL": local_model_server["model"],
+        "LLM_API_KEY": "",
+        "LLM_TIMEOUT_SECONDS": "120",
+        "LLM_ANSWER_MAX_TOKENS": "120",
+        "LLM_QUESTION_MAX_TOKENS": "300",
+    }
     for name, value in values.items():
         monkeypatch.setenv(name, value)
-        setattr(settings, name, float(value) if name.endswith("SECONDS") else
-                int(value) if name.endswith("TOKENS") else value)
+        setattr(
+            settings,
+            name,
+            float(value) if name.endswith("SECONDS") else int(value) if name.endswith("TOKENS") else value,
+        )
     settings.LLM_ENABLED = True
     llm.breaker_reset()
     llm.structured_mode_forget()

@@ -157,7 +157,10 @@ class FakeOpenAI:
             def do_GET(self):
                 fake.record(self.path, None)
                 if self.path.rstrip("/").endswith("/models"):
-                    self._json(200, {"object": "list", "data": [{"id": fake.model, "object": "model", "owned_by": "primer-tests"}]})
+                    self._json(
+                        200,
+                        {"object": "list", "data": [{"id": fake.model, "object": "model", "owned_by": "primer-tests"}]},
+                    )
                 else:
                     self._json(404, {"error": {"message": "not found", "type": "invalid_request_error"}})
 
@@ -173,9 +176,18 @@ class FakeOpenAI:
                     inputs = body.get("input") or []
                     inputs = [inputs] if isinstance(inputs, str) else inputs
                     dimensions = body.get("dimensions") or 384
-                    self._json(200, {"object": "list", "model": body.get("model"), "data": [
-                        {"object": "embedding", "index": i, "embedding": fake_embedding(text, dimensions)}
-                        for i, text in enumerate(inputs)], "usage": {"prompt_tokens": 1, "total_tokens": 1}})
+                    self._json(
+                        200,
+                        {
+                            "object": "list",
+                            "model": body.get("model"),
+                            "data": [
+                                {"object": "embedding", "index": i, "embedding": fake_embedding(text, dimensions)}
+                                for i, text in enumerate(inputs)
+                            ],
+                            "usage": {"prompt_tokens": 1, "total_tokens": 1},
+                        },
+                    )
                 elif self.path.endswith("/chat/completions"):
                     self._chat(body, fake.next_behaviour())
                 else:
@@ -184,7 +196,10 @@ class FakeOpenAI:
             def _chat(self, body: dict, behaviour) -> None:
                 stream = bool(body.get("stream"))
                 if isinstance(behaviour, Status):
-                    self._json(behaviour.code, {"error": {"message": behaviour.message, "type": "scripted", "code": behaviour.code}})
+                    self._json(
+                        behaviour.code,
+                        {"error": {"message": behaviour.message, "type": "scripted", "code": behaviour.code}},
+                    )
                     return
                 if isinstance(behaviour, Malformed):
                     if stream:
@@ -200,12 +215,23 @@ class FakeOpenAI:
                 fake.sleep(behaviour.delay)
                 created = int(time.time())
                 if not stream:
-                    self._json(200, {
-                        "id": "chatcmpl-fake", "object": "chat.completion", "created": created, "model": fake.model,
-                        "choices": [{"index": 0, "finish_reason": "stop",
-                                     "message": {"role": "assistant", "content": behaviour.text}}],
-                        "usage": behaviour.usage,
-                    })
+                    self._json(
+                        200,
+                        {
+                            "id": "chatcmpl-fake",
+                            "object": "chat.completion",
+                            "created": created,
+                            "model": fake.model,
+                            "choices": [
+                                {
+                                    "index": 0,
+                                    "finish_reason": "stop",
+                                    "message": {"role": "assistant", "content": behaviour.text},
+                                }
+                            ],
+                            "usage": behaviour.usage,
+                        },
+                    )
                     return
                 self.send_response(200)
                 self.send_header("Content-Type", "text/event-stream")
@@ -219,8 +245,13 @@ class FakeOpenAI:
                     self.wfile.flush()
 
                 def chunk(delta: dict, finish=None) -> dict:
-                    return {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": created,
-                            "model": fake.model, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+                    return {
+                        "id": "chatcmpl-fake",
+                        "object": "chat.completion.chunk",
+                        "created": created,
+                        "model": fake.model,
+                        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+                    }
 
                 try:
                     event(chunk({"role": "assistant", "content": ""}))

@@ -18,8 +18,9 @@ APPS = ("content", "quizzes", "tutor", "teams")
 
 @pytest.fixture
 def root_client(client, django_user_model):
-    root = django_user_model.objects.create_superuser(username="root@example.com", email="root@example.com",
-                                                      password="pw-root-123")
+    root = django_user_model.objects.create_superuser(
+        username="root@example.com", email="root@example.com", password="pw-root-123"
+    )
     client.force_login(root)
     return client
 
@@ -36,8 +37,14 @@ def something_of_everything(db, alice):
     team_services.invitation_create(team=team, created_by=carol, max_uses=2)
     team_services.assignment_create(team=team, course=course, due_on=timezone.localdate(), created_by=carol)
     quiz_services.cards_create_for_course(user=alice, course=course)
-    quiz_services.review_record(card=Card.objects.filter(user=alice).first(), rating=3, answered_at=timezone.now(),
-                                duration_ms=3000, correct=True, idempotency_key="admin-test")
+    quiz_services.review_record(
+        card=Card.objects.filter(user=alice).first(),
+        rating=3,
+        answered_at=timezone.now(),
+        duration_ms=3000,
+        correct=True,
+        idempotency_key="admin-test",
+    )
     quiz_services.review_settings_for(user=alice)
     conversation = Conversation.objects.create(user=alice, title="What is attention?", course=course)
     answer = Answer.objects.create(conversation=conversation, question="What is attention?", text="It weighs tokens.")
@@ -52,9 +59,19 @@ def test_each_app_registers_its_own_models():
     # The people admin (user, profile and teams together) is the one registration of another app's model.
     assert type(admin.site._registry[get_user_model()]).__module__ == "teams.admin"
     registered = {(m._meta.app_label, m._meta.model_name) for m in admin.site._registry}
-    assert {("content", "course"), ("content", "source"), ("content", "lesson"), ("content", "concept"),
-            ("quizzes", "question"), ("quizzes", "card"), ("quizzes", "reviewlog"), ("quizzes", "reviewsettings"),
-            ("tutor", "answer"), ("tutor", "feedback"), ("tutor", "conversation")} <= registered
+    assert {
+        ("content", "course"),
+        ("content", "source"),
+        ("content", "lesson"),
+        ("content", "concept"),
+        ("quizzes", "question"),
+        ("quizzes", "card"),
+        ("quizzes", "reviewlog"),
+        ("quizzes", "reviewsettings"),
+        ("tutor", "answer"),
+        ("tutor", "feedback"),
+        ("tutor", "conversation"),
+    } <= registered
 
 
 def test_a_superuser_opens_every_registered_model_in_the_admin(root_client, something_of_everything):
@@ -69,5 +86,7 @@ def test_a_superuser_opens_every_registered_model_in_the_admin(root_client, some
 def test_the_tutor_feedback_filter_finds_the_low_rated_answers(root_client, something_of_everything):
     page = root_client.get(reverse("admin:tutor_answer_changelist") + "?rating=low").content.decode()
     assert "What is attention?" in page and "too short" in page
-    assert "What is attention?" not in root_client.get(
-        reverse("admin:tutor_answer_changelist") + "?rating=high").content.decode()
+    assert (
+        "What is attention?"
+        not in root_client.get(reverse("admin:tutor_answer_changelist") + "?rating=high").content.decode()
+    )

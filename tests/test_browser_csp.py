@@ -17,8 +17,14 @@ def watched_page(browser):
     page.add_init_script(VIOLATIONS)
     problems = []
     # The browser's own favicon request is the one 404 a page does not cause.
-    page.on("console", lambda message: problems.append(message.text)
-            if message.type == "error" and "favicon" not in (message.location or {}).get("url", "") else None)
+    page.on(
+        "console",
+        lambda message: (
+            problems.append(message.text)
+            if message.type == "error" and "favicon" not in (message.location or {}).get("url", "")
+            else None
+        ),
+    )
     page.on("pageerror", lambda error: problems.append(str(error)))
     return page, problems
 

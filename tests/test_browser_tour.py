@@ -20,9 +20,35 @@ from tutor.models import Answer, Conversation
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 800}
 # Names a Chinese page may show in Latin letters: products, terms of art, file formats, and the keys to press.
-ALLOWED_LATIN = {"Primer", "LoRA", "RLHF", "GPT", "LLM", "LLMs", "LLaMA", "FSRS", "SVD", "GB", "fp", "EN", "CSV", "csv",
-                 "Anki", "apkg", "PDF", "HTML", "Markdown", "Word", "docx", "GBK", "Big", "UTF", "URL", "Notion",
-                 "Confluence"}
+ALLOWED_LATIN = {
+    "Primer",
+    "LoRA",
+    "RLHF",
+    "GPT",
+    "LLM",
+    "LLMs",
+    "LLaMA",
+    "FSRS",
+    "SVD",
+    "GB",
+    "fp",
+    "EN",
+    "CSV",
+    "csv",
+    "Anki",
+    "apkg",
+    "PDF",
+    "HTML",
+    "Markdown",
+    "Word",
+    "docx",
+    "GBK",
+    "Big",
+    "UTF",
+    "URL",
+    "Notion",
+    "Confluence",
+}
 WATCH = """
 window.__csp = [];
 document.addEventListener("securitypolicyviolation",
@@ -54,8 +80,14 @@ class Tour:
         self.page.add_init_script(WATCH)
         self.console = []
         # The browser's own favicon request is the one 404 no page causes.
-        self.page.on("console", lambda m: self.console.append(m.text)
-                     if m.type == "error" and "favicon" not in (m.location or {}).get("url", "") else None)
+        self.page.on(
+            "console",
+            lambda m: (
+                self.console.append(m.text)
+                if m.type == "error" and "favicon" not in (m.location or {}).get("url", "")
+                else None
+            ),
+        )
         self.page.on("pageerror", lambda error: self.console.append(str(error)))
         self.data_words = set(data_words)
         self.problems = []
@@ -120,8 +152,11 @@ class Tour:
         words = set()
         for text in self.page.evaluate(INTERFACE_TEXT):
             text = re.sub(r"\S+@\S+", " ", text)
-            words.update(w for w in re.findall(r"[A-Za-z][A-Za-z'’]+", text)
-                         if w not in ALLOWED_LATIN and w not in self.data_words)
+            words.update(
+                w
+                for w in re.findall(r"[A-Za-z][A-Za-z'’]+", text)
+                if w not in ALLOWED_LATIN and w not in self.data_words
+            )
         return words
 
 
@@ -139,28 +174,87 @@ def test_every_page_works_on_a_phone_and_a_desktop_in_english_and_chinese(
     team = Team.objects.create(organization=organization, name="Acme Labs")
     for user, role in ((alice, Role.LEARNER), (bob, Role.LEARNER), (carol, Role.MANAGER)):
         Membership.objects.create(team=team, user=user, role=role)
-    Assignment.objects.create(team=team, course=course, due_on=timezone.localdate() + dt.timedelta(days=14),
-                              created_by=carol)
+    Assignment.objects.create(
+        team=team, course=course, due_on=timezone.localdate() + dt.timedelta(days=14), created_by=carol
+    )
     invitation = team_services.invitation_create(team=team, created_by=carol, max_uses=5)
     conversation = Conversation.objects.create(user=alice, title="What does LoRA train?", course=course)
-    Answer.objects.create(conversation=conversation, question="What does LoRA train?", status="done", mode="offline",
-                          text="LoRA trains two thin matrices beside a frozen weight [1].",
-                          citations=[{"n": 1, "url": lesson.get_absolute_url(), "lesson": lesson.title,
-                                      "section": "LoRA", "source": "10-lora-and-matrix-rank.en.md"}])
-    staff = django_user_model.objects.create_user(username="staff@example.com", email="staff@example.com",
-                                                  password="pw-staff-123", is_staff=True, is_superuser=True)
+    Answer.objects.create(
+        conversation=conversation,
+        question="What does LoRA train?",
+        status="done",
+        mode="offline",
+        text="LoRA trains two thin matrices beside a frozen weight [1].",
+        citations=[
+            {
+                "n": 1,
+                "url": lesson.get_absolute_url(),
+                "lesson": lesson.title,
+                "section": "LoRA",
+                "source": "10-lora-and-matrix-rank.en.md",
+            }
+        ],
+    )
+    staff = django_user_model.objects.create_user(
+        username="staff@example.com",
+        email="staff@example.com",
+        password="pw-staff-123",
+        is_staff=True,
+        is_superuser=True,
+    )
     job = IngestionJob.objects.create(
-        course=course, created_by=staff, folder="/nonexistent", status="failed", files_total=2, files_done=1,
+        course=course,
+        created_by=staff,
+        folder="/nonexistent",
+        status="failed",
+        files_total=2,
+        files_done=1,
         error="One file could not be read.",
-        report={"files": [{"name": "a-very-long-file-name-for-the-upload-report-table.md", "status": "ingested",
-                           "sections": 4, "chunks": 9},
-                          {"name": "broken.pdf", "status": "failed", "reason": "not a PDF", "sections": 0,
-                           "chunks": 0}],
-                "lessons": 1, "sections": 4, "chunks": 9, "seconds": 2.5})
+        report={
+            "files": [
+                {
+                    "name": "a-very-long-file-name-for-the-upload-report-table.md",
+                    "status": "ingested",
+                    "sections": 4,
+                    "chunks": 9,
+                },
+                {"name": "broken.pdf", "status": "failed", "reason": "not a PDF", "sections": 0, "chunks": 0},
+            ],
+            "lessons": 1,
+            "sections": 4,
+            "chunks": 9,
+            "seconds": 2.5,
+        },
+    )
     unsubscribe = signing.dumps(alice.pk, salt=quiz_services.UNSUBSCRIBE_SALT)
-    data_words = {"Acme", "Labs", "alice", "bob", "carol", "mallory", "staff", "example", "com", "llm", "basics",
-                  "lora", "and", "matrix", "rank", "broken", "a", "very", "long", "file", "name", "for", "the",
-                  "upload", "report", "table"}
+    data_words = {
+        "Acme",
+        "Labs",
+        "alice",
+        "bob",
+        "carol",
+        "mallory",
+        "staff",
+        "example",
+        "com",
+        "llm",
+        "basics",
+        "lora",
+        "and",
+        "matrix",
+        "rank",
+        "broken",
+        "a",
+        "very",
+        "long",
+        "file",
+        "name",
+        "for",
+        "the",
+        "upload",
+        "report",
+        "table",
+    }
     tours = []
 
     visitor = Tour(browser, base, "visitor", data_words)

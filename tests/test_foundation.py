@@ -1,7 +1,5 @@
-import json
 import subprocess
 import sys
-import time
 
 import pytest
 from django.core import mail
@@ -50,11 +48,15 @@ def test_healthz_reports_postgres_pgvector_redis_and_llm_mode(admin_client):
 @pytest.mark.django_db
 def test_healthz_is_503_when_redis_goes_down(admin_client, settings):
     port = free_port()
-    redis = subprocess.Popen([redis_server_binary(), "--port", str(port), "--bind", "127.0.0.1", "--save", ""],
-                             stdout=subprocess.DEVNULL)
+    redis = subprocess.Popen(
+        [redis_server_binary(), "--port", str(port), "--bind", "127.0.0.1", "--save", ""], stdout=subprocess.DEVNULL
+    )
     try:
         wait_for_port(port)
-        settings.CACHES = {**settings.CACHES, "default": {**settings.CACHES["default"], "LOCATION": f"redis://127.0.0.1:{port}/0"}}
+        settings.CACHES = {
+            **settings.CACHES,
+            "default": {**settings.CACHES["default"], "LOCATION": f"redis://127.0.0.1:{port}/0"},
+        }
         assert admin_client.get("/healthz").json()["redis"]["ok"] is True
     finally:
         redis.terminate()
@@ -89,7 +91,10 @@ def test_healthz_counts_a_running_worker_and_remembers_the_ping_briefly(admin_cl
 
 @pytest.mark.django_db
 def test_it_signs_up_logs_out_and_logs_back_in(client, django_user_model):
-    response = client.post(reverse("account_signup"), {"email": "new@example.com", "password1": "a-long-passphrase-9", "password2": "a-long-passphrase-9"})
+    response = client.post(
+        reverse("account_signup"),
+        {"email": "new@example.com", "password1": "a-long-passphrase-9", "password2": "a-long-passphrase-9"},
+    )
     assert response.status_code == 302
     user = django_user_model.objects.get(email="new@example.com")
     assert user.profile.language == "en"
@@ -110,10 +115,16 @@ def test_password_reset_sends_a_mail_with_a_link(client, alice):
 @pytest.mark.django_db
 def test_the_profile_language_and_timezone_take_effect(client, alice):
     client.force_login(alice)
-    response = client.post(reverse("profile"), {"display_name": "Alice", "language": "zh-hans", "timezone": "Asia/Shanghai"})
+    response = client.post(
+        reverse("profile"), {"display_name": "Alice", "language": "zh-hans", "timezone": "Asia/Shanghai"}
+    )
     assert response.status_code == 302
     alice.profile.refresh_from_db()
-    assert (alice.profile.display_name, alice.profile.language, alice.profile.timezone) == ("Alice", "zh-hans", "Asia/Shanghai")
+    assert (alice.profile.display_name, alice.profile.language, alice.profile.timezone) == (
+        "Alice",
+        "zh-hans",
+        "Asia/Shanghai",
+    )
     page = client.get(reverse("today")).content.decode()
     assert "今天" in page and "课程" in page
 
@@ -138,14 +149,24 @@ def start_production(tmp_path, **env):
     """Import the production settings in a fresh interpreter, with nothing in the environment but `env`."""
     return subprocess.run(
         [sys.executable, "-c", "import django; django.setup()"],
-        cwd=ROOT, capture_output=True, text=True,
-        env={"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "config.settings.production",
-             "PRIMER_VAR_DIR": str(tmp_path / "var"), **env},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "DJANGO_SETTINGS_MODULE": "config.settings.production",
+            "PRIMER_VAR_DIR": str(tmp_path / "var"),
+            **env,
+        },
     )
 
 
-PRODUCTION_ENV = {"DATABASE_URL": "postgres://x@localhost/x", "REDIS_URL": "redis://localhost:1/0",
-                  "SITE_URL": "https://primer.example.com", "EMAIL_URL": "smtp://mail.example.com:587"}
+PRODUCTION_ENV = {
+    "DATABASE_URL": "postgres://x@localhost/x",
+    "REDIS_URL": "redis://localhost:1/0",
+    "SITE_URL": "https://primer.example.com",
+    "EMAIL_URL": "smtp://mail.example.com:587",
+}
 
 
 def test_production_settings_refuse_a_missing_secret_or_debug(tmp_path):
@@ -227,11 +248,21 @@ def test_manage_py_check_deploy_is_clean_with_the_documented_production_environm
 
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
-        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "DJANGO_SETTINGS_MODULE": "config.settings.production",
-             "PRIMER_VAR_DIR": str(tmp_path / "var"), "SECRET_KEY": secrets.token_urlsafe(50),
-             "DATABASE_URL": database_url_for_processes(), "REDIS_URL": settings.REDIS_URL,
-             "SITE_URL": "https://primer.example.com", "EMAIL_URL": "smtp://user:pass@mail.example.com:587/?tls=True"},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "HOME": str(tmp_path),
+            "DJANGO_SETTINGS_MODULE": "config.settings.production",
+            "PRIMER_VAR_DIR": str(tmp_path / "var"),
+            "SECRET_KEY": secrets.token_urlsafe(50),
+            "DATABASE_URL": database_url_for_processes(),
+            "REDIS_URL": settings.REDIS_URL,
+            "SITE_URL": "https://primer.example.com",
+            "EMAIL_URL": "smtp://user:pass@mail.example.com:587/?tls=True",
+        },
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
@@ -250,18 +281,48 @@ def test_production_serves_only_https_and_takes_the_scheme_from_the_proxy(tmp_pa
     from tests.conftest import database_url_for_processes, free_port, wait_for_port
 
     port = free_port()
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "DJANGO_SETTINGS_MODULE": "config.settings.production",
-           "PRIMER_VAR_DIR": str(tmp_path / "var"), "SECRET_KEY": secrets.token_urlsafe(50), "PYTHONPATH": str(ROOT),
-           "DATABASE_URL": database_url_for_processes(), "REDIS_URL": settings.REDIS_URL,
-           "SITE_URL": "https://primer.example.com", "EMAIL_URL": "smtp://mail.example.com:587",
-           "STATIC_ROOT": str(tmp_path / "static")}
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "DJANGO_SETTINGS_MODULE": "config.settings.production",
+        "PRIMER_VAR_DIR": str(tmp_path / "var"),
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "PYTHONPATH": str(ROOT),
+        "DATABASE_URL": database_url_for_processes(),
+        "REDIS_URL": settings.REDIS_URL,
+        "SITE_URL": "https://primer.example.com",
+        "EMAIL_URL": "smtp://mail.example.com:587",
+        "STATIC_ROOT": str(tmp_path / "static"),
+    }
     # As the image build does: the manifest storage serves only collected files.
-    subprocess.run([sys.executable, "manage.py", "collectstatic", "--no-input", "-v", "0"], cwd=ROOT, env=env,
-                   check=True, timeout=300)
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--no-input", "-v", "0"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        timeout=300,
+    )
     server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-         "--proxy-headers", "--forwarded-allow-ips", "127.0.0.1", "--log-level", "warning"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=open(tmp_path / "server.log", "w"))
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "config.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--proxy-headers",
+            "--forwarded-allow-ips",
+            "127.0.0.1",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=open(tmp_path / "server.log", "w"),
+    )
     try:
         wait_for_port(port)
         base = f"http://127.0.0.1:{port}"
@@ -279,14 +340,22 @@ def test_production_serves_only_https_and_takes_the_scheme_from_the_proxy(tmp_pa
         cookie = page.headers["Set-Cookie"]
         assert "Secure" in cookie
         login = requests.post(
-            f"{base}/accounts/login/", allow_redirects=False, timeout=30,
-            headers={**proxied, "Origin": "https://primer.example.com",
-                     "Referer": "https://primer.example.com/accounts/login/", "Cookie": f"csrftoken={re.search(r'csrftoken=([^;]+)', cookie).group(1)}"},
-            data={"login": "nobody@example.com", "password": "wrong", "csrfmiddlewaretoken": token})
+            f"{base}/accounts/login/",
+            allow_redirects=False,
+            timeout=30,
+            headers={
+                **proxied,
+                "Origin": "https://primer.example.com",
+                "Referer": "https://primer.example.com/accounts/login/",
+                "Cookie": f"csrftoken={re.search(r'csrftoken=([^;]+)', cookie).group(1)}",
+            },
+            data={"login": "nobody@example.com", "password": "wrong", "csrfmiddlewaretoken": token},
+        )
         assert login.status_code == 200 and "not correct" in login.text  # a wrong password, not a CSRF 403
 
-        forged_host = requests.get(f"{base}/accounts/login/", timeout=30,
-                                   headers={"Host": "evil.example", "X-Forwarded-Proto": "https"})
+        forged_host = requests.get(
+            f"{base}/accounts/login/", timeout=30, headers={"Host": "evil.example", "X-Forwarded-Proto": "https"}
+        )
         assert forged_host.status_code == 400
     finally:
         server.terminate()

@@ -2,8 +2,8 @@
 
 import re
 
-import requests
 import pytest
+import requests
 from asgiref.sync import async_to_sync
 from django.urls import reverse
 from django.utils import timezone
@@ -25,8 +25,9 @@ def field(html: str, name: str) -> str:
 
 def answer_and_rate_twice(client, card) -> None:
     shown = int(timezone.now().timestamp() * 1000) - 9000
-    feedback = client.post(reverse("today_answer"), {"card": card.pk, "shown_at": shown, "answer": "token"},
-                           headers=HTMX)
+    feedback = client.post(
+        reverse("today_answer"), {"card": card.pk, "shown_at": shown, "answer": "token"}, headers=HTMX
+    )
     assert feedback.status_code == 200
     rate = {"token": field(feedback.text, "token"), "rating": "3"}
     for _ in range(2):  # the retry after a lost answer sends the same idempotency key again
@@ -34,8 +35,14 @@ def answer_and_rate_twice(client, card) -> None:
 
 
 @pytest.mark.django_db
-def test_alice_signs_in_reviews_reads_and_asks_the_tutor_while_redis_is_down(client, alice, course, redis_down,  # noqa: F811
-                                                                             fake_openai, caplog):
+def test_alice_signs_in_reviews_reads_and_asks_the_tutor_while_redis_is_down(
+    client,
+    alice,
+    course,  # noqa: F811 -- the imported fixture, requested by name
+    redis_down,
+    fake_openai,
+    caplog,
+):
     response = client.post(reverse("account_login"), {"login": alice.email, "password": "pw-alice-123"})
     assert response.status_code == 302, "allauth's rate limit fails open instead of refusing every login"
     assert client.get(reverse("today")).status_code == 200
@@ -68,8 +75,9 @@ def test_the_detailed_healthz_says_redis_is_down(admin_client, redis_down):
 
 
 @pytest.mark.django_db
-def test_work_queued_while_the_broker_is_down_waits_in_postgresql_and_is_sent_later(django_capture_on_commit_callbacks,
-                                                                                   settings, dead_redis_url):
+def test_work_queued_while_the_broker_is_down_waits_in_postgresql_and_is_sent_later(
+    django_capture_on_commit_callbacks, settings, dead_redis_url
+):
     from config.celery_app import app, ping
     from tests.conftest import celery_connected_to
 
@@ -88,15 +96,23 @@ def test_through_the_real_server_alice_signs_in_and_a_rating_counts_once_while_r
         with requests.Session() as http:
             page = http.get(f"{base}/accounts/login/", timeout=20)
             csrf = field(page.text, "csrfmiddlewaretoken")
-            response = http.post(f"{base}/accounts/login/", timeout=20, allow_redirects=False,
-                                 data={"login": alice.email, "password": "pw-alice-123", "csrfmiddlewaretoken": csrf},
-                                 headers={"Referer": f"{base}/accounts/login/"})
+            response = http.post(
+                f"{base}/accounts/login/",
+                timeout=20,
+                allow_redirects=False,
+                data={"login": alice.email, "password": "pw-alice-123", "csrfmiddlewaretoken": csrf},
+                headers={"Referer": f"{base}/accounts/login/"},
+            )
             assert response.status_code == 302
             assert http.get(f"{base}/today/", timeout=20).status_code == 200
             headers = {**HTMX, "X-CSRFToken": http.cookies["csrftoken"]}
             shown = int(timezone.now().timestamp() * 1000) - 9000
-            feedback = http.post(f"{base}/today/answer/", data={"card": card.pk, "shown_at": shown, "answer": "token"},
-                                 headers=headers, timeout=20)
+            feedback = http.post(
+                f"{base}/today/answer/",
+                data={"card": card.pk, "shown_at": shown, "answer": "token"},
+                headers=headers,
+                timeout=20,
+            )
             assert feedback.status_code == 200
             rate = {"token": field(feedback.text, "token"), "rating": "3"}
             for _ in range(2):

@@ -36,8 +36,13 @@ def test_a_killed_worker_is_started_again_while_the_web_server_keeps_serving(tmp
         "--without-gossip --without-mingle\n"
     )
     log = open(tmp_path / "run.log", "wb")
-    supervisor = subprocess.Popen([sys.executable, "-m", "config.run"], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                                  env=process_env(PRIMER_PROCFILE=str(tmp_path / "Procfile")))
+    supervisor = subprocess.Popen(
+        [sys.executable, "-m", "config.run"],
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=process_env(PRIMER_PROCFILE=str(tmp_path / "Procfile")),
+    )
     try:
         wait_for_port(port, timeout=60)
         first = wait_until(lambda: pids_matching(f"hostname {name}@"))

@@ -15,8 +15,23 @@ import unicodedata
 
 from .words import LLM_TERMS, STOP_WORDS
 
-__all__ = ["CJK", "STOP_WORDS", "add_terms", "cjk_ratio", "detect_language", "fold", "is_chinese", "keyphrases",
-           "normalize", "query_tokens", "search_tokens", "segments", "sentences", "to_simplified", "tokens"]
+__all__ = [
+    "CJK",
+    "STOP_WORDS",
+    "add_terms",
+    "cjk_ratio",
+    "detect_language",
+    "fold",
+    "is_chinese",
+    "keyphrases",
+    "normalize",
+    "query_tokens",
+    "search_tokens",
+    "segments",
+    "sentences",
+    "to_simplified",
+    "tokens",
+]
 
 CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _WORD = re.compile(r"\w", re.UNICODE)
@@ -131,6 +146,9 @@ def keyphrases(text: str, *, limit: int = 40) -> list[tuple[str, float]]:
 
     _jieba()
     found = jieba.analyse.extract_tags(to_simplified(text), topK=limit * 2, withWeight=True, allowPOS=_TERM_POS)
-    terms = [(term.strip(), weight) for term, weight in found
-             if term.strip().casefold() not in STOP_WORDS and not term.strip().isdigit()]
+    terms = [
+        (term.strip(), weight)
+        for term, weight in found
+        if term.strip().casefold() not in STOP_WORDS and not term.strip().isdigit()
+    ]
     return terms[:limit]

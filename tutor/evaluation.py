@@ -35,5 +35,8 @@ def relevance_rates(questions: list[dict], *, course) -> Rates:
             wrong.append(item["q"])
     in_scope = sum(1 for q in questions if q["in_scope"])
     out_of_scope = len(questions) - in_scope
-    return Rates(answered=answered / in_scope if in_scope else 0.0,
-                 declined=declined / out_of_scope if out_of_scope else 0.0, wrong=wrong)
+    return Rates(
+        answered=answered / in_scope if in_scope else 0.0,
+        declined=declined / out_of_scope if out_of_scope else 0.0,
+        wrong=wrong,
+    )

@@ -3,8 +3,9 @@ from django.utils.translation import gettext_lazy as _
 
 
 class AskForm(forms.Form):
-    question = forms.CharField(label=_("Your question"), max_length=1000,
-                               widget=forms.Textarea(attrs={"rows": 2, "required": True}))
+    question = forms.CharField(
+        label=_("Your question"), max_length=1000, widget=forms.Textarea(attrs={"rows": 2, "required": True})
+    )
     socratic = forms.BooleanField(label=_("Socratic mode: a hint first"), required=False)
     conversation = forms.IntegerField(required=False, widget=forms.HiddenInput)
     lesson = forms.IntegerField(required=False, widget=forms.HiddenInput)

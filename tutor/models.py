@@ -10,8 +10,14 @@ class Conversation(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="conversations")
     title = models.CharField(_("title"), max_length=200)
     course = models.ForeignKey("content.Course", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
-    lesson = models.ForeignKey("content.Lesson", on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
-                               help_text=_("The lesson the tutor was opened from, if any."))
+    lesson = models.ForeignKey(
+        "content.Lesson",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("The lesson the tutor was opened from, if any."),
+    )
     socratic = models.BooleanField(_("Socratic mode"), default=False)
     # A missed quiz question the tutor was opened from: {"id", "prompt", "answer", "expected"}.
     missed = models.JSONField(default=dict, blank=True)

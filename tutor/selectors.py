@@ -49,8 +49,10 @@ def searchable_course_ids(*, user) -> list[int] | None:
     """
     if user.is_staff:
         return None
-    return list(Course.objects.filter(
-        Q(slug=SHIPPED_COURSE_SLUG)
-        | Q(id__in=Card.objects.filter(user=user).values("question__section__lesson__course_id"))
-        | Q(id__in=LessonRead.objects.filter(user=user).values("course_id"))
-    ).values_list("id", flat=True))
+    return list(
+        Course.objects.filter(
+            Q(slug=SHIPPED_COURSE_SLUG)
+            | Q(id__in=Card.objects.filter(user=user).values("question__section__lesson__course_id"))
+            | Q(id__in=LessonRead.objects.filter(user=user).values("course_id"))
+        ).values_list("id", flat=True)
+    )

@@ -27,10 +27,12 @@ from .models import UNCITED_REASON, Answer, Conversation, Feedback
 logger = logging.getLogger(__name__)
 
 
-def conversation_start(*, user, question: str, course=None, lesson=None, socratic: bool = False,
-                       missed: dict | None = None) -> Conversation:
-    return Conversation.objects.create(user=user, title=question.strip()[:120], course=course, lesson=lesson,
-                                       socratic=socratic, missed=missed or {})
+def conversation_start(
+    *, user, question: str, course=None, lesson=None, socratic: bool = False, missed: dict | None = None
+) -> Conversation:
+    return Conversation.objects.create(
+        user=user, title=question.strip()[:120], course=course, lesson=lesson, socratic=socratic, missed=missed or {}
+    )
 
 
 def conversation_delete(*, conversation: Conversation) -> None:
@@ -60,19 +62,27 @@ def check_can_ask(*, user) -> str | None:
     answers = Answer.objects.filter(conversation__user=user)
     used = answers.filter(created_at__gte=now - timedelta(days=1)).aggregate(total=Sum("tokens"))["total"] or 0
     if used >= settings.TUTOR_DAILY_TOKEN_BUDGET:
-        return _("You have used today's tutor allowance. It renews within a day; the lessons and quizzes are always open.")
+        return _(
+            "You have used today's tutor allowance. It renews within a day; the lessons and quizzes are always open."
+        )
     slot = _minute_slot_taken(user=user, now=now)
     if slot is None:
         # Redis down: fail open to the database count (not atomic, but bounded), never to an error page.
         slot = answers.filter(created_at__gte=now - timedelta(minutes=1)).count() < settings.TUTOR_QUESTIONS_PER_MINUTE
     if not slot:
-        return _("You are asking faster than the tutor can keep up. Take a minute with the answers so far, then ask again.")
+        return _(
+            "You are asking faster than the tutor can keep up. Take a minute with the answers so far, then ask again."
+        )
     return None
 
 
 def answer_create(*, conversation: Conversation, question: str, reveal: bool = False) -> Answer:
-    answer = Answer.objects.create(conversation=conversation, question=question.strip(), reveal=reveal,
-                                   language=answering.answer_language(question, _reader_language(conversation.user)))
+    answer = Answer.objects.create(
+        conversation=conversation,
+        question=question.strip(),
+        reveal=reveal,
+        language=answering.answer_language(question, _reader_language(conversation.user)),
+    )
     Conversation.objects.filter(id=conversation.id).update(updated_at=timezone.now())
     return answer
 
@@ -83,8 +93,9 @@ def _reader_language(user) -> str:
 
 
 def _history(answer: Answer) -> list[tuple[str, str]]:
-    earlier = answer.conversation.answers.filter(status=Answer.Status.DONE, created_at__lt=answer.created_at,
-                                                 not_in_course=False).order_by("-created_at")[:3]
+    earlier = answer.conversation.answers.filter(
+        status=Answer.Status.DONE, created_at__lt=answer.created_at, not_in_course=False
+    ).order_by("-created_at")[:3]
     return [(a.question, a.text) for a in reversed(earlier)]
 
 
@@ -99,10 +110,20 @@ def _context(answer: Answer, *, query: str | None = None) -> tuple[answering.Pre
         query = query or question_for_search
     # A conversation opened from a lesson searches that lesson's course; otherwise only the learner's courses.
     course = conversation.course or selectors.searchable_course_ids(user=conversation.user)
-    prepared = answering.prepare(question, reader_language=_reader_language(conversation.user),
-                                 course=course, previous_questions=[q for q, _ in history], query=query)
-    messages = answering.build_messages(prepared, history=history, socratic=conversation.socratic,
-                                        reveal=answer.reveal, missed=conversation.missed or None)
+    prepared = answering.prepare(
+        question,
+        reader_language=_reader_language(conversation.user),
+        course=course,
+        previous_questions=[q for q, _ in history],
+        query=query,
+    )
+    messages = answering.build_messages(
+        prepared,
+        history=history,
+        socratic=conversation.socratic,
+        reveal=answer.reveal,
+        missed=conversation.missed or None,
+    )
     return prepared, messages
 
 
@@ -112,8 +133,9 @@ def _offline_text(prepared: answering.Prepared, answer: Answer) -> str:
         return answering.offline_answer(prepared, socratic=socratic)
 
 
-def _save(answer: Answer, prepared: answering.Prepared, *, text: str, mode: str, fallback_reason: str = "",
-          tokens: int = 0) -> Answer:
+def _save(
+    answer: Answer, prepared: answering.Prepared, *, text: str, mode: str, fallback_reason: str = "", tokens: int = 0
+) -> Answer:
     if not prepared.relevant:
         finished = answering.Finished(text="", citations=[])
     else:
@@ -129,8 +151,21 @@ def _save(answer: Answer, prepared: answering.Prepared, *, text: str, mode: str,
     answer.tokens = tokens
     answer.status = Answer.Status.DONE
     answer.answered_at = timezone.now()
-    answer.save(update_fields=["query", "language", "text", "citations", "mode", "not_in_course", "closest_lessons",
-                               "fallback_reason", "tokens", "status", "answered_at"])
+    answer.save(
+        update_fields=[
+            "query",
+            "language",
+            "text",
+            "citations",
+            "mode",
+            "not_in_course",
+            "closest_lessons",
+            "fallback_reason",
+            "tokens",
+            "status",
+            "answered_at",
+        ]
+    )
     return answer
 
 
@@ -171,14 +206,20 @@ async def answer_steps(answer: Answer) -> AsyncIterator[tuple[str, Any]]:
             # An answer that cites no given passage may say anything (a small model invents freely): the
             # learner gets the course's own sentences instead, with a notice saying why.
             if answering.finish(text, prepared).citations:
-                yield "done", await sync_to_async(_save)(answer, prepared, text=text, mode=Answer.Mode.LLM,
-                                                         tokens=tokens)
+                yield (
+                    "done",
+                    await sync_to_async(_save)(answer, prepared, text=text, mode=Answer.Mode.LLM, tokens=tokens),
+                )
                 return
             logger.warning("tutor sets aside the model's answer, which cites no passage: %r", text[:200])
             fallback_reason = UNCITED_REASON
     text = await sync_to_async(_offline_text)(prepared, answer)
-    yield "done", await sync_to_async(_save)(answer, prepared, text=text, mode=Answer.Mode.OFFLINE,
-                                             fallback_reason=fallback_reason, tokens=tokens)
+    yield (
+        "done",
+        await sync_to_async(_save)(
+            answer, prepared, text=text, mode=Answer.Mode.OFFLINE, fallback_reason=fallback_reason, tokens=tokens
+        ),
+    )
 
 
 async def _answer_finished(answer: Answer) -> Answer:
@@ -198,6 +239,7 @@ def answer_complete(answer: Answer) -> Answer:
 
 # Streaming, for the ASGI server. Each event is a server-sent event whose data is HTML for htmx's SSE extension.
 
+
 def sse(event: str, data: str) -> str:
     lines = data.splitlines() or [""]
     return f"event: {event}\n" + "".join(f"data: {line}\n" for line in lines) + "\n"
@@ -214,7 +256,7 @@ class CitationStream:
     def _render(self, text: str) -> str:
         out, last = [], 0
         for match in answering.CITATION.finditer(text):
-            out.append(html.escape(text[last:match.start()]))
+            out.append(html.escape(text[last : match.start()]))
             for number in answering.re.split(r"\s*[,，、]\s*", match.group(1)):
                 if int(number) in self.urls:
                     out.append(f'<a class="cite" href="{html.escape(self.urls[int(number)])}">[{int(number)}]</a>')
@@ -249,8 +291,9 @@ def _claim(answer_id: int) -> bool:
 
 @sync_to_async
 def _load(answer_id: int) -> Answer:
-    return Answer.objects.select_related("conversation__user__profile", "conversation__lesson", "conversation__course",
-                                         "feedback").get(id=answer_id)
+    return Answer.objects.select_related(
+        "conversation__user__profile", "conversation__lesson", "conversation__course", "feedback"
+    ).get(id=answer_id)
 
 
 async def answer_events(answer_id: int, *, language: str) -> AsyncIterator[str]:
@@ -289,8 +332,9 @@ def answer_as_json(answer: Answer) -> dict:
 
 
 def feedback_record(*, answer: Answer, helpful: bool, comment: str = "") -> Feedback:
-    feedback, _created = Feedback.objects.update_or_create(answer=answer, defaults={"helpful": helpful,
-                                                                                      "comment": comment.strip()})
+    feedback, _created = Feedback.objects.update_or_create(
+        answer=answer, defaults={"helpful": helpful, "comment": comment.strip()}
+    )
     return feedback
 
 
@@ -299,8 +343,13 @@ def card_from_answer(*, user, answer: Answer):
     from quizzes.services import question_create_from_tutor_answer
 
     first = answer.citations[0] if answer.citations else {}
-    return question_create_from_tutor_answer(user=user, question=answer.question, answer=answer.text,
-                                             language=answer.language, section_id=_section_id(first.get("chunk_id")))
+    return question_create_from_tutor_answer(
+        user=user,
+        question=answer.question,
+        answer=answer.text,
+        language=answer.language,
+        section_id=_section_id(first.get("chunk_id")),
+    )
 
 
 def _section_id(chunk_id: int | None) -> int | None:

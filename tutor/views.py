@@ -13,26 +13,49 @@ from .forms import AskForm, FeedbackForm
 from .models import Conversation
 
 
-def _page(request, *, conversation: Conversation | None, form: AskForm, lesson: Lesson | None = None,
-          missed: dict | None = None, status: int = 200):
+def _page(
+    request,
+    *,
+    conversation: Conversation | None,
+    form: AskForm,
+    lesson: Lesson | None = None,
+    missed: dict | None = None,
+    status: int = 200,
+):
     conversations = selectors.conversations_of(user=request.user).only("id", "title", "updated_at")[:30]
     answers = list(conversation.answers.select_related("feedback")) if conversation else []
-    return render(request, "tutor/tutor.html", {
-        "conversation": conversation, "conversations": conversations, "answers": answers, "form": form,
-        "lesson": lesson, "missed": missed,
-    }, status=status)
+    return render(
+        request,
+        "tutor/tutor.html",
+        {
+            "conversation": conversation,
+            "conversations": conversations,
+            "answers": answers,
+            "form": form,
+            "lesson": lesson,
+            "missed": missed,
+        },
+        status=status,
+    )
 
 
 @login_required
 def tutor(request):
-    lesson = Lesson.objects.filter(id=request.GET.get("lesson")).first() if request.GET.get("lesson", "").isdigit() else None
+    lesson = (
+        Lesson.objects.filter(id=request.GET.get("lesson")).first() if request.GET.get("lesson", "").isdigit() else None
+    )
     question_id = request.GET.get("question", "")
-    missed = selectors.missed_question_for_user(user=request.user, question_id=question_id,
-                                                wrong_answer=request.GET.get("answer", ""))
+    missed = selectors.missed_question_for_user(
+        user=request.user, question_id=question_id, wrong_answer=request.GET.get("answer", "")
+    )
     initial = {"lesson": lesson.id if lesson else None}
     if missed:
-        initial.update(missed_question=missed["id"], missed_answer=missed["answer"], socratic=True,
-                       question=_("Why is my answer wrong?"))
+        initial.update(
+            missed_question=missed["id"],
+            missed_answer=missed["answer"],
+            socratic=True,
+            question=_("Why is my answer wrong?"),
+        )
     return _page(request, conversation=None, form=AskForm(initial=initial), lesson=lesson, missed=missed)
 
 
@@ -77,9 +100,14 @@ def ask(request):
     else:
         lesson = Lesson.objects.filter(id=data["lesson"]).select_related("course").first() if data["lesson"] else None
         item = services.conversation_start(
-            user=request.user, question=data["question"], course=lesson.course if lesson else None, lesson=lesson,
-            socratic=data["socratic"], missed=selectors.missed_question_for_user(
-                user=request.user, question_id=data["missed_question"], wrong_answer=data["missed_answer"]),
+            user=request.user,
+            question=data["question"],
+            course=lesson.course if lesson else None,
+            lesson=lesson,
+            socratic=data["socratic"],
+            missed=selectors.missed_question_for_user(
+                user=request.user, question_id=data["missed_question"], wrong_answer=data["missed_answer"]
+            ),
         )
     answer = services.answer_create(conversation=item, question=data["question"])
     if request.htmx:
@@ -96,8 +124,9 @@ async def answer_stream(request, answer_id: int):
     if answer is None:
         raise Http404
     # An async iterator: the ASGI server sends each event as it is produced (a sync one would be buffered).
-    response = StreamingHttpResponse(services.answer_events(answer.id, language=translation.get_language()),
-                                     content_type="text/event-stream")
+    response = StreamingHttpResponse(
+        services.answer_events(answer.id, language=translation.get_language()), content_type="text/event-stream"
+    )
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"
     return response
@@ -123,7 +152,9 @@ def feedback(request, answer_id: int):
     answer = selectors.answer_for_user(user=request.user, answer_id=answer_id)
     form = FeedbackForm(request.POST)
     if form.is_valid():
-        services.feedback_record(answer=answer, helpful=form.cleaned_data["helpful"], comment=form.cleaned_data["comment"])
+        services.feedback_record(
+            answer=answer, helpful=form.cleaned_data["helpful"], comment=form.cleaned_data["comment"]
+        )
         answer.refresh_from_db()
     if request.htmx:
         return render(request, "tutor/tutor.html#feedback", {"answer": answer})

@@ -178,8 +178,14 @@ UPLOAD_TOTAL_MAX_MB = env.int("UPLOAD_TOTAL_MAX_MB", default=100)
 # EMAIL_URL (smtp://user:pass@host:587, consolemail://, filemail:///path) becomes Django 6.1's MAILERS.
 _email = env.email_url("EMAIL_URL", default="consolemail://")
 _email_options = {
-    "smtp": {"host": "EMAIL_HOST", "port": "EMAIL_PORT", "username": "EMAIL_HOST_USER",
-             "password": "EMAIL_HOST_PASSWORD", "use_tls": "EMAIL_USE_TLS", "use_ssl": "EMAIL_USE_SSL"},
+    "smtp": {
+        "host": "EMAIL_HOST",
+        "port": "EMAIL_PORT",
+        "username": "EMAIL_HOST_USER",
+        "password": "EMAIL_HOST_PASSWORD",
+        "use_tls": "EMAIL_USE_TLS",
+        "use_ssl": "EMAIL_USE_SSL",
+    },
     "filebased": {"file_path": "EMAIL_FILE_PATH"},
 }.get(_email["EMAIL_BACKEND"].rsplit(".", 2)[-2], {})
 MAILERS = {
@@ -271,16 +277,22 @@ if OIDC_SERVER_URL or OIDC_CLIENT_ID:
     if not (OIDC_SERVER_URL and OIDC_CLIENT_ID and OIDC_CLIENT_SECRET):
         from django.core.exceptions import ImproperlyConfigured
 
-        raise ImproperlyConfigured("single sign-on needs OIDC_SERVER_URL, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET together")
+        raise ImproperlyConfigured(
+            "single sign-on needs OIDC_SERVER_URL, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET together"
+        )
     INSTALLED_APPS += ["allauth.socialaccount", "allauth.socialaccount.providers.openid_connect"]
     SOCIALACCOUNT_PROVIDERS = {
         "openid_connect": {
             "OAUTH_PKCE_ENABLED": True,
-            "APPS": [{
-                "provider_id": "sso", "name": OIDC_PROVIDER_NAME,
-                "client_id": OIDC_CLIENT_ID, "secret": OIDC_CLIENT_SECRET,
-                "settings": {"server_url": OIDC_SERVER_URL},
-            }],
+            "APPS": [
+                {
+                    "provider_id": "sso",
+                    "name": OIDC_PROVIDER_NAME,
+                    "client_id": OIDC_CLIENT_ID,
+                    "secret": OIDC_CLIENT_SECRET,
+                    "settings": {"server_url": OIDC_SERVER_URL},
+                }
+            ],
         }
     }
     SOCIALACCOUNT_EMAIL_AUTHENTICATION = True

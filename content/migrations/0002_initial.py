@@ -11,130 +11,231 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('content', '0001_vector_extension'),
+        ("content", "0001_vector_extension"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Course',
+            name="Course",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.SlugField(unique=True)),
-                ('title', models.CharField(max_length=200, verbose_name='title')),
-                ('title_zh', models.CharField(blank=True, max_length=200, verbose_name='Chinese title')),
-                ('description', models.TextField(blank=True, verbose_name='description')),
-                ('description_zh', models.TextField(blank=True, verbose_name='Chinese description')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("slug", models.SlugField(unique=True)),
+                ("title", models.CharField(max_length=200, verbose_name="title")),
+                ("title_zh", models.CharField(blank=True, max_length=200, verbose_name="Chinese title")),
+                ("description", models.TextField(blank=True, verbose_name="description")),
+                ("description_zh", models.TextField(blank=True, verbose_name="Chinese description")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
         ),
         migrations.CreateModel(
-            name='Lesson',
+            name="Lesson",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.SlugField(max_length=120)),
-                ('language', models.CharField(choices=[('en', 'English'), ('zh-hans', 'Simplified Chinese'), ('zh-hant', 'Traditional Chinese')], max_length=10)),
-                ('order', models.PositiveIntegerField(default=0)),
-                ('title', models.CharField(max_length=300, verbose_name='title')),
-                ('summary', models.TextField(blank=True, verbose_name='summary')),
-                ('citations', models.JSONField(blank=True, default=list)),
-                ('questions', models.JSONField(blank=True, default=list)),
-                ('course', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='lessons', to='content.course')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("slug", models.SlugField(max_length=120)),
+                (
+                    "language",
+                    models.CharField(
+                        choices=[
+                            ("en", "English"),
+                            ("zh-hans", "Simplified Chinese"),
+                            ("zh-hant", "Traditional Chinese"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("order", models.PositiveIntegerField(default=0)),
+                ("title", models.CharField(max_length=300, verbose_name="title")),
+                ("summary", models.TextField(blank=True, verbose_name="summary")),
+                ("citations", models.JSONField(blank=True, default=list)),
+                ("questions", models.JSONField(blank=True, default=list)),
+                (
+                    "course",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="lessons", to="content.course"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['course', 'order', 'language'],
+                "ordering": ["course", "order", "language"],
             },
         ),
         migrations.CreateModel(
-            name='Section',
+            name="Section",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveIntegerField()),
-                ('heading', models.CharField(max_length=300)),
-                ('anchor', models.SlugField(allow_unicode=True, max_length=120)),
-                ('body', models.TextField(help_text='Markdown')),
-                ('lesson', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='sections', to='content.lesson')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("position", models.PositiveIntegerField()),
+                ("heading", models.CharField(max_length=300)),
+                ("anchor", models.SlugField(allow_unicode=True, max_length=120)),
+                ("body", models.TextField(help_text="Markdown")),
+                (
+                    "lesson",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="sections", to="content.lesson"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['lesson', 'position'],
+                "ordering": ["lesson", "position"],
             },
         ),
         migrations.CreateModel(
-            name='Source',
+            name="Source",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(help_text="The ingested file's name, as search results cite it.", max_length=300, verbose_name='file name')),
-                ('title', models.CharField(blank=True, max_length=300, verbose_name='title')),
-                ('author', models.CharField(blank=True, max_length=300, verbose_name='author or site')),
-                ('url', models.URLField(blank=True, max_length=1000)),
-                ('language', models.CharField(choices=[('en', 'English'), ('zh-hans', 'Simplified Chinese'), ('zh-hant', 'Traditional Chinese')], default='zh-hans', max_length=10)),
-                ('content_hash', models.CharField(max_length=64)),
-                ('ingested_at', models.DateTimeField(auto_now=True)),
-                ('course', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='sources', to='content.course')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "name",
+                    models.CharField(
+                        help_text="The ingested file's name, as search results cite it.",
+                        max_length=300,
+                        verbose_name="file name",
+                    ),
+                ),
+                ("title", models.CharField(blank=True, max_length=300, verbose_name="title")),
+                ("author", models.CharField(blank=True, max_length=300, verbose_name="author or site")),
+                ("url", models.URLField(blank=True, max_length=1000)),
+                (
+                    "language",
+                    models.CharField(
+                        choices=[
+                            ("en", "English"),
+                            ("zh-hans", "Simplified Chinese"),
+                            ("zh-hant", "Traditional Chinese"),
+                        ],
+                        default="zh-hans",
+                        max_length=10,
+                    ),
+                ),
+                ("content_hash", models.CharField(max_length=64)),
+                ("ingested_at", models.DateTimeField(auto_now=True)),
+                (
+                    "course",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="sources", to="content.course"
+                    ),
+                ),
             ],
         ),
         migrations.AddField(
-            model_name='lesson',
-            name='source',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='lessons', to='content.source'),
+            model_name="lesson",
+            name="source",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="lessons", to="content.source"
+            ),
         ),
         migrations.CreateModel(
-            name='LessonRead',
+            name="LessonRead",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('lesson_slug', models.SlugField(help_text='Reading a lesson in either language counts.', max_length=120)),
-                ('read_at', models.DateTimeField(auto_now_add=True)),
-                ('course', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='content.course')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='lessons_read', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "lesson_slug",
+                    models.SlugField(help_text="Reading a lesson in either language counts.", max_length=120),
+                ),
+                ("read_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "course",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="content.course"
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="lessons_read",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('user', 'course', 'lesson_slug'), name='lesson_read_once')],
+                "constraints": [
+                    models.UniqueConstraint(fields=("user", "course", "lesson_slug"), name="lesson_read_once")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Concept',
+            name="Concept",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.SlugField(max_length=120)),
-                ('term', models.CharField(max_length=200)),
-                ('term_zh', models.CharField(blank=True, max_length=200)),
-                ('aliases', django.contrib.postgres.fields.ArrayField(base_field=models.CharField(max_length=200), blank=True, default=list)),
-                ('definition', models.TextField(blank=True)),
-                ('definition_zh', models.TextField(blank=True)),
-                ('course', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='concepts', to='content.course')),
-                ('sections', models.ManyToManyField(blank=True, related_name='concepts', to='content.section')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("slug", models.SlugField(max_length=120)),
+                ("term", models.CharField(max_length=200)),
+                ("term_zh", models.CharField(blank=True, max_length=200)),
+                (
+                    "aliases",
+                    django.contrib.postgres.fields.ArrayField(
+                        base_field=models.CharField(max_length=200), blank=True, default=list
+                    ),
+                ),
+                ("definition", models.TextField(blank=True)),
+                ("definition_zh", models.TextField(blank=True)),
+                (
+                    "course",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="concepts", to="content.course"
+                    ),
+                ),
+                ("sections", models.ManyToManyField(blank=True, related_name="concepts", to="content.section")),
             ],
             options={
-                'ordering': ['term'],
-                'constraints': [models.UniqueConstraint(fields=('course', 'slug'), name='concept_unique_slug_per_course')],
+                "ordering": ["term"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("course", "slug"), name="concept_unique_slug_per_course")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Chunk',
+            name="Chunk",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveIntegerField()),
-                ('text', models.TextField()),
-                ('embedding', pgvector.django.vector.VectorField(dimensions=384, null=True)),
-                ('search_tokens', models.TextField(blank=True)),
-                ('search_vector', models.GeneratedField(db_persist=True, expression=models.Func(models.Value('simple'), models.F('search_tokens'), function='to_tsvector', output_field=django.contrib.postgres.search.SearchVectorField()), output_field=django.contrib.postgres.search.SearchVectorField())),
-                ('section', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='chunks', to='content.section')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("position", models.PositiveIntegerField()),
+                ("text", models.TextField()),
+                ("embedding", pgvector.django.vector.VectorField(dimensions=384, null=True)),
+                ("search_tokens", models.TextField(blank=True)),
+                (
+                    "search_vector",
+                    models.GeneratedField(
+                        db_persist=True,
+                        expression=models.Func(
+                            models.Value("simple"),
+                            models.F("search_tokens"),
+                            function="to_tsvector",
+                            output_field=django.contrib.postgres.search.SearchVectorField(),
+                        ),
+                        output_field=django.contrib.postgres.search.SearchVectorField(),
+                    ),
+                ),
+                (
+                    "section",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="chunks", to="content.section"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['section', 'position'],
-                'indexes': [pgvector.django.indexes.HnswIndex(ef_construction=64, fields=['embedding'], m=16, name='chunk_embedding_hnsw', opclasses=['vector_cosine_ops']), django.contrib.postgres.indexes.GinIndex(fields=['search_vector'], name='chunk_search_vector_gin')],
+                "ordering": ["section", "position"],
+                "indexes": [
+                    pgvector.django.indexes.HnswIndex(
+                        ef_construction=64,
+                        fields=["embedding"],
+                        m=16,
+                        name="chunk_embedding_hnsw",
+                        opclasses=["vector_cosine_ops"],
+                    ),
+                    django.contrib.postgres.indexes.GinIndex(fields=["search_vector"], name="chunk_search_vector_gin"),
+                ],
             },
         ),
         migrations.AddConstraint(
-            model_name='source',
-            constraint=models.UniqueConstraint(fields=('course', 'name'), name='source_unique_name_per_course'),
+            model_name="source",
+            constraint=models.UniqueConstraint(fields=("course", "name"), name="source_unique_name_per_course"),
         ),
         migrations.AddConstraint(
-            model_name='lesson',
-            constraint=models.UniqueConstraint(fields=('course', 'slug', 'language'), name='lesson_unique_slug_language'),
+            model_name="lesson",
+            constraint=models.UniqueConstraint(
+                fields=("course", "slug", "language"), name="lesson_unique_slug_language"
+            ),
         ),
     ]

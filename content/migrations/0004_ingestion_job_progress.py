@@ -5,25 +5,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('content', '0003_ingestion_job'),
+        ("content", "0003_ingestion_job"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='ingestionjob',
-            name='attempts',
+            model_name="ingestionjob",
+            name="attempts",
             field=models.PositiveSmallIntegerField(default=0),
         ),
         migrations.AddField(
-            model_name='ingestionjob',
-            name='last_progress_at',
+            model_name="ingestionjob",
+            name="last_progress_at",
             field=models.DateTimeField(default=django.utils.timezone.now),
         ),
         migrations.AddField(
-            model_name='ingestionjob',
-            name='run_id',
+            model_name="ingestionjob",
+            name="run_id",
             field=models.CharField(blank=True, max_length=64),
         ),
     ]

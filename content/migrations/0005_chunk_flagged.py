@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('content', '0004_ingestion_job_progress'),
+        ("content", "0004_ingestion_job_progress"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='chunk',
-            name='flagged',
+            model_name="chunk",
+            name="flagged",
             field=models.JSONField(blank=True, default=list),
         ),
     ]

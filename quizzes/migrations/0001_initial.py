@@ -6,103 +6,208 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('content', '0002_initial'),
+        ("content", "0002_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Question',
+            name="Question",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.CharField(blank=True, max_length=300, null=True, unique=True)),
-                ('type', models.CharField(choices=[('mcq', 'Multiple choice'), ('cloze', 'Fill in the blank'), ('free_text', 'Short answer')], max_length=10)),
-                ('prompt', models.TextField(verbose_name='prompt')),
-                ('options', models.JSONField(blank=True, default=list)),
-                ('answer', models.TextField(verbose_name='answer')),
-                ('accept', models.JSONField(blank=True, default=list, help_text='Other answers to accept.')),
-                ('explanation', models.TextField(blank=True, verbose_name='explanation')),
-                ('evidence', models.TextField(blank=True, help_text='The span of the section that supports the answer.', verbose_name='evidence')),
-                ('language', models.CharField(choices=[('en', 'English'), ('zh-hans', 'Simplified Chinese'), ('zh-hant', 'Traditional Chinese')], default='en', max_length=10)),
-                ('difficulty', models.PositiveSmallIntegerField(default=2)),
-                ('origin', models.CharField(choices=[('handwritten', 'Hand-written'), ('llm', 'Language model'), ('rule', 'Rule-built')], max_length=12)),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('approved', 'Approved'), ('rejected', 'Rejected'), ('retired', 'Retired')], db_index=True, default='draft', max_length=10)),
-                ('rejection_reason', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('concepts', models.ManyToManyField(blank=True, related_name='questions', to='content.concept')),
-                ('owner', models.ForeignKey(blank=True, help_text="Set for a learner's own question, made from a tutor answer.", null=True, on_delete=django.db.models.deletion.CASCADE, related_name='own_questions', to=settings.AUTH_USER_MODEL)),
-                ('section', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='questions', to='content.section')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("key", models.CharField(blank=True, max_length=300, null=True, unique=True)),
+                (
+                    "type",
+                    models.CharField(
+                        choices=[
+                            ("mcq", "Multiple choice"),
+                            ("cloze", "Fill in the blank"),
+                            ("free_text", "Short answer"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("prompt", models.TextField(verbose_name="prompt")),
+                ("options", models.JSONField(blank=True, default=list)),
+                ("answer", models.TextField(verbose_name="answer")),
+                ("accept", models.JSONField(blank=True, default=list, help_text="Other answers to accept.")),
+                ("explanation", models.TextField(blank=True, verbose_name="explanation")),
+                (
+                    "evidence",
+                    models.TextField(
+                        blank=True,
+                        help_text="The span of the section that supports the answer.",
+                        verbose_name="evidence",
+                    ),
+                ),
+                (
+                    "language",
+                    models.CharField(
+                        choices=[
+                            ("en", "English"),
+                            ("zh-hans", "Simplified Chinese"),
+                            ("zh-hant", "Traditional Chinese"),
+                        ],
+                        default="en",
+                        max_length=10,
+                    ),
+                ),
+                ("difficulty", models.PositiveSmallIntegerField(default=2)),
+                (
+                    "origin",
+                    models.CharField(
+                        choices=[("handwritten", "Hand-written"), ("llm", "Language model"), ("rule", "Rule-built")],
+                        max_length=12,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Draft"),
+                            ("approved", "Approved"),
+                            ("rejected", "Rejected"),
+                            ("retired", "Retired"),
+                        ],
+                        db_index=True,
+                        default="draft",
+                        max_length=10,
+                    ),
+                ),
+                ("rejection_reason", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("concepts", models.ManyToManyField(blank=True, related_name="questions", to="content.concept")),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="Set for a learner's own question, made from a tutor answer.",
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="own_questions",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "section",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="questions",
+                        to="content.section",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['id'],
+                "ordering": ["id"],
             },
         ),
         migrations.CreateModel(
-            name='Card',
+            name="Card",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('fsrs', models.JSONField(default=dict)),
-                ('due', models.DateTimeField(db_index=True)),
-                ('reps', models.PositiveIntegerField(default=0)),
-                ('lapses', models.PositiveIntegerField(default=0)),
-                ('is_leech', models.BooleanField(default=False)),
-                ('first_reviewed_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='cards', to=settings.AUTH_USER_MODEL)),
-                ('question', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='cards', to='quizzes.question')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("fsrs", models.JSONField(default=dict)),
+                ("due", models.DateTimeField(db_index=True)),
+                ("reps", models.PositiveIntegerField(default=0)),
+                ("lapses", models.PositiveIntegerField(default=0)),
+                ("is_leech", models.BooleanField(default=False)),
+                ("first_reviewed_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="cards", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "question",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="cards", to="quizzes.question"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='ReviewLog',
+            name="ReviewLog",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('rating', models.PositiveSmallIntegerField(choices=[(1, 'Again'), (2, 'Hard'), (3, 'Good'), (4, 'Easy')])),
-                ('reviewed_at', models.DateTimeField()),
-                ('duration_ms', models.PositiveIntegerField()),
-                ('answer', models.TextField(blank=True)),
-                ('correct', models.BooleanField()),
-                ('state_before', models.PositiveSmallIntegerField(default=0)),
-                ('card_before', models.JSONField()),
-                ('card_after', models.JSONField()),
-                ('idempotency_key', models.CharField(max_length=64, unique=True)),
-                ('undone_at', models.DateTimeField(blank=True, null=True)),
-                ('card', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='reviews', to='quizzes.card')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='review_logs', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "rating",
+                    models.PositiveSmallIntegerField(choices=[(1, "Again"), (2, "Hard"), (3, "Good"), (4, "Easy")]),
+                ),
+                ("reviewed_at", models.DateTimeField()),
+                ("duration_ms", models.PositiveIntegerField()),
+                ("answer", models.TextField(blank=True)),
+                ("correct", models.BooleanField()),
+                ("state_before", models.PositiveSmallIntegerField(default=0)),
+                ("card_before", models.JSONField()),
+                ("card_after", models.JSONField()),
+                ("idempotency_key", models.CharField(max_length=64, unique=True)),
+                ("undone_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "card",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="reviews", to="quizzes.card"
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="review_logs",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='ReviewSettings',
+            name="ReviewSettings",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('desired_retention', models.FloatField(default=0.9, verbose_name='desired retention')),
-                ('new_per_day', models.PositiveSmallIntegerField(default=10, verbose_name='new cards per day')),
-                ('max_reviews_per_day', models.PositiveIntegerField(default=200, verbose_name='maximum reviews per day')),
-                ('reminder_hour', models.PositiveSmallIntegerField(default=8, help_text='In your time zone, 0–23.', verbose_name='reminder hour')),
-                ('reminders_enabled', models.BooleanField(default=True, verbose_name='daily reminder email')),
-                ('fsrs_parameters', models.JSONField(blank=True, default=list)),
-                ('parameters_optimised_at', models.DateTimeField(blank=True, null=True)),
-                ('last_reminder_date', models.DateField(blank=True, null=True)),
-                ('user', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='review_settings', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("desired_retention", models.FloatField(default=0.9, verbose_name="desired retention")),
+                ("new_per_day", models.PositiveSmallIntegerField(default=10, verbose_name="new cards per day")),
+                (
+                    "max_reviews_per_day",
+                    models.PositiveIntegerField(default=200, verbose_name="maximum reviews per day"),
+                ),
+                (
+                    "reminder_hour",
+                    models.PositiveSmallIntegerField(
+                        default=8, help_text="In your time zone, 0–23.", verbose_name="reminder hour"
+                    ),
+                ),
+                ("reminders_enabled", models.BooleanField(default=True, verbose_name="daily reminder email")),
+                ("fsrs_parameters", models.JSONField(blank=True, default=list)),
+                ("parameters_optimised_at", models.DateTimeField(blank=True, null=True)),
+                ("last_reminder_date", models.DateField(blank=True, null=True)),
+                (
+                    "user",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="review_settings",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.AddIndex(
-            model_name='card',
-            index=models.Index(fields=['user', 'due'], name='card_user_due'),
+            model_name="card",
+            index=models.Index(fields=["user", "due"], name="card_user_due"),
         ),
         migrations.AddConstraint(
-            model_name='card',
-            constraint=models.UniqueConstraint(fields=('user', 'question'), name='card_unique_user_question'),
+            model_name="card",
+            constraint=models.UniqueConstraint(fields=("user", "question"), name="card_unique_user_question"),
         ),
         migrations.AddIndex(
-            model_name='reviewlog',
-            index=models.Index(fields=['user', 'reviewed_at'], name='reviewlog_user_time'),
+            model_name="reviewlog",
+            index=models.Index(fields=["user", "reviewed_at"], name="reviewlog_user_time"),
         ),
         migrations.AddIndex(
-            model_name='reviewsettings',
-            index=models.Index(fields=['reminder_hour'], name='reviewsettings_hour'),
+            model_name="reviewsettings",
+            index=models.Index(fields=["reminder_hour"], name="reviewsettings_hour"),
         ),
     ]

@@ -4,15 +4,22 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('quizzes', '0001_initial'),
+        ("quizzes", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='question',
-            name='origin',
-            field=models.CharField(choices=[('handwritten', 'Hand-written'), ('llm', 'Language model'), ('rule', 'Rule-built'), ('tutor', 'From a tutor answer')], max_length=12),
+            model_name="question",
+            name="origin",
+            field=models.CharField(
+                choices=[
+                    ("handwritten", "Hand-written"),
+                    ("llm", "Language model"),
+                    ("rule", "Rule-built"),
+                    ("tutor", "From a tutor answer"),
+                ],
+                max_length=12,
+            ),
         ),
     ]

@@ -5,24 +5,35 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('content', '0004_ingestion_job_progress'),
-        ('quizzes', '0002_alter_question_origin'),
+        ("content", "0004_ingestion_job_progress"),
+        ("quizzes", "0002_alter_question_origin"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='GenerationRun',
+            name="GenerationRun",
             fields=[
-                ('course', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='+', serialize=False, to='content.course')),
-                ('running_since', models.DateTimeField(blank=True, null=True)),
-                ('rerun_wanted', models.BooleanField(default=False, help_text='New lessons arrived while it ran: run once more.')),
+                (
+                    "course",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="+",
+                        serialize=False,
+                        to="content.course",
+                    ),
+                ),
+                ("running_since", models.DateTimeField(blank=True, null=True)),
+                (
+                    "rerun_wanted",
+                    models.BooleanField(default=False, help_text="New lessons arrived while it ran: run once more."),
+                ),
             ],
         ),
         migrations.AddField(
-            model_name='reviewsettings',
-            name='last_reminder_sent_on',
+            model_name="reviewsettings",
+            name="last_reminder_sent_on",
             field=models.DateField(blank=True, null=True),
         ),
     ]

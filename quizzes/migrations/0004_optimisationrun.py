@@ -6,33 +6,39 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('quizzes', '0003_reminder_sent_and_generation_run'),
+        ("quizzes", "0003_reminder_sent_and_generation_run"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='OptimisationRun',
+            name="OptimisationRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('ran_at', models.DateTimeField()),
-                ('reviews', models.PositiveIntegerField(default=0)),
-                ('items', models.PositiveIntegerField(default=0)),
-                ('current_log_loss', models.FloatField(blank=True, null=True)),
-                ('current_rmse', models.FloatField(blank=True, null=True)),
-                ('new_log_loss', models.FloatField(blank=True, null=True)),
-                ('new_rmse', models.FloatField(blank=True, null=True)),
-                ('parameters', models.JSONField(blank=True, default=list)),
-                ('adopted', models.BooleanField(default=False)),
-                ('reason', models.CharField(blank=True, max_length=200)),
-                ('cards_recomputed', models.PositiveIntegerField(default=0)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='optimisation_runs', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("ran_at", models.DateTimeField()),
+                ("reviews", models.PositiveIntegerField(default=0)),
+                ("items", models.PositiveIntegerField(default=0)),
+                ("current_log_loss", models.FloatField(blank=True, null=True)),
+                ("current_rmse", models.FloatField(blank=True, null=True)),
+                ("new_log_loss", models.FloatField(blank=True, null=True)),
+                ("new_rmse", models.FloatField(blank=True, null=True)),
+                ("parameters", models.JSONField(blank=True, default=list)),
+                ("adopted", models.BooleanField(default=False)),
+                ("reason", models.CharField(blank=True, max_length=200)),
+                ("cards_recomputed", models.PositiveIntegerField(default=0)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="optimisation_runs",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-ran_at', '-id'],
-                'indexes': [models.Index(fields=['user', 'ran_at'], name='optimisationrun_user_time')],
+                "ordering": ["-ran_at", "-id"],
+                "indexes": [models.Index(fields=["user", "ran_at"], name="optimisationrun_user_time")],
             },
         ),
     ]

@@ -4,30 +4,33 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('quizzes', '0004_optimisationrun'),
+        ("quizzes", "0004_optimisationrun"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='card',
-            name='note',
-            field=models.TextField(blank=True, verbose_name='note'),
+            model_name="card",
+            name="note",
+            field=models.TextField(blank=True, verbose_name="note"),
         ),
         migrations.AddField(
-            model_name='card',
-            name='reset_at',
+            model_name="card",
+            name="reset_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='card',
-            name='suspended',
+            model_name="card",
+            name="suspended",
             field=models.BooleanField(default=False),
         ),
         migrations.AddField(
-            model_name='reviewsettings',
-            name='suspend_leeches',
-            field=models.BooleanField(default=True, help_text='Set aside a card you have forgotten 8 times, so you can rework it instead of failing it again.', verbose_name='suspend leeches'),
+            model_name="reviewsettings",
+            name="suspend_leeches",
+            field=models.BooleanField(
+                default=True,
+                help_text="Set aside a card you have forgotten 8 times, so you can rework it instead of failing it again.",
+                verbose_name="suspend leeches",
+            ),
         ),
     ]

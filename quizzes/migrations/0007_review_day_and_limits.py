@@ -4,40 +4,49 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('quizzes', '0006_card_memory_state'),
+        ("quizzes", "0006_card_memory_state"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='reviewsettings',
-            name='extended_on',
+            model_name="reviewsettings",
+            name="extended_on",
             field=models.DateField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='reviewsettings',
-            name='extra_new',
+            model_name="reviewsettings",
+            name="extra_new",
             field=models.PositiveIntegerField(default=0),
         ),
         migrations.AddField(
-            model_name='reviewsettings',
-            name='extra_reviews',
+            model_name="reviewsettings",
+            name="extra_reviews",
             field=models.PositiveIntegerField(default=0),
         ),
         migrations.AddField(
-            model_name='reviewsettings',
-            name='mix_new_with_reviews',
-            field=models.BooleanField(default=False, help_text='Otherwise new cards come after the reviews.', verbose_name='mix new cards with reviews'),
+            model_name="reviewsettings",
+            name="mix_new_with_reviews",
+            field=models.BooleanField(
+                default=False,
+                help_text="Otherwise new cards come after the reviews.",
+                verbose_name="mix new cards with reviews",
+            ),
         ),
         migrations.AddField(
-            model_name='reviewsettings',
-            name='rollover_hour',
-            field=models.PositiveSmallIntegerField(default=4, help_text='The hour (0–23, your time zone) at which your day starts.', verbose_name='next day starts at'),
+            model_name="reviewsettings",
+            name="rollover_hour",
+            field=models.PositiveSmallIntegerField(
+                default=4,
+                help_text="The hour (0–23, your time zone) at which your day starts.",
+                verbose_name="next day starts at",
+            ),
         ),
         migrations.AlterField(
-            model_name='reviewsettings',
-            name='max_reviews_per_day',
-            field=models.PositiveIntegerField(default=200, help_text='New cards count toward this limit too.', verbose_name='maximum reviews per day'),
+            model_name="reviewsettings",
+            name="max_reviews_per_day",
+            field=models.PositiveIntegerField(
+                default=200, help_text="New cards count toward this limit too.", verbose_name="maximum reviews per day"
+            ),
         ),
     ]

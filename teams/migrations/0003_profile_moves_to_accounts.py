@@ -4,13 +4,12 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('teams', '0002_organizations_teams_invitations_assignments'),
-        ('accounts', '0001_initial'),
+        ("teams", "0002_organizations_teams_invitations_assignments"),
+        ("accounts", "0001_initial"),
     ]
 
     # Profile moved to accounts, which keeps its table (teams_profile): forget the model, keep the rows.
     operations = [
-        migrations.SeparateDatabaseAndState(state_operations=[migrations.DeleteModel(name='Profile')]),
+        migrations.SeparateDatabaseAndState(state_operations=[migrations.DeleteModel(name="Profile")]),
     ]

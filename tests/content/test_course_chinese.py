@@ -57,10 +57,12 @@ def prose_lines(path: Path):
 
 @pytest.mark.parametrize("path", CHINESE, ids=lambda p: p.name)
 def test_no_half_width_punctuation_next_to_a_chinese_character(path):
-    hits = [f"{path.name}:{number}: …{text[max(0, m.start() - 12):m.end() + 12]}…"
-            for number, text, front in prose_lines(path)
-            if not (front and NOT_PROSE_KEYS.match(text))
-            for m in HALF_WIDTH_NEXT_TO_CHINESE.finditer(text)]
+    hits = [
+        f"{path.name}:{number}: …{text[max(0, m.start() - 12) : m.end() + 12]}…"
+        for number, text, front in prose_lines(path)
+        if not (front and NOT_PROSE_KEYS.match(text))
+        for m in HALF_WIDTH_NEXT_TO_CHINESE.finditer(text)
+    ]
     assert not hits, "\n".join(hits)
 
 
@@ -72,7 +74,9 @@ def test_the_course_description_in_chinese_has_full_width_punctuation():
 
 @pytest.mark.parametrize("path", CHINESE, ids=lambda p: p.name)
 def test_a_list_is_never_written_as_one_line_with_semicolon_dash_separators(path):
-    hits = [f"{path.name}:{number}: {text[:60]}" for number, text, _ in prose_lines(path) if re.search(r"[；;]\s*- ", text)]
+    hits = [
+        f"{path.name}:{number}: {text[:60]}" for number, text, _ in prose_lines(path) if re.search(r"[；;]\s*- ", text)
+    ]
     assert not hits, "\n".join(hits)
 
 
@@ -93,8 +97,13 @@ def test_token_is_called_词元_after_one_gloss_at_most(path):
 def test_every_list_starts_after_a_blank_line_so_it_renders_as_a_list(path):
     hits, previous = [], ""
     for number, text, front in prose_lines(path):
-        if not front and LIST_ITEM.match(text) and previous.strip() and not LIST_ITEM.match(previous) \
-                and not previous.startswith(("  ", "\t")):
+        if (
+            not front
+            and LIST_ITEM.match(text)
+            and previous.strip()
+            and not LIST_ITEM.match(previous)
+            and not previous.startswith(("  ", "\t"))
+        ):
             hits.append(f"{path.name}:{number}: {text[:60]}")
         previous = "" if front else text
     assert not hits, "\n".join(hits)

@@ -12,7 +12,9 @@ from content.rendering import markdown_to_html
 
 SHIPPED = Path(services.SHIPPED_COURSES) / "llm-basics"
 DIAGRAMS = SHIPPED / "diagrams"
-DIAGRAM_LINE = re.compile(r"^!\[(?P<alt>[^\]]*)\]\(diagrams/(?P<name>[a-z0-9-]+)\.(?P<lang>en|zh)\.svg\)$", re.MULTILINE)
+DIAGRAM_LINE = re.compile(
+    r"^!\[(?P<alt>[^\]]*)\]\(diagrams/(?P<name>[a-z0-9-]+)\.(?P<lang>en|zh)\.svg\)$", re.MULTILINE
+)
 LESSONS = sorted(p for p in SHIPPED.glob("*.md") if p.name.upper() != "FORMAT.MD")
 SVGS = sorted(DIAGRAMS.glob("*.svg"))
 
@@ -61,10 +63,14 @@ def _alt(lesson_file: str) -> str:
     return DIAGRAM_LINE.search((SHIPPED / lesson_file).read_text(encoding="utf-8"))["alt"]
 
 
-@pytest.mark.parametrize("lang, file", [("en", "10-lora-and-matrix-rank.en.md"), ("zh-hans", "10-lora-and-matrix-rank.zh.md")])
+@pytest.mark.parametrize(
+    "lang, file", [("en", "10-lora-and-matrix-rank.en.md"), ("zh-hans", "10-lora-and-matrix-rank.zh.md")]
+)
 def test_alice_sees_the_lora_diagram_with_its_alt_text_and_the_svg_is_served(client, alice, course, lang, file):
     client.force_login(alice)
-    page = client.get(reverse("lesson_detail", args=["llm-basics", "lora-and-matrix-rank"]) + f"?lang={lang}").content.decode()
+    page = client.get(
+        reverse("lesson_detail", args=["llm-basics", "lora-and-matrix-rank"]) + f"?lang={lang}"
+    ).content.decode()
     suffix = "en" if lang == "en" else "zh"
     src = re.search(rf'<img src="(/courses/llm-basics/diagrams/lora-patch\.{suffix}\.svg\?v=\w+)" alt="([^"]*)"', page)
     assert src, "the lesson page shows no diagram"
@@ -79,15 +85,18 @@ def test_alice_sees_the_lora_diagram_with_its_alt_text_and_the_svg_is_served(cli
     assert b"<svg" in b"".join(response.streaming_content)
 
 
-@pytest.mark.parametrize("course_slug, name", [
-    ("llm-basics", "nope.en.svg"),
-    ("llm-basics", "lora-patch.fr.svg"),
-    ("llm-basics", "LORA-PATCH.en.svg"),
-    ("llm-basics", "..%2Fcourse.yaml"),
-    ("llm-basics", "..%2F10-lora-and-matrix-rank.en.md"),
-    ("llm-basics", "lora-patch.en.svg%00.md"),
-    ("no-such-course", "lora-patch.en.svg"),
-])
+@pytest.mark.parametrize(
+    "course_slug, name",
+    [
+        ("llm-basics", "nope.en.svg"),
+        ("llm-basics", "lora-patch.fr.svg"),
+        ("llm-basics", "LORA-PATCH.en.svg"),
+        ("llm-basics", "..%2Fcourse.yaml"),
+        ("llm-basics", "..%2F10-lora-and-matrix-rank.en.md"),
+        ("llm-basics", "lora-patch.en.svg%00.md"),
+        ("no-such-course", "lora-patch.en.svg"),
+    ],
+)
 def test_a_diagram_that_is_not_a_shipped_svg_answers_404(client, alice, course_slug, name):
     client.force_login(alice)
     assert client.get(f"/courses/{course_slug}/diagrams/{name}").status_code == 404
@@ -95,8 +104,11 @@ def test_a_diagram_that_is_not_a_shipped_svg_answers_404(client, alice, course_s
 
 def test_a_path_outside_the_diagrams_folder_answers_404(client, alice):
     client.force_login(alice)
-    for url in ["/courses/llm-basics/diagrams/../course.yaml", "/courses/llm-basics/diagrams/%2E%2E/course.yaml",
-                "/courses/..%2F..%2Fconfig/diagrams/settings.en.svg"]:
+    for url in [
+        "/courses/llm-basics/diagrams/../course.yaml",
+        "/courses/llm-basics/diagrams/%2E%2E/course.yaml",
+        "/courses/..%2F..%2Fconfig/diagrams/settings.en.svg",
+    ]:
         assert client.get(url).status_code == 404, url
 
 
@@ -104,13 +116,16 @@ def test_a_diagram_is_only_for_signed_in_learners(client):
     assert client.get("/courses/llm-basics/diagrams/lora-patch.en.svg").status_code == 302
 
 
-@pytest.mark.parametrize("markdown", [
-    "![a tracking pixel](https://evil.example/pixel.png)",
-    "![a script](javascript:alert(1))",
-    "![inline data](data:image/svg+xml;base64,PHN2Zz48L3N2Zz4=)",
-    "![a diagram of another course](diagrams/../../secret.en.svg)",
-    '<img src="https://evil.example/pixel.png" alt="raw html" onerror="alert(1)">',
-])
+@pytest.mark.parametrize(
+    "markdown",
+    [
+        "![a tracking pixel](https://evil.example/pixel.png)",
+        "![a script](javascript:alert(1))",
+        "![inline data](data:image/svg+xml;base64,PHN2Zz48L3N2Zz4=)",
+        "![a diagram of another course](diagrams/../../secret.en.svg)",
+        '<img src="https://evil.example/pixel.png" alt="raw html" onerror="alert(1)">',
+    ],
+)
 def test_an_image_that_is_not_a_course_diagram_shows_only_its_alt_text(markdown):
     html = markdown_to_html(markdown, diagram_url=lambda name: f"/courses/llm-basics/diagrams/{name}")
     assert "<img" not in html and "evil" not in html and "javascript" not in html and "onerror" not in html

@@ -32,8 +32,13 @@ def course(tmp_path):
     (tmp_path / "weights.md").write_text(ENGLISH)
     course = services.course_get_or_create(slug="tricks")
     services.paths_ingest(course=course, paths=[tmp_path])
-    Concept.objects.create(course=course, slug="weight-decay", term="weight decay", term_zh="权重衰减",
-                           aliases=["L2 regularization", "L2 正则化"])
+    Concept.objects.create(
+        course=course,
+        slug="weight-decay",
+        term="weight decay",
+        term_zh="权重衰减",
+        aliases=["L2 regularization", "L2 正则化"],
+    )
     Concept.objects.create(course=course, slug="weight", term="weight", term_zh="权重")
     return course
 

@@ -1,14 +1,22 @@
 from content import services
 from content.models import Chunk, Lesson, Source
 
-ATTENTION = "\n".join([
-    "1 注意力", "注意力机制让序列中的每个词元都能看到其他所有词元。查询、键和值是三个矩阵。" * 3,
-    "2 多头注意力", "多头注意力把同一个输入投影到几个子空间里,分别计算注意力后再拼接起来。" * 3,
-])
-OVERFITTING = "\n".join([
-    "1 Over-fitting", "A model over-fits when it memorises the training data instead of the pattern behind it. " * 3,
-    "2 Regularization", "Regularization adds a penalty on large weights, which keeps the fitted curve smooth. " * 3,
-])
+ATTENTION = "\n".join(
+    [
+        "1 注意力",
+        "注意力机制让序列中的每个词元都能看到其他所有词元。查询、键和值是三个矩阵。" * 3,
+        "2 多头注意力",
+        "多头注意力把同一个输入投影到几个子空间里,分别计算注意力后再拼接起来。" * 3,
+    ]
+)
+OVERFITTING = "\n".join(
+    [
+        "1 Over-fitting",
+        "A model over-fits when it memorises the training data instead of the pattern behind it. " * 3,
+        "2 Regularization",
+        "Regularization adds a penalty on large weights, which keeps the fitted curve smooth. " * 3,
+    ]
+)
 
 
 def _write(folder, name, text, encoding="utf-8"):

@@ -22,8 +22,9 @@ TEXT = "1 Tokens\n" + "A token is the smallest piece of text a language model re
 
 @pytest.fixture
 def staff(django_user_model):
-    return django_user_model.objects.create_user(username="carol@example.com", email="carol@example.com",
-                                                 password="pw-carol-123", is_staff=True)
+    return django_user_model.objects.create_user(
+        username="carol@example.com", email="carol@example.com", password="pw-carol-123", is_staff=True
+    )
 
 
 def start_worker(**env) -> subprocess.Popen:
@@ -31,9 +32,28 @@ def start_worker(**env) -> subprocess.Popen:
     from config.celery_app import app
 
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "prefork", "--concurrency", "1",
-         "--loglevel", "WARNING", "--hostname", f"jobs-{os.getpid()}-{time.monotonic_ns()}@%h", "--without-gossip",
-         "--without-mingle"], cwd=ROOT, env=process_env(**env), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--pool",
+            "prefork",
+            "--concurrency",
+            "1",
+            "--loglevel",
+            "WARNING",
+            "--hostname",
+            f"jobs-{os.getpid()}-{time.monotonic_ns()}@%h",
+            "--without-gossip",
+            "--without-mingle",
+        ],
+        cwd=ROOT,
+        env=process_env(**env),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
     deadline = time.monotonic() + 60
@@ -59,9 +79,14 @@ def wait_for(job: IngestionJob, statuses, timeout: float = 180) -> IngestionJob:
 
 def upload(client, staff, count: int = 3) -> IngestionJob:
     client.force_login(staff)
-    client.post(reverse("content_upload"), {"new_course_slug": "uploads", "new_course_title": "Uploads",
-                                            "files": [SimpleUploadedFile(f"notes-{i}.txt", (f"{TEXT} Note {i}. " * 30).encode())
-                                                      for i in range(count)]})
+    client.post(
+        reverse("content_upload"),
+        {
+            "new_course_slug": "uploads",
+            "new_course_title": "Uploads",
+            "files": [SimpleUploadedFile(f"notes-{i}.txt", (f"{TEXT} Note {i}. " * 30).encode()) for i in range(count)],
+        },
+    )
     return IngestionJob.objects.get()
 
 
@@ -138,8 +163,9 @@ def test_the_reaper_resends_a_lost_message_and_fails_a_job_that_kept_dying(staff
     course = Course.objects.create(slug="uploads", title="Uploads")
     old = timezone.now() - timedelta(hours=1)
     lost = IngestionJob.objects.create(course=course, folder=str(tmp_path), last_progress_at=old)
-    dying = IngestionJob.objects.create(course=course, folder=str(tmp_path), status=IngestionJob.Status.RUNNING,
-                                        attempts=3, last_progress_at=old)
+    dying = IngestionJob.objects.create(
+        course=course, folder=str(tmp_path), status=IngestionJob.Status.RUNNING, attempts=3, last_progress_at=old
+    )
     assert services.ingestion_jobs_reap() == {"resent": 1, "requeued": 0, "failed": 1}
     lost.refresh_from_db()
     dying.refresh_from_db()

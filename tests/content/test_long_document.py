@@ -11,8 +11,10 @@ from llm.embeddings import get_embedder
 
 pytestmark = pytest.mark.django_db
 
-WORDS = ("attention token vector layer weight gradient softmax matrix batch model context window decoder encoder "
-         "prompt sample loss rank head residual norm embedding logit beam cache query key value step").split()
+WORDS = (
+    "attention token vector layer weight gradient softmax matrix batch model context window decoder encoder "
+    "prompt sample loss rank head residual norm embedding logit beam cache query key value step"
+).split()
 LAST_SENTENCE = "The quokka ledger reconciles every zephyr invoice before the harbour opens."
 
 
@@ -23,8 +25,10 @@ def long_document(paragraphs: int, *, seed: int = 7, closing: str = LAST_SENTENC
     for i in range(paragraphs):
         if i % 6 == 0:
             parts.append(f"## Part {i // 6 + 1}: {rng.choice(WORDS)} and {rng.choice(WORDS)}\n")
-        sentences = [" ".join(rng.choice(WORDS) for _ in range(rng.randint(8, 16))).capitalize() + f" ({i}.{j})."
-                     for j in range(rng.randint(3, 6))]
+        sentences = [
+            " ".join(rng.choice(WORDS) for _ in range(rng.randint(8, 16))).capitalize() + f" ({i}.{j})."
+            for j in range(rng.randint(3, 6))
+        ]
         if i == paragraphs - 3:
             sentences.insert(1, closing)
         parts.append(" ".join(sentences) + "\n")
@@ -88,8 +92,12 @@ def test_a_long_document_that_fails_halfway_leaves_the_lesson_learners_had(opena
     before = list(chunk_ids)
 
     changed = long_document(3000, seed=8, closing="A changed edition that never finished ingesting.")
-    report = services.file_ingest(course=course, name="field-notes.md", data=changed.encode(),
-                                  embedder=EmbeddingServerGoesAway(get_embedder(), answers=10))
+    report = services.file_ingest(
+        course=course,
+        name="field-notes.md",
+        data=changed.encode(),
+        embedder=EmbeddingServerGoesAway(get_embedder(), answers=10),
+    )
 
     assert report.status == "failed" and "went away" in report.reason
     assert list(chunk_ids.all()) == before, "the lesson learners had is untouched"

@@ -41,8 +41,10 @@ def test_a_wrong_dimension_from_the_server_is_a_clear_error(openai_embeddings, s
 
 
 def test_a_file_ingested_with_the_openai_backend_is_searchable(openai_embeddings, tmp_path):
-    (tmp_path / "rank.md").write_text("# Rank\n\n## What rank means\n\nThe rank of a matrix counts its independent "
-                                      "rows. A rank-one matrix is an outer product of two vectors.\n")
+    (tmp_path / "rank.md").write_text(
+        "# Rank\n\n## What rank means\n\nThe rank of a matrix counts its independent "
+        "rows. A rank-one matrix is an outer product of two vectors.\n"
+    )
     course = services.course_get_or_create(slug="embedded-remotely")
     services.paths_ingest(course=course, paths=[tmp_path / "rank.md"])
     assert embedding_requests(openai_embeddings), "ingestion asked the server for embeddings"

@@ -20,7 +20,7 @@ def course(db, tmp_path):
 
 
 def test_the_shipped_course_loads_lessons_sections_questions_and_merged_concepts(course):
-    lessons = {l.language: l for l in course.lessons.all()}
+    lessons = {lesson.language: lesson for lesson in course.lessons.all()}
     assert set(lessons) == {"en", "zh-hans"}
     assert lessons["en"].sections.count() >= 3 and len(lessons["en"].questions) >= 5
     assert lessons["zh-hans"].citations[0]["file"] == "000_989a64ee7514cafa.txt"
@@ -40,7 +40,7 @@ def test_alice_reads_the_lesson_in_english_and_in_chinese(client, alice, course)
     english = client.get(url + "?lang=en").content.decode()
     assert "<h1>LoRA and matrix rank</h1>" in english
     assert 'class="concept"' in english and "data-definition=" in english
-    assert f"/tutor/?lesson=" in english and reverse("today_lesson_start") in english
+    assert "/tutor/?lesson=" in english and reverse("today_lesson_start") in english
     chinese = client.get(url + "?lang=zh-hans").content.decode()
     assert "LoRA 与矩阵的秩" in chinese and "cheaterlin" in chinese
     assert ">English</a>" in chinese and ">中文</a>" in english

@@ -31,8 +31,10 @@ def test_markdown_front_matter_becomes_metadata():
 
 def test_html_keeps_the_article_and_drops_the_navigation():
     article = "<p>" + "Attention lets every token look at every other token in the sequence. " * 8 + "</p>"
-    page = (f"<html><head><title>Attention</title></head><body><nav><a href='/'>Home</a> <a href='/x'>Login</a></nav>"
-            f"<article><h1>Attention</h1>{article}</article><footer>Copyright 2024 Example Inc.</footer></body></html>")
+    page = (
+        f"<html><head><title>Attention</title></head><body><nav><a href='/'>Home</a> <a href='/x'>Login</a></nav>"
+        f"<article><h1>Attention</h1>{article}</article><footer>Copyright 2024 Example Inc.</footer></body></html>"
+    )
     document = read_bytes("page.html", page.encode())
     assert "every token look at" in document.text
     assert "Login" not in document.text and "Copyright" not in document.text

@@ -15,10 +15,26 @@ EVAL = Path(__file__).with_name("eval_questions.yaml")
 
 # What the scraped pages carry besides the article; none of it may end up in a chunk.
 NOISE = [
-    "扫一扫打赏", "博客赞助", "领取红包", "本文来自互联网用户投稿", "注明出处", "相关文章", "浏览(",
-    "免费领取", "二维码", "640套AI大模型报告合集", "全套AGI大模型学习路线",
-    "触发器统计访问数据库", "MCU上的1微秒", "C# 基础知识总结", "Opengauss", "MySQL(77)", "kotlin入门教程",
-    "深度学习入门指南(12)", "0 条评论", "RustDesk",
+    "扫一扫打赏",
+    "博客赞助",
+    "领取红包",
+    "本文来自互联网用户投稿",
+    "注明出处",
+    "相关文章",
+    "浏览(",
+    "免费领取",
+    "二维码",
+    "640套AI大模型报告合集",
+    "全套AGI大模型学习路线",
+    "触发器统计访问数据库",
+    "MCU上的1微秒",
+    "C# 基础知识总结",
+    "Opengauss",
+    "MySQL(77)",
+    "kotlin入门教程",
+    "深度学习入门指南(12)",
+    "0 条评论",
+    "RustDesk",
 ]
 
 
@@ -48,16 +64,25 @@ def test_no_noise_passage_becomes_a_chunk(seeds_course, db):
 
 def test_searching_for_the_noise_topics_finds_only_article_text(seeds_course, db):
     course, _ = seeds_course
-    for query in ["支付宝扫一扫打赏作者", "MySQL 如何设置自动备份任务", "免费领取大模型学习资料", "C# naming best practices"]:
+    for query in [
+        "支付宝扫一扫打赏作者",
+        "MySQL 如何设置自动备份任务",
+        "免费领取大模型学习资料",
+        "C# naming best practices",
+    ]:
         for hit in search(query, course=course, k=5):
             assert not any(normalize(noise) in normalize(hit.text) for noise in NOISE), (query, hit.text)
 
 
 def test_the_numbered_headings_become_sections(seeds_course, db):
     course, _ = seeds_course
-    headings = set(course.lessons.get(source__name="004_8ae9d46b164c47e7.txt").sections.values_list("heading", flat=True))
+    headings = set(
+        course.lessons.get(source__name="004_8ae9d46b164c47e7.txt").sections.values_list("heading", flat=True)
+    )
     assert {"1.2.3誤差函數", "1.2.5正則化", "1.3.2反向傳播"} <= headings
-    headings_000 = set(course.lessons.get(source__name="000_989a64ee7514cafa.txt").sections.values_list("heading", flat=True))
+    headings_000 = set(
+        course.lessons.get(source__name="000_989a64ee7514cafa.txt").sections.values_list("heading", flat=True)
+    )
     assert "1 编解码与表示学习" in headings_000
 
 

@@ -53,12 +53,17 @@ def test_each_lesson_file_has_five_to_eight_questions(path):
 
 def test_the_right_option_is_the_longest_in_at_most_40_percent_of_mcq_questions():
     mcq = [(name, index, item) for name, index, item in shipped_questions() if item["type"] == "mcq"]
-    longest = [f"{name} question {index + 1}" for name, index, item in mcq
-               if len(str(item["options"][item["answer"]])) == max(len(str(o)) for o in item["options"])]
+    longest = [
+        f"{name} question {index + 1}"
+        for name, index, item in mcq
+        if len(str(item["options"][item["answer"]])) == max(len(str(o)) for o in item["options"])
+    ]
     assert len(longest) <= 0.4 * len(mcq), f"{len(longest)} of {len(mcq)}: " + ", ".join(longest)
 
 
 def test_at_least_70_percent_of_questions_ask_to_explain_predict_or_apply():
     questions = list(shipped_questions())
     recall = [f"{name} question {index + 1}" for name, index, item in questions if item.get("skill") not in DEEP_SKILLS]
-    assert len(questions) - len(recall) >= 0.7 * len(questions), f"{len(recall)} of {len(questions)}: " + ", ".join(recall)
+    assert len(questions) - len(recall) >= 0.7 * len(questions), f"{len(recall)} of {len(questions)}: " + ", ".join(
+        recall
+    )

@@ -9,12 +9,23 @@ from content.rendering import http_url
 
 pytestmark = pytest.mark.django_db
 
-BODY = "\n\n".join(f"Paragraph {i} explains how a language model predicts the next token from the ones before it."
-                   for i in range(6))
+BODY = "\n\n".join(
+    f"Paragraph {i} explains how a language model predicts the next token from the ones before it." for i in range(6)
+)
 
 
-@pytest.mark.parametrize("url", ["javascript:alert(document.cookie)", " JavaScript:alert(1)", "java\tscript:alert(1)",
-                                 "data:text/html,<script>alert(1)</script>", "vbscript:x", "//evil.example/x", "/x"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "javascript:alert(document.cookie)",
+        " JavaScript:alert(1)",
+        "java\tscript:alert(1)",
+        "data:text/html,<script>alert(1)</script>",
+        "vbscript:x",
+        "//evil.example/x",
+        "/x",
+    ],
+)
 def test_only_absolute_http_urls_pass(url):
     assert http_url(url) == ""
 
@@ -42,8 +53,10 @@ def test_a_script_url_stored_before_the_fix_is_shown_as_text(client, alice):
     course = services.course_get_or_create(slug="uploads", title="Uploads")
     services.file_ingest(course=course, name="old.md", data=f"---\ntitle: Old\n---\n# Old\n\n{BODY}\n".encode())
     lesson = Lesson.objects.get(course=course)
-    lesson.citations = [{"title": "Old source", "url": "javascript:alert(1)", "file": "old.md", "author": ""},
-                        {"title": "Good source", "url": "https://example.org/paper", "file": "g.md", "author": ""}]
+    lesson.citations = [
+        {"title": "Old source", "url": "javascript:alert(1)", "file": "old.md", "author": ""},
+        {"title": "Good source", "url": "https://example.org/paper", "file": "g.md", "author": ""},
+    ]
     lesson.save()
     client.force_login(alice)
     page = client.get(lesson.get_absolute_url()).text

@@ -18,11 +18,17 @@ def test_list_items_sentences_and_code_are_not_headings():
 
 
 def test_sections_split_at_headings_and_a_table_of_contents_leaves_no_empty_sections():
-    text = "\n".join([
-        "目录", "1.1深度学习的影响", "1.1.1医疗诊断",  # a table of contents: headings without text
-        "1.1深度学习的影响", "深度学习改变了许多领域。" * 5,
-        "1.1.1医疗诊断", "模型可以从皮肤照片中区分恶性与良性的病变。" * 3,
-    ])
+    text = "\n".join(
+        [
+            "目录",
+            "1.1深度学习的影响",
+            "1.1.1医疗诊断",  # a table of contents: headings without text
+            "1.1深度学习的影响",
+            "深度学习改变了许多领域。" * 5,
+            "1.1.1医疗诊断",
+            "模型可以从皮肤照片中区分恶性与良性的病变。" * 3,
+        ]
+    )
     sections = split_sections(text)
     assert [s.heading for s in sections] == ["1.1深度学习的影响", "1.1.1医疗诊断"]
     assert [s.level for s in sections] == [2, 3]
@@ -44,7 +50,9 @@ def test_consecutive_chunks_overlap_by_a_sentence():
 
 
 def test_formulas_and_list_items_are_never_cut():
-    items = "\n".join(f"- 第{i}条:损失函数 L(w) = Σ (y_i − f(x_i))² 衡量预测与标准值的差距,越小越好。" for i in range(12))
+    items = "\n".join(
+        f"- 第{i}条:损失函数 L(w) = Σ (y_i − f(x_i))² 衡量预测与标准值的差距,越小越好。" for i in range(12)
+    )
     chunks = chunk(items)
     lines = {line for c in chunks for line in c.splitlines()}
     assert all(line.startswith("- 第") and line.endswith("越小越好。") for line in lines)

@@ -13,20 +13,25 @@ MB = 1024 * 1024
 
 @pytest.fixture
 def staff_client(client, django_user_model):
-    client.force_login(django_user_model.objects.create_user(username="carol@example.com", email="carol@example.com",
-                                                             password="pw-carol-123", is_staff=True))
+    client.force_login(
+        django_user_model.objects.create_user(
+            username="carol@example.com", email="carol@example.com", password="pw-carol-123", is_staff=True
+        )
+    )
     return client
 
 
 def post(client, *files):
-    return client.post(reverse("content_upload"), {"new_course_slug": "uploads", "new_course_title": "Uploads",
-                                                   "files": list(files)})
+    return client.post(
+        reverse("content_upload"), {"new_course_slug": "uploads", "new_course_title": "Uploads", "files": list(files)}
+    )
 
 
 def test_a_file_over_the_per_file_limit_is_refused_by_name(staff_client, settings):
     settings.UPLOAD_FILE_MAX_MB = 1
-    response = post(staff_client, SimpleUploadedFile("small.txt", b"a" * 1000),
-                    SimpleUploadedFile("huge.txt", b"a" * (MB + 1)))
+    response = post(
+        staff_client, SimpleUploadedFile("small.txt", b"a" * 1000), SimpleUploadedFile("huge.txt", b"a" * (MB + 1))
+    )
     assert response.status_code == 200
     assert "Each file may be at most 1 MB; too large: huge.txt." in response.text
     assert not IngestionJob.objects.exists()

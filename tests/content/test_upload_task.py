@@ -11,17 +11,24 @@ TEXT = "1 词元\n" + "词元是语言模型读写的最小单位,模型每一�
 
 @pytest.fixture
 def staff(django_user_model):
-    return django_user_model.objects.create_user(username="carol@example.com", email="carol@example.com",
-                                                 password="pw-carol-123", is_staff=True)
+    return django_user_model.objects.create_user(
+        username="carol@example.com", email="carol@example.com", password="pw-carol-123", is_staff=True
+    )
 
 
 def test_an_upload_is_ingested_by_the_worker_and_the_status_row_shows_the_report(client, staff, celery_worker_process):
     client.force_login(staff)
-    response = client.post(reverse("content_upload"), {
-        "new_course_slug": "uploads", "new_course_title": "Uploads",
-        "files": [SimpleUploadedFile("tokens.txt", TEXT.encode("gbk")),
-                  SimpleUploadedFile("broken.pdf", b"%PDF-1.4 nonsense")],
-    })
+    response = client.post(
+        reverse("content_upload"),
+        {
+            "new_course_slug": "uploads",
+            "new_course_title": "Uploads",
+            "files": [
+                SimpleUploadedFile("tokens.txt", TEXT.encode("gbk")),
+                SimpleUploadedFile("broken.pdf", b"%PDF-1.4 nonsense"),
+            ],
+        },
+    )
     job = IngestionJob.objects.get()
     assert response.status_code == 302 and response.url == reverse("content_upload_job", args=[job.id])
 

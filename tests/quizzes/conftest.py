@@ -34,16 +34,25 @@ def lesson_from_file(course: Course, filename: str) -> Lesson:
     post = frontmatter.load(COURSE_DIR / filename)
     meta = post.metadata
     language = "zh-hans" if meta["language"] == "zh" else meta["language"]
-    source, _ = Source.objects.get_or_create(course=course, name=f"{meta['slug']}.{language}.md",
-                                             defaults={"content_hash": "x", "language": language})
-    lesson = Lesson.objects.create(course=course, source=source, slug=meta["slug"], language=language,
-                                   order=meta["order"], title=meta["title"], questions=meta.get("questions", []))
+    source, _ = Source.objects.get_or_create(
+        course=course, name=f"{meta['slug']}.{language}.md", defaults={"content_hash": "x", "language": language}
+    )
+    lesson = Lesson.objects.create(
+        course=course,
+        source=source,
+        slug=meta["slug"],
+        language=language,
+        order=meta["order"],
+        title=meta["title"],
+        questions=meta.get("questions", []),
+    )
     bodies = [part for part in ("\n" + post.content).split("\n## ") if part.strip()]
     sections = {}
     for position, part in enumerate(bodies):
         heading, _, body = part.partition("\n")
         sections[heading.strip()] = Section.objects.create(
-            lesson=lesson, position=position, heading=heading.strip(), anchor=f"s{position}", body=body.strip())
+            lesson=lesson, position=position, heading=heading.strip(), anchor=f"s{position}", body=body.strip()
+        )
     for item in meta.get("concepts", []):
         slug = item["term"].lower().replace(" ", "-")
         concept, _ = Concept.objects.get_or_create(course=course, slug=slug, defaults={"term": item["term"]})
@@ -85,18 +94,26 @@ def section_make(*, lesson=None, heading="Attention", body="Attention lets every
     if lesson is None:
         course = Course.objects.first() or course_make()
         source = Source.objects.create(course=course, name=f"s{next(_numbers)}.md", content_hash="x")
-        lesson = Lesson.objects.create(course=course, source=source, slug=f"l{next(_numbers)}", language="en",
-                                       title="A lesson")
-    return Section.objects.create(lesson=lesson, position=next(_numbers), heading=heading,
-                                  anchor=f"a{next(_numbers)}", body=body)
+        lesson = Lesson.objects.create(
+            course=course, source=source, slug=f"l{next(_numbers)}", language="en", title="A lesson"
+        )
+    return Section.objects.create(
+        lesson=lesson, position=next(_numbers), heading=heading, anchor=f"a{next(_numbers)}", body=body
+    )
 
 
 def question_make(*, section=None, concepts=(), **fields):
     from quizzes.models import Question
 
     section = section or section_make()
-    defaults = {"type": "cloze", "prompt": f"Blank number {next(_numbers)}: ____", "answer": "token",
-                "origin": "handwritten", "status": "approved", "language": "en"}
+    defaults = {
+        "type": "cloze",
+        "prompt": f"Blank number {next(_numbers)}: ____",
+        "answer": "token",
+        "origin": "handwritten",
+        "status": "approved",
+        "language": "en",
+    }
     question = Question.objects.create(section=section, **{**defaults, **fields})
     question.concepts.set(concepts)
     return question

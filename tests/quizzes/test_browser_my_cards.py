@@ -11,8 +11,15 @@ from .conftest import question_make
 def test_alice_suspends_and_annotates_cards_on_my_cards_in_both_languages(browser, live_server_process, alice):
     now = timezone.now()
     token = Card.objects.create(user=alice, question=question_make(prompt="What is a token?"), due=now)
-    Card.objects.create(user=alice, question=question_make(prompt="Why scale attention scores?"), due=now,
-                        is_leech=True, lapses=8, reps=12, suspended=True)
+    Card.objects.create(
+        user=alice,
+        question=question_make(prompt="Why scale attention scores?"),
+        due=now,
+        is_leech=True,
+        lapses=8,
+        reps=12,
+        suspended=True,
+    )
     page = browser.new_page(viewport={"width": 390, "height": 844})
     page.goto(f"{live_server_process}/accounts/login/")
     page.fill("input[name=login]", alice.email)

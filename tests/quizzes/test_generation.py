@@ -20,18 +20,26 @@ def seed_course(seeds_dir):
     course = course_make("seeds")
     for order, path in enumerate(sorted(seeds_dir.glob("0*.txt"))):
         source = Source.objects.create(course=course, name=path.name, content_hash=path.name, language="zh-hans")
-        lesson = Lesson.objects.create(course=course, source=source, slug=path.stem.replace("_", "-"), order=order,
-                                       language="zh-hans", title=path.name)
+        lesson = Lesson.objects.create(
+            course=course,
+            source=source,
+            slug=path.stem.replace("_", "-"),
+            order=order,
+            language="zh-hans",
+            title=path.name,
+        )
         text, position, chunk = path.read_text(), 0, ""
         for paragraph in text.split("\n"):
             chunk += paragraph + "\n"
             if len(chunk) > 1500:
-                Section.objects.create(lesson=lesson, position=position, heading=f"§{position}",
-                                       anchor=f"s{position}", body=chunk)
+                Section.objects.create(
+                    lesson=lesson, position=position, heading=f"§{position}", anchor=f"s{position}", body=chunk
+                )
                 position, chunk = position + 1, ""
         if chunk.strip():
-            Section.objects.create(lesson=lesson, position=position, heading=f"§{position}", anchor=f"s{position}",
-                                   body=chunk)
+            Section.objects.create(
+                lesson=lesson, position=position, heading=f"§{position}", anchor=f"s{position}", body=chunk
+            )
     return course
 
 
@@ -44,15 +52,29 @@ def test_the_five_seed_articles_give_questions_that_pass_or_are_rejected_with_a_
     assert not generated.filter(status="rejected", rejection_reason="").exists()
     for question in generated.filter(status="approved"):
         assert question.origin == "rule"
-        assert verify(Draft(type=question.type, prompt=question.prompt, answer=question.answer,
-                            options=question.options, evidence=question.evidence),
-                      section_text=question.section.body) is None
+        assert (
+            verify(
+                Draft(
+                    type=question.type,
+                    prompt=question.prompt,
+                    answer=question.answer,
+                    options=question.options,
+                    evidence=question.evidence,
+                ),
+                section_text=question.section.body,
+            )
+            is None
+        )
 
 
 def test_rule_built_questions_for_the_shipped_lesson_pass_verification_and_regenerating_adds_nothing(loaded_course):
     first = questions_generate(course=loaded_course, use_llm=False)
-    match = Question.objects.filter(Q(prompt__startswith="Which concept matches") | Q(prompt__startswith="哪个概念符合"),
-                                    origin="rule", type="mcq", status="approved")
+    match = Question.objects.filter(
+        Q(prompt__startswith="Which concept matches") | Q(prompt__startswith="哪个概念符合"),
+        origin="rule",
+        type="mcq",
+        status="approved",
+    )
     assert match.exists()
     for question in Question.objects.filter(origin="rule", status="approved"):
         # A diagram's Markdown never reaches a question: it is read as its alt text.
@@ -66,20 +88,61 @@ def test_rule_built_questions_for_the_shipped_lesson_pass_verification_and_regen
     assert second.skipped == first.approved + first.rejected + first.drafts
 
 
-@pytest.mark.parametrize(("draft", "reason"), [
-    (Draft(type="mcq", prompt="Which of these is NOT a matrix?", answer="a", options=["a", "b", "c"],
-           evidence="a is here"), "negation"),
-    (Draft(type="mcq", prompt="Pick one", answer="a", options=["a", "b", "all of the above"], evidence="a is here"),
-     "catch-all"),
-    (Draft(type="mcq", prompt="Pick one", answer="a", options=["a", "a", "c"], evidence="a is here"), "the same"),
-    (Draft(type="mcq", prompt="Pick one", answer="rank", options=["rank", "GPU memory", "a much longer option that goes on and on and on"],
-           evidence="the rank is how many rows are independent"), "length"),
-    (Draft(type="mcq", prompt="Pick one", answer="rank", options=["rank", "rows", "LoRA"],
-           evidence="the rank is how many rows are independent"), "distractor"),
-    (Draft(type="cloze", prompt="The rank ____ is the rank", answer="rank",
-           evidence="the rank is how many rows are independent"), "gives the answer away"),
-    (Draft(type="cloze", prompt="The ____ counts rows", answer="rank", evidence="rank is made up"), "does not occur"),
-])
+@pytest.mark.parametrize(
+    ("draft", "reason"),
+    [
+        (
+            Draft(
+                type="mcq",
+                prompt="Which of these is NOT a matrix?",
+                answer="a",
+                options=["a", "b", "c"],
+                evidence="a is here",
+            ),
+            "negation",
+        ),
+        (
+            Draft(
+                type="mcq", prompt="Pick one", answer="a", options=["a", "b", "all of the above"], evidence="a is here"
+            ),
+            "catch-all",
+        ),
+        (Draft(type="mcq", prompt="Pick one", answer="a", options=["a", "a", "c"], evidence="a is here"), "the same"),
+        (
+            Draft(
+                type="mcq",
+                prompt="Pick one",
+                answer="rank",
+                options=["rank", "GPU memory", "a much longer option that goes on and on and on"],
+                evidence="the rank is how many rows are independent",
+            ),
+            "length",
+        ),
+        (
+            Draft(
+                type="mcq",
+                prompt="Pick one",
+                answer="rank",
+                options=["rank", "rows", "LoRA"],
+                evidence="the rank is how many rows are independent",
+            ),
+            "distractor",
+        ),
+        (
+            Draft(
+                type="cloze",
+                prompt="The rank ____ is the rank",
+                answer="rank",
+                evidence="the rank is how many rows are independent",
+            ),
+            "gives the answer away",
+        ),
+        (
+            Draft(type="cloze", prompt="The ____ counts rows", answer="rank", evidence="rank is made up"),
+            "does not occur",
+        ),
+    ],
+)
 def test_verification_rejects_flawed_items_with_a_reason(draft, reason):
     assert reason in verify(draft, section_text="The **rank** is how many rows are independent. a is here.")
 

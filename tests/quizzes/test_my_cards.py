@@ -19,8 +19,14 @@ pytestmark = pytest.mark.django_db
 
 
 def answer(card, rating, at):
-    services.review_record(card=card, rating=rating, answered_at=at, duration_ms=3000, correct=rating > 1,
-                           idempotency_key=f"{card.pk}-{at.isoformat()}")
+    services.review_record(
+        card=card,
+        rating=rating,
+        answered_at=at,
+        duration_ms=3000,
+        correct=rating > 1,
+        idempotency_key=f"{card.pk}-{at.isoformat()}",
+    )
     card.refresh_from_db()
     return card
 
@@ -150,7 +156,8 @@ def test_the_anki_deck_carries_each_cards_history_and_schedule_and_leaves_retire
         (crt,) = db.execute("SELECT crt FROM col").fetchone()
         notes = db.execute("SELECT flds FROM notes").fetchall()
         anki_type, queue, due, interval, reps, data = db.execute(
-            "SELECT type, queue, due, ivl, reps, data FROM cards").fetchone()
+            "SELECT type, queue, due, ivl, reps, data FROM cards"
+        ).fetchone()
         revlog = db.execute("SELECT id, ease, ivl, type FROM revlog ORDER BY id").fetchall()
         db.close()
     assert len(notes) == 1 and notes[0][0].startswith("Kept")

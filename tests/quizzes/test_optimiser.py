@@ -46,12 +46,20 @@ def simulate(user, *, days: int, cards: int = 60, new_per_day: int = 6, seed: in
                 continue
             card = due[0]
             recalled = truth[card.pk].last_review is not None and rng.random() < memory.get_card_retrievability(
-                truth[card.pk], clock)
-            rating = (rng.choices([2, 3, 4], weights=[1, 8, 1])[0] if recalled else 1)
+                truth[card.pk], clock
+            )
+            rating = rng.choices([2, 3, 4], weights=[1, 8, 1])[0] if recalled else 1
             truth[card.pk], _log = memory.review_card(truth[card.pk], fsrs.Rating(rating), review_datetime=clock)
             card.refresh_from_db()
-            services.review_record(card=card, rating=rating, answered_at=clock, duration_ms=5000, answer="x",
-                                   correct=rating > 1, idempotency_key=f"{card.pk}-{clock.isoformat()}")
+            services.review_record(
+                card=card,
+                rating=rating,
+                answered_at=clock,
+                duration_ms=5000,
+                answer="x",
+                correct=rating > 1,
+                idempotency_key=f"{card.pk}-{clock.isoformat()}",
+            )
             clock += timedelta(minutes=1)
 
 
@@ -97,13 +105,20 @@ def test_training_counts_elapsed_days_in_the_learners_local_day_with_the_rollove
     card = Card.objects.create(user=alice, question=question_make(), due=START)
     # Shanghai is UTC+8. 23:30 and 07:00 the next morning: one day apart locally, the same UTC date.
     # 20:00 and 03:00 the next night: before the 4 am rollover, so the same day.
-    moments = [datetime(2026, 1, 5, 15, 30, tzinfo=UTC), datetime(2026, 1, 5, 23, 0, tzinfo=UTC),
-               datetime(2026, 1, 6, 12, 0, tzinfo=UTC), datetime(2026, 1, 6, 19, 0, tzinfo=UTC)]
+    moments = [
+        datetime(2026, 1, 5, 15, 30, tzinfo=UTC),
+        datetime(2026, 1, 5, 23, 0, tzinfo=UTC),
+        datetime(2026, 1, 6, 12, 0, tzinfo=UTC),
+        datetime(2026, 1, 6, 19, 0, tzinfo=UTC),
+    ]
     for moment in moments:
         card.refresh_from_db()
-        services.review_record(card=card, rating=3, answered_at=moment, duration_ms=4000, correct=True,
-                               idempotency_key=moment.isoformat())
+        services.review_record(
+            card=card, rating=3, answered_at=moment, duration_ms=4000, correct=True, idempotency_key=moment.isoformat()
+        )
     items = fsrs_training_items(user=alice)
     # FSRSReview exposes its fields only through its repr.
     assert [repr(review) for item in items for review in item.reviews] == [
-        "FSRSReview { rating: 3, delta_t: 0 }", "FSRSReview { rating: 3, delta_t: 1 }"]
+        "FSRSReview { rating: 3, delta_t: 0 }",
+        "FSRSReview { rating: 3, delta_t: 1 }",
+    ]

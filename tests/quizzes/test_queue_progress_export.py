@@ -15,8 +15,14 @@ pytestmark = pytest.mark.django_db
 
 
 def rate(card, rating, at):
-    services.review_record(card=card, rating=rating, answered_at=at, duration_ms=3000, correct=rating > 1,
-                           idempotency_key=f"{card.pk}-{at.isoformat()}")
+    services.review_record(
+        card=card,
+        rating=rating,
+        answered_at=at,
+        duration_ms=3000,
+        correct=rating > 1,
+        idempotency_key=f"{card.pk}-{at.isoformat()}",
+    )
     card.refresh_from_db()
 
 
@@ -71,8 +77,9 @@ def test_progress_shows_streak_retention_forecast_and_mastery(client, alice, now
     client.force_login(alice)
     page = client.get(reverse("progress")).content.decode()
     assert "<svg" in page and "LoRA" in page
-    stats = selectors.progress_for(user=alice, review_settings=services.review_settings_for(user=alice),
-                                   now=card.due - timedelta(hours=1))
+    stats = selectors.progress_for(
+        user=alice, review_settings=services.review_settings_for(user=alice), now=card.due - timedelta(hours=1)
+    )
     assert stats["retention"] == 1.0 and stats["total_reviews"] == 3
     assert sum(n for _, n in stats["forecast"]) == 1
     assert 0 < stats["mastery"][0][1] <= 1
@@ -81,9 +88,17 @@ def test_progress_shows_streak_retention_forecast_and_mastery(client, alice, now
 def test_a_streak_counts_consecutive_days(alice, now):
     card = Card.objects.create(user=alice, question=question_make(), due=now)
     for days_ago in (0, 1, 2, 4):
-        ReviewLog.objects.create(card=card, user=alice, rating=3, reviewed_at=now - timedelta(days=days_ago),
-                                 duration_ms=1, correct=True, card_before={}, card_after={},
-                                 idempotency_key=f"k{days_ago}")
+        ReviewLog.objects.create(
+            card=card,
+            user=alice,
+            rating=3,
+            reviewed_at=now - timedelta(days=days_ago),
+            duration_ms=1,
+            correct=True,
+            card_before={},
+            card_after={},
+            idempotency_key=f"k{days_ago}",
+        )
     stats = selectors.progress_for(user=alice, review_settings=services.review_settings_for(user=alice), now=now)
     assert stats["streak"] == 3
 
@@ -102,8 +117,17 @@ def test_cards_export_to_csv_and_anki_and_only_your_own(client, alice, mallory, 
 
 def test_review_settings_can_be_changed_on_the_progress_page(client, alice):
     client.force_login(alice)
-    client.post(reverse("progress"), {"desired_retention": "0.85", "new_per_day": "5", "max_reviews_per_day": "100",
-                                      "rollover_hour": "3", "reminder_hour": "7", "reminders_enabled": "on"})
+    client.post(
+        reverse("progress"),
+        {
+            "desired_retention": "0.85",
+            "new_per_day": "5",
+            "max_reviews_per_day": "100",
+            "rollover_hour": "3",
+            "reminder_hour": "7",
+            "reminders_enabled": "on",
+        },
+    )
     review_settings = services.review_settings_for(user=alice)
     assert (review_settings.desired_retention, review_settings.new_per_day) == (0.85, 5)
 

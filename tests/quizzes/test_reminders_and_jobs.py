@@ -27,9 +27,20 @@ def alice_due(alice):
 
 def studied_card_make(user, *, due):
     """A card the learner has answered before, now scheduled for `due`: only such cards are ever "due"."""
-    return Card.objects.create(user=user, question=question_make(), due=due, reps=1,
-                               fsrs={"state": 2, "step": None, "stability": 3.0, "difficulty": 5.0,
-                                     "due": due.isoformat(), "last_review": (due - timedelta(days=3)).isoformat()})
+    return Card.objects.create(
+        user=user,
+        question=question_make(),
+        due=due,
+        reps=1,
+        fsrs={
+            "state": 2,
+            "step": None,
+            "stability": 3.0,
+            "difficulty": 5.0,
+            "due": due.isoformat(),
+            "last_review": (due - timedelta(days=3)).isoformat(),
+        },
+    )
 
 
 def test_a_learner_gets_one_reminder_at_their_local_hour_even_if_the_job_runs_twice(alice_due):
@@ -87,8 +98,11 @@ def hourly_claims(start, hours):
     return claims
 
 
-@pytest.mark.parametrize("change", [datetime(2026, 3, 29, tzinfo=UTC), datetime(2026, 10, 25, tzinfo=UTC)],
-                         ids=["spring-forward", "fall-back"])
+@pytest.mark.parametrize(
+    "change",
+    [datetime(2026, 3, 29, tzinfo=UTC), datetime(2026, 10, 25, tzinfo=UTC)],
+    ids=["spring-forward", "fall-back"],
+)
 def test_a_berlin_learner_is_reminded_at_8_local_on_both_sides_of_a_dst_change(alice, change):
     from zoneinfo import ZoneInfo
 
@@ -130,16 +144,27 @@ def test_the_optimiser_fits_parameters_once_there_are_enough_reviews(alice, now)
         at = now
         for step in range(12):
             rating = rng.choices([1, 2, 3, 4], weights=[1, 1, 6, 1])[0]
-            logs.append(ReviewLog(card=card, user=alice, rating=rating, reviewed_at=at, duration_ms=3000,
-                                  correct=rating > 1, card_before={}, card_after={},
-                                  idempotency_key=f"{card.pk}-{step}"))
+            logs.append(
+                ReviewLog(
+                    card=card,
+                    user=alice,
+                    rating=rating,
+                    reviewed_at=at,
+                    duration_ms=3000,
+                    correct=rating > 1,
+                    card_before={},
+                    card_after={},
+                    idempotency_key=f"{card.pk}-{step}",
+                )
+            )
             at += timedelta(days=rng.randint(1, 2 ** min(step, 6)))
     ReviewLog.objects.bulk_create(logs)
     assert users_with_enough_reviews(minimum=services.MIN_REVIEWS_FOR_OPTIMISATION) == [alice.pk]
     assert tasks.fsrs_parameters_optimise.run(alice.pk)
     parameters = ReviewSettings.objects.get(user=alice).fsrs_parameters
-    assert len(parameters) == 21 and parameters != pytest.approx(list(
-        __import__("fsrs_rs_python").DEFAULT_PARAMETERS), rel=1e-4)
+    assert len(parameters) == 21 and parameters != pytest.approx(
+        list(__import__("fsrs_rs_python").DEFAULT_PARAMETERS), rel=1e-4
+    )
 
 
 def test_the_optimiser_leaves_a_new_learner_on_the_defaults(alice):

@@ -24,8 +24,14 @@ _keys = itertools.count()
 
 
 def rate(card, rating, at):
-    log = services.review_record(card=card, rating=rating, answered_at=at, duration_ms=3000, correct=rating > 1,
-                                 idempotency_key=f"k{next(_keys)}")
+    log = services.review_record(
+        card=card,
+        rating=rating,
+        answered_at=at,
+        duration_ms=3000,
+        correct=rating > 1,
+        idempotency_key=f"k{next(_keys)}",
+    )
     card.refresh_from_db()
     return log
 
@@ -80,8 +86,12 @@ def test_the_count_on_the_page_is_what_the_session_offers_every_day(alice, now):
         start = session(alice, day)
         promised = start.due_count + start.new_count
         work_through(alice, day, rating=random.Random(day.toordinal()).choice([3, 4]))
-        first_answers = ReviewLog.objects.filter(user=alice, reviewed_at__gte=day, reviewed_at__lt=day + timedelta(
-            hours=8), state_before__in=[0, fsrs.State.Review.value]).count()
+        first_answers = ReviewLog.objects.filter(
+            user=alice,
+            reviewed_at__gte=day,
+            reviewed_at__lt=day + timedelta(hours=8),
+            state_before__in=[0, fsrs.State.Review.value],
+        ).count()
         assert first_answers == promised
         assert promised <= 12, "new cards count toward the review limit"
         day += timedelta(days=1)
@@ -159,8 +169,9 @@ def test_failed_cards_come_first_then_the_least_retrievable_reviews_then_new_car
     today = max(card.due for card in (fresh, faded, failed)) + timedelta(hours=1)
     rate(failed, 1, today - timedelta(minutes=30))
     scheduler = fsrs.Scheduler()
-    assert (scheduler.get_card_retrievability(fsrs.Card.from_dict(faded.fsrs), today)
-            < scheduler.get_card_retrievability(fsrs.Card.from_dict(fresh.fsrs), today))
+    assert scheduler.get_card_retrievability(
+        fsrs.Card.from_dict(faded.fsrs), today
+    ) < scheduler.get_card_retrievability(fsrs.Card.from_dict(fresh.fsrs), today)
     assert work_through(alice, today)[:4] == [failed.pk, faded.pk, fresh.pk, new.pk]
 
 
@@ -180,8 +191,9 @@ def show(client, lesson=None):
 
 
 def answer(client, page, **data):
-    fields = {name: re.search(rf'name="{name}" value="([^"]*)"', page).group(1) for name in ("card", "shown_at",
-                                                                                             "showing")}
+    fields = {
+        name: re.search(rf'name="{name}" value="([^"]*)"', page).group(1) for name in ("card", "shown_at", "showing")
+    }
     return client.post(reverse("today_answer"), {**fields, **data}, **HTMX).content.decode()
 
 
@@ -227,10 +239,15 @@ def test_the_interval_on_each_button_is_the_one_saved_across_many_cards(client, 
         promised = signing.loads(token_of(feedback), salt=FEEDBACK_SALT)["outcomes"]
         rating = rng.choice([1, 2, 3, 4])
         for value, outcome in promised.items():
-            label = scheduling.interval_label(datetime.fromisoformat(outcome["due"]) - datetime.fromisoformat(
-                signing.loads(token_of(feedback), salt=FEEDBACK_SALT)["at"]))
-            assert re.search(rf'value="{value}"[^>]*>\s*<span class="rating-label">[^<]*</span>\s*'
-                             rf'<span class="rating-interval">{re.escape(label)}</span>', feedback)
+            label = scheduling.interval_label(
+                datetime.fromisoformat(outcome["due"])
+                - datetime.fromisoformat(signing.loads(token_of(feedback), salt=FEEDBACK_SALT)["at"])
+            )
+            assert re.search(
+                rf'value="{value}"[^>]*>\s*<span class="rating-label">[^<]*</span>\s*'
+                rf'<span class="rating-interval">{re.escape(label)}</span>',
+                feedback,
+            )
         client.post(reverse("today_rate"), {"token": token_of(feedback), "rating": str(rating)}, **HTMX)
         card.refresh_from_db()
         assert card.due == datetime.fromisoformat(promised[str(rating)]["due"])
@@ -293,7 +310,8 @@ def test_a_learner_over_ninety_days_keeps_about_the_retention_they_asked_for(ali
                 break
             card = Card.objects.get(pk=card.pk)
             recalled = card.reps == 0 or draws.random() < scheduler.get_card_retrievability(
-                fsrs.Card.from_dict(card.fsrs), at)
+                fsrs.Card.from_dict(card.fsrs), at
+            )
             rate(card, 3 if recalled else 1, at)
             at += timedelta(seconds=draws.randint(5, 40))
         day += timedelta(days=1)

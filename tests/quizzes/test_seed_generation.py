@@ -19,8 +19,9 @@ def generated(django_db_setup, django_db_blocker):
         course = services.course_get_or_create(slug="seed-questions", title="Seed articles")
         services.paths_ingest(course=course, paths=[SEEDS])
         report = questions_generate(course=course, use_llm=False)
-        approved = list(Question.objects.filter(section__lesson__course=course, status="approved")
-                        .select_related("section__lesson"))
+        approved = list(
+            Question.objects.filter(section__lesson__course=course, status="approved").select_related("section__lesson")
+        )
         print(f"offline generation: {report}")
         yield course, report, approved
         Question.objects.filter(section__lesson__course=course).delete()
@@ -28,8 +29,14 @@ def generated(django_db_setup, django_db_blocker):
 
 
 def as_item(question):
-    return {"type": question.type, "prompt": question.prompt, "options": question.options, "answer": question.answer,
-            "accept": question.accept, "evidence": question.evidence}
+    return {
+        "type": question.type,
+        "prompt": question.prompt,
+        "options": question.options,
+        "answer": question.answer,
+        "accept": question.accept,
+        "evidence": question.evidence,
+    }
 
 
 def test_at_least_20_questions_are_approved_without_a_model(generated, db):
@@ -39,8 +46,9 @@ def test_at_least_20_questions_are_approved_without_a_model(generated, db):
 
 def test_every_approved_question_passes_every_check_against_its_section(generated, db):
     _, _, approved = generated
-    failures = {q.prompt: problems for q in approved if (problems := question_problems(
-        as_item(q), section_text=q.section.body))}
+    failures = {
+        q.prompt: problems for q in approved if (problems := question_problems(as_item(q), section_text=q.section.body))
+    }
     assert failures == {}
 
 
@@ -54,8 +62,12 @@ def test_no_two_approved_questions_are_near_duplicates(generated, db):
     _, _, approved = generated
     vectors = get_embedder().passages([embedding_text(q.prompt, q.answer) for q in approved])
     similarities = vectors @ vectors.T
-    pairs = [(approved[i].prompt, approved[j].prompt) for i in range(len(approved)) for j in range(i)
-             if similarities[i, j] >= NEAR_DUPLICATE]
+    pairs = [
+        (approved[i].prompt, approved[j].prompt)
+        for i in range(len(approved))
+        for j in range(i)
+        if similarities[i, j] >= NEAR_DUPLICATE
+    ]
     assert pairs == []
 
 

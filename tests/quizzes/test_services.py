@@ -12,8 +12,13 @@ pytestmark = pytest.mark.django_db
 
 def review(card, rating, at, *, key=None, correct=None):
     return services.review_record(
-        card=card, rating=rating, answered_at=at, duration_ms=4000, answer="x",
-        correct=rating > 1 if correct is None else correct, idempotency_key=key or f"{card.pk}-{at.isoformat()}",
+        card=card,
+        rating=rating,
+        answered_at=at,
+        duration_ms=4000,
+        answer="x",
+        correct=rating > 1 if correct is None else correct,
+        idempotency_key=key or f"{card.pk}-{at.isoformat()}",
     )
 
 

@@ -1,12 +1,11 @@
 import re
-from datetime import timedelta
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
 from quizzes import services
-from quizzes.models import Card, Question, ReviewLog
+from quizzes.models import Card, ReviewLog
 
 from .conftest import question_make
 
@@ -19,9 +18,11 @@ def field(html: str, name: str) -> str:
 
 
 def answer(client, card, **data):
-    return client.post(reverse("today_answer"), {"card": card.pk,
-                                                 "shown_at": int(timezone.now().timestamp() * 1000) - 9000, **data},
-                       **HTMX)
+    return client.post(
+        reverse("today_answer"),
+        {"card": card.pk, "shown_at": int(timezone.now().timestamp() * 1000) - 9000, **data},
+        **HTMX,
+    )
 
 
 def test_a_new_learner_is_invited_to_start_the_shipped_course(client, alice, loaded_course):
@@ -38,7 +39,9 @@ def test_a_right_answer_gets_feedback_a_proposed_rating_and_intervals(client, al
     page = client.get(reverse("today")).content.decode()
     card = Card.objects.get(pk=field(page, "card"))
     question = card.question
-    data = {"choice": question.options.index(question.answer)} if question.type == "mcq" else {"answer": question.answer}
+    data = (
+        {"choice": question.options.index(question.answer)} if question.type == "mcq" else {"answer": question.answer}
+    )
     feedback = answer(client, card, **data).content.decode()
     assert "Right" in feedback and question.explanation in feedback
     assert question.section.get_absolute_url() in feedback
@@ -148,7 +151,9 @@ def test_a_lesson_quiz_keeps_to_that_lesson_through_rating_and_undo(client, alic
     page = client.get(reverse("today") + f"?lesson={lora_lesson.pk}", **HTMX).content.decode()
     card = Card.objects.get(pk=field(page, "card"))
     question = card.question
-    data = {"choice": question.options.index(question.answer)} if question.type == "mcq" else {"answer": question.answer}
+    data = (
+        {"choice": question.options.index(question.answer)} if question.type == "mcq" else {"answer": question.answer}
+    )
     feedback = answer(client, card, lesson=lora_lesson.pk, **data).content.decode()
     rate = {"token": field(feedback, "token"), "rating": "3", "lesson": lora_lesson.pk}
     page = client.post(reverse("today_rate"), rate, **HTMX).content.decode()

@@ -27,8 +27,14 @@ def make_course(slug="llm-test", concepts=("Attention", "LoRA", "RLHF"), lessons
     sections = []
     for n in range(lessons):
         for language in ("en", "zh-hans"):
-            lesson = Lesson.objects.create(course=course, source=source, slug=f"lesson-{n}", language=language,
-                                           order=n, title=f"Lesson {n} {language}")
+            lesson = Lesson.objects.create(
+                course=course,
+                source=source,
+                slug=f"lesson-{n}",
+                language=language,
+                order=n,
+                title=f"Lesson {n} {language}",
+            )
             section = Section.objects.create(lesson=lesson, position=0, heading="Intro", anchor="intro", body="…")
             if language == "en":
                 sections.append(section)
@@ -36,8 +42,14 @@ def make_course(slug="llm-test", concepts=("Attention", "LoRA", "RLHF"), lessons
         concept = Concept.objects.create(course=course, slug=term.lower(), term=term, term_zh=f"{term}（中）")
         for q in range(per_concept):
             question = Question.objects.create(
-                key=f"{slug}:{term}:{q}", type="cloze", prompt=f"What is {term}? ({q})", answer=term,
-                section=sections[i % len(sections)], language="en", origin="handwritten", status="approved",
+                key=f"{slug}:{term}:{q}",
+                type="cloze",
+                prompt=f"What is {term}? ({q})",
+                answer=term,
+                section=sections[i % len(sections)],
+                language="en",
+                origin="handwritten",
+                status="approved",
             )
             question.concepts.add(concept)
     return course

@@ -14,8 +14,19 @@ from tests.conftest import screenshot
 
 from .conftest import make_course
 
-CONCEPTS = ("Token", "Next-token prediction", "Embedding", "Attention", "Transformer", "Pre-training",
-            "Instruction tuning", "RLHF", "LoRA", "Matrix rank", "Over-fitting")
+CONCEPTS = (
+    "Token",
+    "Next-token prediction",
+    "Embedding",
+    "Attention",
+    "Transformer",
+    "Pre-training",
+    "Instruction tuning",
+    "RLHF",
+    "LoRA",
+    "Matrix rank",
+    "Over-fitting",
+)
 
 
 def log_in(page, base, email, password):
@@ -48,8 +59,14 @@ def practise(user, course, *, skill: float, now):
         when = now - dt.timedelta(days=rng.randint(8, 20))
         for _ in range(rng.randint(1, 3)):
             rating = 3 if rng.random() < skill else 1
-            quiz_services.review_record(card=card, rating=rating, answered_at=when, duration_ms=5000,
-                                        correct=rating > 1, idempotency_key=f"{user.id}-{card.id}-{next(keys)}")
+            quiz_services.review_record(
+                card=card,
+                rating=rating,
+                answered_at=when,
+                duration_ms=5000,
+                correct=rating > 1,
+                idempotency_key=f"{user.id}-{card.id}-{next(keys)}",
+            )
             when += dt.timedelta(days=rng.randint(1, 4))
             if when > now:
                 break

@@ -4,7 +4,6 @@ import io
 import itertools
 
 import pytest
-from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -21,8 +20,14 @@ _keys = itertools.count()
 
 
 def review(card, rating, at):
-    return quiz_services.review_record(card=card, rating=rating, answered_at=at, duration_ms=4000, correct=rating > 1,
-                                       idempotency_key=f"k{next(_keys)}")
+    return quiz_services.review_record(
+        card=card,
+        rating=rating,
+        answered_at=at,
+        duration_ms=4000,
+        correct=rating > 1,
+        idempotency_key=f"k{next(_keys)}",
+    )
 
 
 @pytest.fixture
@@ -38,8 +43,9 @@ def test_assigning_a_course_gives_every_learner_its_cards(team, alice, bob, caro
     assert not Card.objects.filter(user=carol).exists()
 
 
-def test_a_learner_who_joins_later_gets_the_cards_of_the_teams_assignments(team, carol, assigned, mallory,
-                                                                           django_capture_on_commit_callbacks):
+def test_a_learner_who_joins_later_gets_the_cards_of_the_teams_assignments(
+    team, carol, assigned, mallory, django_capture_on_commit_callbacks
+):
     invitation = services.invitation_create(team=team, created_by=carol, max_uses=2)
     with django_capture_on_commit_callbacks(execute=True):
         services.invitation_accept(token=invitation.token, user=mallory)
@@ -97,6 +103,7 @@ def test_the_heatmap_agrees_with_the_fsrs_package_on_retrievability(team, alice,
     # Optimised parameters carry their own decay; the SQL must read the learner's, not the default.
     settings_row = quiz_services.review_settings_for(user=alice)
     import fsrs
+
     parameters = list(fsrs.Scheduler().parameters)
     parameters[20] = 0.3
     settings_row.fsrs_parameters = parameters
@@ -195,20 +202,32 @@ def test_the_dashboard_switches_course_with_an_htmx_partial(client, team, carol,
     second = make_course(slug="second", concepts=("Rank",))
     services.assignment_create(team=team, course=second, due_on=in_days(30), created_by=carol)
     client.force_login(carol)
-    response = client.get(reverse("team_dashboard", args=[team.id]) + f"?course={second.id}", headers={"HX-Request": "true"})
+    response = client.get(
+        reverse("team_dashboard", args=[team.id]) + f"?course={second.id}", headers={"HX-Request": "true"}
+    )
     body = response.content.decode()
     assert response.status_code == 200
     assert body.lstrip().startswith('<div id="dashboard"')
     assert "Lesson 0 en" in body and "LLM basics" not in body.split("<h2>", 2)[-1] and "<html" not in body
-    opened = client.get(reverse("team_dashboard", args=[team.id]), {"course": second.id, "lesson": "lesson-0"},
-                        headers={"HX-Request": "true"}).content.decode()
+    opened = client.get(
+        reverse("team_dashboard", args=[team.id]),
+        {"course": second.id, "lesson": "lesson-0"},
+        headers={"HX-Request": "true"},
+    ).content.decode()
     assert "Rank" in opened
 
 
 def test_the_dashboard_never_shows_what_a_learner_answered(client, team, carol, alice, assigned):
     card = Card.objects.filter(user=alice).first()
-    quiz_services.review_record(card=card, rating=3, answered_at=timezone.now(), duration_ms=100, correct=True,
-                                answer="my private musing about attention", idempotency_key="private")
+    quiz_services.review_record(
+        card=card,
+        rating=3,
+        answered_at=timezone.now(),
+        duration_ms=100,
+        correct=True,
+        answer="my private musing about attention",
+        idempotency_key="private",
+    )
     client.force_login(carol)
     page = client.get(reverse("team_dashboard", args=[team.id])).content.decode()
     assert "private musing" not in page

@@ -51,7 +51,9 @@ def test_the_weekly_digest_is_on_the_beat_schedule():
 
 @pytest.fixture
 def admin_client(client, django_user_model):
-    admin = django_user_model.objects.create_superuser(username="root@example.com", email="root@example.com", password="pw")
+    admin = django_user_model.objects.create_superuser(
+        username="root@example.com", email="root@example.com", password="pw"
+    )
     client.force_login(admin)
     return client
 
@@ -59,29 +61,53 @@ def admin_client(client, django_user_model):
 def test_the_django_admin_manages_people_teams_and_content(admin_client, team, carol, course):
     services.invitation_create(team=team, created_by=carol, max_uses=2)
     services.assignment_create(team=team, course=course, due_on=in_days(3), created_by=carol)
-    for name in ["auth_user", "teams_organization", "teams_team", "teams_membership", "teams_invitation",
-                 "teams_assignment", "teams_digestsent", "content_course", "content_lesson", "content_concept"]:
+    for name in [
+        "auth_user",
+        "teams_organization",
+        "teams_team",
+        "teams_membership",
+        "teams_invitation",
+        "teams_assignment",
+        "teams_digestsent",
+        "content_course",
+        "content_lesson",
+        "content_concept",
+    ]:
         assert admin_client.get(reverse(f"admin:{name}_changelist")).status_code == 200, name
     assert admin_client.get(reverse("admin:teams_team_change", args=[team.id])).status_code == 200
     assert admin_client.get(reverse("admin:auth_user_change", args=[carol.id])).status_code == 200
 
 
 def test_an_admin_made_invitation_gets_a_token(admin_client, team):
-    response = admin_client.post(reverse("admin:teams_invitation_add"), {
-        "team": team.id, "email": "", "role": "learner", "max_uses": 3,
-        "expires_at_0": in_days(5).isoformat(), "expires_at_1": "12:00:00",
-    })
+    response = admin_client.post(
+        reverse("admin:teams_invitation_add"),
+        {
+            "team": team.id,
+            "email": "",
+            "role": "learner",
+            "max_uses": 3,
+            "expires_at_0": in_days(5).isoformat(),
+            "expires_at_1": "12:00:00",
+        },
+    )
     assert response.status_code == 302
     assert len(team.invitations.get().token) > 20
 
 
 def test_single_sign_on_is_off_unless_configured_and_on_when_it_is():
     assert "allauth.socialaccount.providers.openid_connect" not in settings.INSTALLED_APPS
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test", "OIDC_SERVER_URL": "https://id.example.com",
-           "OIDC_CLIENT_ID": "primer", "OIDC_CLIENT_SECRET": "s3cret"}
-    code = ("import django; django.setup(); from django.conf import settings as s; "
-            "print(s.SOCIALACCOUNT_PROVIDERS['openid_connect']['APPS'][0]['settings']['server_url'], "
-            "'allauth.socialaccount.providers.openid_connect' in s.INSTALLED_APPS)")
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "OIDC_SERVER_URL": "https://id.example.com",
+        "OIDC_CLIENT_ID": "primer",
+        "OIDC_CLIENT_SECRET": "s3cret",
+    }
+    code = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(s.SOCIALACCOUNT_PROVIDERS['openid_connect']['APPS'][0]['settings']['server_url'], "
+        "'allauth.socialaccount.providers.openid_connect' in s.INSTALLED_APPS)"
+    )
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=settings.BASE_DIR)
     assert out.stdout.split() == ["https://id.example.com", "True"], out.stderr
     env.pop("OIDC_CLIENT_SECRET")
@@ -91,8 +117,10 @@ def test_single_sign_on_is_off_unless_configured_and_on_when_it_is():
 
 def test_carol_assigns_a_course_to_one_learner_with_a_deadline(client, team, carol, bob, course):
     client.force_login(carol)
-    response = client.post(reverse("team_assignments", args=[team.id]),
-                           {"course": course.id, "learner": bob.id, "due_on": in_days(9).isoformat()})
+    response = client.post(
+        reverse("team_assignments", args=[team.id]),
+        {"course": course.id, "learner": bob.id, "due_on": in_days(9).isoformat()},
+    )
     assert response.status_code == 302
     assignment = team.assignments.get()
     assert (assignment.learner, assignment.due_on) == (bob, in_days(9))
@@ -100,8 +128,9 @@ def test_carol_assigns_a_course_to_one_learner_with_a_deadline(client, team, car
 
 def test_a_due_date_in_the_past_is_refused(client, team, carol, course):
     client.force_login(carol)
-    response = client.post(reverse("team_assignments", args=[team.id]),
-                           {"course": course.id, "due_on": in_days(-1).isoformat()})
+    response = client.post(
+        reverse("team_assignments", args=[team.id]), {"course": course.id, "due_on": in_days(-1).isoformat()}
+    )
     assert response.status_code == 200 and not team.assignments.exists()
 
 

@@ -11,15 +11,20 @@ from teams.models import Invitation, Membership, Role
 
 @pytest.fixture
 def newhire(django_user_model):
-    return django_user_model.objects.create_user(username="dave@example.com", email="dave@example.com", password="pw-dave-123")
+    return django_user_model.objects.create_user(
+        username="dave@example.com", email="dave@example.com", password="pw-dave-123"
+    )
 
 
-def test_carol_invites_a_new_hire_by_email_and_the_mail_carries_the_join_link(client, team, carol, eager_tasks,
-                                                                              django_capture_on_commit_callbacks):
+def test_carol_invites_a_new_hire_by_email_and_the_mail_carries_the_join_link(
+    client, team, carol, eager_tasks, django_capture_on_commit_callbacks
+):
     client.force_login(carol)
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(reverse("team_people", args=[team.id]),
-                               {"email": "Dave@Example.com", "role": "learner", "max_uses": 5, "expires_in_days": 7})
+        response = client.post(
+            reverse("team_people", args=[team.id]),
+            {"email": "Dave@Example.com", "role": "learner", "max_uses": 5, "expires_in_days": 7},
+        )
     assert response.status_code == 302
     invitation = Invitation.objects.get()
     assert invitation.email == "dave@example.com" and invitation.max_uses == 1
@@ -98,13 +103,15 @@ def test_someone_logged_out_is_offered_sign_up_that_comes_back_to_the_invitation
 
 def test_a_manager_invites_learners_but_only_an_admin_hands_out_manager_roles(client, team, carol, alice):
     client.force_login(carol)
-    response = client.post(reverse("team_people", args=[team.id]),
-                           {"email": "", "role": "manager", "max_uses": 3, "expires_in_days": 7})
+    response = client.post(
+        reverse("team_people", args=[team.id]), {"email": "", "role": "manager", "max_uses": 3, "expires_in_days": 7}
+    )
     assert response.status_code == 200
     assert not Invitation.objects.exists()
     Membership.objects.filter(user=carol).update(role=Role.ADMIN)
-    response = client.post(reverse("team_people", args=[team.id]),
-                           {"email": "", "role": "manager", "max_uses": 3, "expires_in_days": 7})
+    response = client.post(
+        reverse("team_people", args=[team.id]), {"email": "", "role": "manager", "max_uses": 3, "expires_in_days": 7}
+    )
     assert response.status_code == 302
     assert Invitation.objects.get().role == Role.MANAGER
 

@@ -33,7 +33,9 @@ def test_an_outsider_gets_404_from_every_team_view(client, team_urls, mallory, o
     for url in team_urls["get"]:
         assert client.get(url).status_code == 404, url
     for url in team_urls["post"]:
-        assert client.post(url, {"email": "", "role": "learner", "max_uses": 2, "expires_in_days": 3}).status_code == 404, url
+        assert (
+            client.post(url, {"email": "", "role": "learner", "max_uses": 2, "expires_in_days": 3}).status_code == 404
+        ), url
 
 
 def test_a_learner_gets_404_from_their_own_teams_manager_views(client, team_urls, alice):
@@ -65,8 +67,10 @@ def test_an_admin_administers_every_team_of_their_organization_and_nothing_of_an
 
 def test_an_outsider_cannot_assign_to_a_learner_of_another_team(client, team, carol, course, mallory, other_team):
     client.force_login(carol)
-    response = client.post(reverse("team_assignments", args=[team.id]),
-                           {"course": course.id, "learner": mallory.id, "due_on": in_days(10).isoformat()})
+    response = client.post(
+        reverse("team_assignments", args=[team.id]),
+        {"course": course.id, "learner": mallory.id, "due_on": in_days(10).isoformat()},
+    )
     assert response.status_code == 200
     assert "learner" in response.context["form"].errors
     assert not team.assignments.exists()

@@ -44,7 +44,7 @@ def course_material():
             title, sections = _sections(LESSONS / f"{stem}.{suffix}.md")
             lessons.append((order, stem.split("-", 1)[1], language, title, sections))
     texts = [chunk for *_, sections in lessons for _, chunks in sections for chunk in chunks]
-    vectors = dict(zip(texts, get_embedder().passages(texts)))
+    vectors = dict(zip(texts, get_embedder().passages(texts), strict=False))
     return lessons, vectors
 
 
@@ -66,27 +66,40 @@ def course(db):
     lessons, vectors = course_material()
     course = Course.objects.create(slug="llm-basics", title="How LLMs work", title_zh="大语言模型如何工作")
     for order, slug, language, title, sections in lessons:
-        source = Source.objects.create(course=course, name=f"{order:02d}-{slug}.{language}.md", title=title,
-                                       language=language, content_hash=f"{slug}{language}")
-        lesson = Lesson.objects.create(course=course, source=source, slug=slug, language=language, order=order, title=title)
+        source = Source.objects.create(
+            course=course,
+            name=f"{order:02d}-{slug}.{language}.md",
+            title=title,
+            language=language,
+            content_hash=f"{slug}{language}",
+        )
+        lesson = Lesson.objects.create(
+            course=course, source=source, slug=slug, language=language, order=order, title=title
+        )
         for position, (heading, chunks) in enumerate(sections):
-            section = Section.objects.create(lesson=lesson, position=position, heading=heading,
-                                             anchor=slugify(heading, allow_unicode=True) or f"s{position}",
-                                             body="\n\n".join(chunks))
-            Chunk.objects.bulk_create([
-                Chunk(section=section, position=i, text=text, embedding=vectors[text], search_tokens=text.lower())
-                for i, text in enumerate(chunks)
-            ])
+            section = Section.objects.create(
+                lesson=lesson,
+                position=position,
+                heading=heading,
+                anchor=slugify(heading, allow_unicode=True) or f"s{position}",
+                body="\n\n".join(chunks),
+            )
+            Chunk.objects.bulk_create(
+                [
+                    Chunk(section=section, position=i, text=text, embedding=vectors[text], search_tokens=text.lower())
+                    for i, text in enumerate(chunks)
+                ]
+            )
     return course
 
 
 def add_passage(course, text: str, *, heading="Notes", language="en"):
     """One more section with a single chunk (for tests that need a particular passage in the course)."""
-    from llm.embeddings import get_embedder
     from content.models import Chunk, Lesson, Section
+    from llm.embeddings import get_embedder
 
     lesson = Lesson.objects.filter(course=course, language=language).first()
     section = Section.objects.create(lesson=lesson, position=99, heading=heading, anchor=slugify(heading), body=text)
-    return Chunk.objects.create(section=section, position=0, text=text, embedding=get_embedder().passages([text])[0],
-                                search_tokens=text.lower())
-
+    return Chunk.objects.create(
+        section=section, position=0, text=text, embedding=get_embedder().passages([text])[0], search_tokens=text.lower()
+    )

@@ -28,26 +28,32 @@ def _lead(question: str, course) -> tuple[str, list[int], set[int]]:
     return lead.group(1), [int(lead.group(2))], {p.number for p in prepared.passages}
 
 
-@pytest.mark.parametrize("question, words", [
-    # The mechanism, not "LoRA comes from the paper …".
-    ("What is LoRA?", ["low-rank", "factored"]),
-    ("What is cross-entropy loss?", ["negative log-likelihood"]),
-    # The definition, not "looking a token up means reading its row".
-    ("什么是词元？", ["完整英文单词", "单个字符"]),
-])
+@pytest.mark.parametrize(
+    "question, words",
+    [
+        # The mechanism, not "LoRA comes from the paper …".
+        ("What is LoRA?", ["low-rank", "factored"]),
+        ("What is cross-entropy loss?", ["negative log-likelihood"]),
+        # The definition, not "looking a token up means reading its row".
+        ("什么是词元？", ["完整英文单词", "单个字符"]),
+    ],
+)
 def test_the_offline_answer_leads_with_the_definition_and_cites_it(shipped_course, db, question, words):
     lead, cited, given = _lead(question, shipped_course)
     assert all(word in lead for word in words), lead
     assert set(cited) <= given
 
 
-@pytest.mark.parametrize("question, expected, heard", [
-    ("What is LoRA?", "what", ["lora"]),
-    ("What does the KV cache store?", "what", ["kv cache"]),
-    ("为什么会过拟合？", "why", ["过拟合"]),
-    ("Why does LoRA need less GPU memory?", "why", ["lora", "gpu memory"]),
-    ("怎么计算交叉熵损失?", "how", ["交叉熵损失"]),
-])
+@pytest.mark.parametrize(
+    "question, expected, heard",
+    [
+        ("What is LoRA?", "what", ["lora"]),
+        ("What does the KV cache store?", "what", ["kv cache"]),
+        ("为什么会过拟合？", "why", ["过拟合"]),
+        ("Why does LoRA need less GPU memory?", "why", ["lora", "gpu memory"]),
+        ("怎么计算交叉熵损失?", "how", ["交叉熵损失"]),
+    ],
+)
 def test_the_kind_of_question_and_its_subject_are_recognised(db, question, expected, heard):
     assert answering.question_kind(question) == expected
     assert answering._subjects(question) == heard

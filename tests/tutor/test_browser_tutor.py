@@ -5,8 +5,9 @@ import pytest
 from tests.conftest import screenshot
 from tests.fake_openai import Reply
 
-STREAMING = ("() => { const el = document.querySelector('.answer-text.streaming');"
-             " return el && el.textContent.length > 10; }")
+STREAMING = (
+    "() => { const el = document.querySelector('.answer-text.streaming'); return el && el.textContent.length > 10; }"
+)
 
 
 def log_in(page, base_url):
@@ -18,10 +19,14 @@ def log_in(page, base_url):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_alice_asks_on_her_phone_and_watches_a_cited_answer_stream_in(fake_openai, course, alice, live_server_process, browser):
-    fake_openai.default = Reply("Self-attention lets every token compare its query with the keys of all the other "
-                                "tokens [1], and mixes their values by those scores [2]. A claim with no source [7].",
-                                chunk_delay=0.06)
+def test_alice_asks_on_her_phone_and_watches_a_cited_answer_stream_in(
+    fake_openai, course, alice, live_server_process, browser
+):
+    fake_openai.default = Reply(
+        "Self-attention lets every token compare its query with the keys of all the other "
+        "tokens [1], and mixes their values by those scores [2]. A claim with no source [7].",
+        chunk_delay=0.06,
+    )
     page = browser.new_page(viewport={"width": 390, "height": 844})
     log_in(page, live_server_process)
     page.goto(f"{live_server_process}/tutor/")

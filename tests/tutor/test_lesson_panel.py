@@ -16,8 +16,11 @@ def test_a_question_asked_on_a_lesson_page_is_answered_in_place_about_that_lesso
     page = client.get(reverse("lesson_detail", args=[course.slug, lesson.slug]) + "?lang=en").text
     assert 'id="ask"' in page and f'name="lesson" value="{lesson.id}"' in page
 
-    response = client.post(reverse("tutor_ask"), {"question": "Why is a low-rank update cheap?", "lesson": lesson.id},
-                           headers={"HX-Request": "true"})
+    response = client.post(
+        reverse("tutor_ask"),
+        {"question": "Why is a low-rank update cheap?", "lesson": lesson.id},
+        headers={"HX-Request": "true"},
+    )
     answer = Answer.objects.get()
     assert answer.conversation.lesson == lesson
     assert f'sse-connect="/tutor/answers/{answer.id}/stream/"' in response.text

@@ -114,8 +114,12 @@ def test_a_success_resets_the_failure_count(fake_openai, settings):
     assert not llm.breaker_is_open()
 
 
-SCHEMA = {"type": "object", "additionalProperties": False, "required": ["correct", "feedback"],
-          "properties": {"correct": {"type": "boolean"}, "feedback": {"type": "string"}}}
+SCHEMA = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["correct", "feedback"],
+    "properties": {"correct": {"type": "boolean"}, "feedback": {"type": "string"}},
+}
 
 
 def test_structured_output_sends_the_schema_and_parses_the_answer(fake_openai):
@@ -179,8 +183,11 @@ def test_refusals_never_open_the_breaker(fake_openai, settings):
 
 
 def test_a_server_with_no_json_mode_gets_the_schema_in_the_prompt_and_its_reply_repaired(fake_openai):
-    fake_openai.script(REFUSES_JSON_SCHEMA, Status(400, "response_format json_object is not supported"),
-                       Reply('Sure! Here it is:\n```json\n{"correct": true, "feedback": “Yes.”,}\n```'))
+    fake_openai.script(
+        REFUSES_JSON_SCHEMA,
+        Status(400, "response_format json_object is not supported"),
+        Reply('Sure! Here it is:\n```json\n{"correct": true, "feedback": “Yes.”,}\n```'),
+    )
     assert llm.structured(MESSAGES, name="grade", schema=SCHEMA) == {"correct": True, "feedback": "Yes."}
     last = fake_openai.chat_requests()[-1]
     assert "response_format" not in last
@@ -189,8 +196,9 @@ def test_a_server_with_no_json_mode_gets_the_schema_in_the_prompt_and_its_reply_
 
 
 def test_a_reply_that_fails_the_schema_is_asked_again_once_with_the_reason(fake_openai):
-    fake_openai.script(JSONReply({"correct": "maybe", "feedback": "?"}),
-                       JSONReply({"correct": True, "feedback": "Ok."}))
+    fake_openai.script(
+        JSONReply({"correct": "maybe", "feedback": "?"}), JSONReply({"correct": True, "feedback": "Ok."})
+    )
     assert llm.structured(MESSAGES, name="grade", schema=SCHEMA) == {"correct": True, "feedback": "Ok."}
     retry = fake_openai.chat_requests()[-1]["messages"]
     assert "$.correct should be boolean" in retry[-1]["content"]
@@ -198,8 +206,11 @@ def test_a_reply_that_fails_the_schema_is_asked_again_once_with_the_reason(fake_
 
 
 def test_a_reply_cut_off_by_the_token_limit_is_closed_and_still_checked():
-    schema = {"type": "object", "required": ["options"],
-              "properties": {"options": {"type": "array", "items": {"type": "string"}, "maxItems": 4}}}
+    schema = {
+        "type": "object",
+        "required": ["options"],
+        "properties": {"options": {"type": "array", "items": {"type": "string"}, "maxItems": 4}},
+    }
     assert llm.parse_structured('{"options": ["a", "b", "c', schema) == {"options": ["a", "b", "c"]}
     with pytest.raises(llm.LLMBadResponse, match="more than 4"):
         llm.parse_structured('{"options": ["a", "b", "c", "d", "e"]}', schema)
@@ -211,5 +222,8 @@ def test_the_detailed_healthz_shows_the_structured_output_mode(fake_openai, admi
     fake_openai.script(REFUSES_JSON_SCHEMA, JSONReply({"correct": True, "feedback": "Yes."}))
     assert admin_client.get("/healthz").json()["llm"]["structured_output"] == "not negotiated yet"
     llm.structured(MESSAGES, name="grade", schema=SCHEMA)
-    assert admin_client.get("/healthz").json()["llm"] == {"mode": "openai-compatible", "model": "fake-model",
-                                                          "structured_output": "json_object"}
+    assert admin_client.get("/healthz").json()["llm"] == {
+        "mode": "openai-compatible",
+        "model": "fake-model",
+        "structured_output": "json_object",
+    }

@@ -4,8 +4,8 @@ Redis outage does not turn the check into an error."""
 import re
 from concurrent.futures import ThreadPoolExecutor
 
-import requests
 import pytest
+import requests
 from django.contrib.auth import get_user_model
 
 from tests.conftest import free_port
@@ -25,9 +25,12 @@ def signed_in_cookies(base_url: str, email: str, password: str) -> dict:
     client = requests.Session()
     page = client.get(f"{base_url}/accounts/login/", timeout=30)
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
-    response = client.post(f"{base_url}/accounts/login/", data={"login": email, "password": password,
-                                                                "csrfmiddlewaretoken": token},
-                           allow_redirects=False, timeout=30)
+    response = client.post(
+        f"{base_url}/accounts/login/",
+        data={"login": email, "password": password, "csrfmiddlewaretoken": token},
+        allow_redirects=False,
+        timeout=30,
+    )
     assert response.status_code == 302
     return client.cookies.get_dict()
 
@@ -38,8 +41,13 @@ def test_twenty_questions_at_once_get_exactly_the_limit_answered(tight_limit, co
     headers = {"X-CSRFToken": cookies["csrftoken"], "HX-Request": "true"}
 
     def ask(n):
-        return requests.post(f"{live_server_process}/tutor/ask/", data={"question": f"What is attention, take {n}?"},
-                             headers=headers, cookies=cookies, timeout=60)
+        return requests.post(
+            f"{live_server_process}/tutor/ask/",
+            data={"question": f"What is attention, take {n}?"},
+            headers=headers,
+            cookies=cookies,
+            timeout=60,
+        )
 
     with ThreadPoolExecutor(max_workers=20) as pool:
         responses = list(pool.map(ask, range(20)))

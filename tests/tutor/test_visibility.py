@@ -15,8 +15,14 @@ PRIVATE_ANSWER = "alice-private-expected-answer"
 
 @pytest.fixture
 def alices_private_card(alice, course):
-    return Question.objects.create(type=Question.Type.FREE_TEXT, prompt=PRIVATE_PROMPT, answer=PRIVATE_ANSWER,
-                                   origin=Question.Origin.TUTOR, status=Question.Status.APPROVED, owner=alice)
+    return Question.objects.create(
+        type=Question.Type.FREE_TEXT,
+        prompt=PRIVATE_PROMPT,
+        answer=PRIVATE_ANSWER,
+        origin=Question.Origin.TUTOR,
+        status=Question.Status.APPROVED,
+        owner=alice,
+    )
 
 
 def test_mallory_cannot_open_alices_private_card_in_the_tutor(client, alice, mallory, alices_private_card):
@@ -37,8 +43,13 @@ def test_mallory_cannot_put_alices_expected_answer_into_her_conversation(client,
 
 
 def test_a_draft_shared_question_is_not_shown_by_id(client, mallory, course):
-    draft = Question.objects.create(type=Question.Type.FREE_TEXT, prompt="An unreviewed draft prompt", answer="a",
-                                    origin=Question.Origin.LLM, status=Question.Status.DRAFT)
+    draft = Question.objects.create(
+        type=Question.Type.FREE_TEXT,
+        prompt="An unreviewed draft prompt",
+        answer="a",
+        origin=Question.Origin.LLM,
+        status=Question.Status.DRAFT,
+    )
     client.force_login(mallory)
     assert "An unreviewed draft prompt" not in client.get(reverse("tutor"), {"question": draft.id}).text
 

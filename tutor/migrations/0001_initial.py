@@ -6,71 +6,128 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('content', '0002_initial'),
+        ("content", "0002_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Conversation',
+            name="Conversation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(max_length=200, verbose_name='title')),
-                ('socratic', models.BooleanField(default=False, verbose_name='Socratic mode')),
-                ('missed', models.JSONField(blank=True, default=dict)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('course', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='content.course')),
-                ('lesson', models.ForeignKey(blank=True, help_text='The lesson the tutor was opened from, if any.', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='content.lesson')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='conversations', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("title", models.CharField(max_length=200, verbose_name="title")),
+                ("socratic", models.BooleanField(default=False, verbose_name="Socratic mode")),
+                ("missed", models.JSONField(blank=True, default=dict)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "course",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="content.course",
+                    ),
+                ),
+                (
+                    "lesson",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="The lesson the tutor was opened from, if any.",
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="content.lesson",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="conversations",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-updated_at'],
+                "ordering": ["-updated_at"],
             },
         ),
         migrations.CreateModel(
-            name='Answer',
+            name="Answer",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('question', models.TextField(verbose_name='question')),
-                ('query', models.TextField(blank=True, help_text='The standalone query retrieval used.')),
-                ('language', models.CharField(default='en', max_length=10)),
-                ('status', models.CharField(choices=[('pending', 'waiting'), ('streaming', 'answering'), ('done', 'done')], default='pending', max_length=10)),
-                ('mode', models.CharField(blank=True, choices=[('offline', 'offline answer from the course text'), ('llm', 'language model')], max_length=10)),
-                ('reveal', models.BooleanField(default=False, help_text='In Socratic mode: the learner asked for the full answer.')),
-                ('text', models.TextField(blank=True, help_text='Markdown with [n] citations.')),
-                ('citations', models.JSONField(blank=True, default=list)),
-                ('not_in_course', models.BooleanField(default=False)),
-                ('closest_lessons', models.JSONField(blank=True, default=list)),
-                ('fallback_reason', models.CharField(blank=True, max_length=200)),
-                ('tokens', models.PositiveIntegerField(default=0, help_text='Prompt and answer tokens, for the daily budget.')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('answered_at', models.DateTimeField(blank=True, null=True)),
-                ('conversation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='answers', to='tutor.conversation')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("question", models.TextField(verbose_name="question")),
+                ("query", models.TextField(blank=True, help_text="The standalone query retrieval used.")),
+                ("language", models.CharField(default="en", max_length=10)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("pending", "waiting"), ("streaming", "answering"), ("done", "done")],
+                        default="pending",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "mode",
+                    models.CharField(
+                        blank=True,
+                        choices=[("offline", "offline answer from the course text"), ("llm", "language model")],
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "reveal",
+                    models.BooleanField(
+                        default=False, help_text="In Socratic mode: the learner asked for the full answer."
+                    ),
+                ),
+                ("text", models.TextField(blank=True, help_text="Markdown with [n] citations.")),
+                ("citations", models.JSONField(blank=True, default=list)),
+                ("not_in_course", models.BooleanField(default=False)),
+                ("closest_lessons", models.JSONField(blank=True, default=list)),
+                ("fallback_reason", models.CharField(blank=True, max_length=200)),
+                (
+                    "tokens",
+                    models.PositiveIntegerField(default=0, help_text="Prompt and answer tokens, for the daily budget."),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("answered_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "conversation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="answers", to="tutor.conversation"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['created_at'],
+                "ordering": ["created_at"],
             },
         ),
         migrations.CreateModel(
-            name='Feedback',
+            name="Feedback",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('helpful', models.BooleanField(verbose_name='helpful')),
-                ('comment', models.TextField(blank=True, verbose_name='comment')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('answer', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='feedback', to='tutor.answer')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("helpful", models.BooleanField(verbose_name="helpful")),
+                ("comment", models.TextField(blank=True, verbose_name="comment")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "answer",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="feedback", to="tutor.answer"
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'feedback',
+                "verbose_name_plural": "feedback",
             },
         ),
         migrations.AddIndex(
-            model_name='answer',
-            index=models.Index(fields=['conversation', 'created_at'], name='tutor_answe_convers_572f49_idx'),
+            model_name="answer",
+            index=models.Index(fields=["conversation", "created_at"], name="tutor_answe_convers_572f49_idx"),
         ),
     ]

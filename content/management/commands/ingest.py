@@ -18,6 +18,7 @@ class Command(BaseCommand):
     def handle(self, *args, paths, course, title, json: bool, **options):
         course_obj = services.course_get_or_create(slug=course, title=title)
         with tqdm(desc="Ingesting", unit="file", disable=json or options["verbosity"] < 1) as bar:
+
             def progress(done, total, name):
                 bar.total = total
                 bar.set_postfix_str(name[:40])

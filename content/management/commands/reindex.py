@@ -13,6 +13,7 @@ class Command(BaseCommand):
     def handle(self, *args, course, **options):
         course_obj = services.Course.objects.get(slug=course) if course else None
         with tqdm(desc="Re-embedding", unit="chunk", disable=options["verbosity"] < 1) as bar:
+
             def progress(done, total):
                 bar.total = total
                 bar.update(done - bar.n)

@@ -17,8 +17,7 @@ class Command(BaseCommand):
             raise CommandError(f"no course with the slug {course!r}") from error
         results = questions_check(course=found)
         failing = [(question, problems) for question, problems in results if problems]
-        self.stdout.write(f"checked {len(results)} questions: {len(results) - len(failing)} pass, "
-                          f"{len(failing)} fail")
+        self.stdout.write(f"checked {len(results)} questions: {len(results) - len(failing)} pass, {len(failing)} fail")
         for question, problems in failing:
             self.stdout.write(f"#{question.pk} [{question.get_origin_display()}] {question.prompt[:80]}")
             for problem in problems:

@@ -17,8 +17,10 @@ class Command(BaseCommand):
         except Course.DoesNotExist as error:
             raise CommandError(f"no course with the slug {course!r}") from error
         report = questions_generate(course=found, use_llm=False if offline else None)
-        self.stdout.write(f"approved {report.approved}, drafts {report.drafts}, rejected {report.rejected}, "
-                          f"already known {report.skipped}")
+        self.stdout.write(
+            f"approved {report.approved}, drafts {report.drafts}, rejected {report.rejected}, "
+            f"already known {report.skipped}"
+        )
         for kind, count in sorted(report.reasons.items(), key=lambda item: -item[1]):
             self.stdout.write(f"  {kind}: {count} rejected")
         for prompt, problems in report.rejections:

@@ -7,11 +7,14 @@ from quizzes.services import handwritten_questions_load
 
 
 class Command(BaseCommand):
-    help = ("Load the course that ships in content/courses/ and its hand-written questions "
-            "(a no-op when it is already loaded and unchanged).")
+    help = (
+        "Load the course that ships in content/courses/ and its hand-written questions "
+        "(a no-op when it is already loaded and unchanged)."
+    )
 
     def handle(self, *args, **options):
         with tqdm(desc="Loading the shipped course", unit="file", disable=options["verbosity"] < 1) as bar:
+
             def progress(done, total, name):
                 bar.total = total
                 bar.set_postfix_str(name)

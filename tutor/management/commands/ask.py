@@ -21,7 +21,8 @@ class Command(BaseCommand):
                 raise CommandError(f"no course with the slug {course!r}")
         # Answers belong to a conversation; the command's go to a dedicated, inactive account.
         user, _created = get_user_model().objects.get_or_create(
-            username="tutor-cli@primer.local", defaults={"email": "tutor-cli@primer.local", "is_active": False})
+            username="tutor-cli@primer.local", defaults={"email": "tutor-cli@primer.local", "is_active": False}
+        )
         conversation = services.conversation_start(user=user, question=question, course=selected)
         answer = services.answer_complete(services.answer_create(conversation=conversation, question=question))
         result = services.answer_as_json(answer)
