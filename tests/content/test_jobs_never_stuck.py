@@ -77,14 +77,14 @@ def wait_for(job: IngestionJob, statuses, timeout: float = 180) -> IngestionJob:
     raise AssertionError(f"the job is still {job.status}")
 
 
-def upload(client, staff, count: int = 3) -> IngestionJob:
+def upload(client, staff, count: int = 3, repeat: int = 30) -> IngestionJob:
     client.force_login(staff)
     client.post(
         reverse("content_upload"),
         {
             "new_course_slug": "uploads",
             "new_course_title": "Uploads",
-            "files": [SimpleUploadedFile(f"notes-{i}.txt", (f"{TEXT} Note {i}. " * 30).encode()) for i in range(count)],
+            "files": [SimpleUploadedFile(f"notes-{i}.txt", (f"{TEXT} Note {i}. " * repeat).encode()) for i in range(count)],
         },
     )
     return IngestionJob.objects.get()
@@ -142,6 +142,8 @@ def test_a_job_out_of_time_fails_with_the_reason_and_its_retry_runs_the_same_fil
     # The limits travel in the message, from the process that queues the job (here, the upload page's): a worker
     # started with other limits obeys the message's. The prefork pool is the one that enforces them.
     settings.CELERY_TASK_SOFT_TIME_LIMIT, settings.CELERY_TASK_TIME_LIMIT = 1, 60
+    # Enough small files that ingesting them takes longer than that second (more than one upload may hold).
+    settings.DATA_UPLOAD_MAX_NUMBER_FILES = 200
     worker = start_worker()
     try:
         job = wait_for(upload(client, staff, count=99), {IngestionJob.Status.DONE, IngestionJob.Status.FAILED})
