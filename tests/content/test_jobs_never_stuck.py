@@ -84,7 +84,9 @@ def upload(client, staff, count: int = 3, repeat: int = 30) -> IngestionJob:
         {
             "new_course_slug": "uploads",
             "new_course_title": "Uploads",
-            "files": [SimpleUploadedFile(f"notes-{i}.txt", (f"{TEXT} Note {i}. " * repeat).encode()) for i in range(count)],
+            "files": [
+                SimpleUploadedFile(f"notes-{i}.txt", (f"{TEXT} Note {i}. " * repeat).encode()) for i in range(count)
+            ],
         },
     )
     return IngestionJob.objects.get()
