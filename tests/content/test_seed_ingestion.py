@@ -110,7 +110,7 @@ def test_recall_at_5_on_our_evaluation_set_is_high(seeds_course, db):
     recall, results = recall_at_k(load_questions(EVAL), course=course, k=5)
     missed = [r.question for r in results if not r.found]
     print(f"recall@5 = {recall:.2f} over {len(results)} questions; missed: {missed}")
-    assert recall >= 0.95, missed
+    assert recall >= 0.97, missed
 
 
 def test_reingesting_unchanged_files_changes_nothing(seeds_course, db):
