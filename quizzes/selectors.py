@@ -40,7 +40,7 @@ def learner_zone(user) -> zoneinfo.ZoneInfo:
 
 def learner_day(*, user, now: datetime, rollover_hour: int) -> date:
     """The learner's day `now` belongs to: before the rollover hour (4 am by default) it is still yesterday."""
-    return (now.astimezone(learner_zone(user)) - timedelta(hours=rollover_hour)).date()
+    return scheduling.learner_day(now, zone=learner_zone(user), rollover_hour=rollover_hour)
 
 
 def day_start(*, user, now: datetime, rollover_hour: int) -> datetime:
