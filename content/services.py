@@ -1,5 +1,6 @@
 """Writes for content: ingesting files into lessons, sections and chunks; loading the shipped course; reading."""
 
+import contextlib
 import hashlib
 import itertools
 import logging
@@ -15,7 +16,7 @@ import frontmatter
 import yaml
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import F, Max, Q
 from django.utils import timezone
 from django.utils.text import slugify
@@ -571,21 +572,29 @@ def ingestion_job_run(*, job_id: int, run_id: str, soft_time_limit: float | None
             % {"attempts": JOB_MAX_ATTEMPTS},
         )
         return
-    claimed = IngestionJob.objects.filter(
-        Q(status=IngestionJob.Status.QUEUED) | Q(status=IngestionJob.Status.RUNNING, run_id=run_id),
-        id=job_id,
-    ).update(status=IngestionJob.Status.RUNNING, run_id=run_id, attempts=F("attempts") + 1, last_progress_at=now)
-    if not claimed:
-        return
-    job = IngestionJob.objects.select_related("course").get(id=job_id)
-
-    def progress(done: int, total: int, name: str) -> None:
-        IngestionJob.objects.filter(id=job_id).update(
-            files_done=done, files_total=total, current_file=name[:300], last_progress_at=timezone.now()
-        )
-
+    # The soft limit is a signal raised wherever the run happens to be, even in the claim, so the whole run is
+    # inside the handler. A library that catches Exception could swallow it: each file boundary checks the clock.
+    deadline = time.monotonic() + (soft_time_limit or settings.CELERY_TASK_SOFT_TIME_LIMIT)
     try:
+        claimed = IngestionJob.objects.filter(
+            Q(status=IngestionJob.Status.QUEUED) | Q(status=IngestionJob.Status.RUNNING, run_id=run_id),
+            id=job_id,
+        ).update(status=IngestionJob.Status.RUNNING, run_id=run_id, attempts=F("attempts") + 1, last_progress_at=now)
+        if not claimed:
+            return
+        job = IngestionJob.objects.select_related("course").get(id=job_id)
+
+        def progress(done: int, total: int, name: str) -> None:
+            IngestionJob.objects.filter(id=job_id).update(
+                files_done=done, files_total=total, current_file=name[:300], last_progress_at=timezone.now()
+            )
+            if done < total and time.monotonic() > deadline:
+                raise SoftTimeLimitExceeded()
+
         report = paths_ingest(course=job.course, paths=[job.folder], progress=progress)
+        IngestionJob.objects.filter(id=job_id).update(
+            status=IngestionJob.Status.DONE, report=report.as_json(), current_file="", finished_at=timezone.now()
+        )
     except SoftTimeLimitExceeded:
         _job_fail(
             job_id,
@@ -596,17 +605,26 @@ def ingestion_job_run(*, job_id: int, run_id: str, soft_time_limit: float | None
     except Exception as error:
         _job_fail(job_id, f"{type(error).__name__}: {error}")
         raise
-    IngestionJob.objects.filter(id=job_id).update(
-        status=IngestionJob.Status.DONE, report=report.as_json(), current_file="", finished_at=timezone.now()
-    )
     if not IngestionJob.objects.filter(folder=job.folder).exclude(status=IngestionJob.Status.DONE).exists():
         shutil.rmtree(job.folder, ignore_errors=True)  # done: the uploaded files are in the database now
 
 
 def _job_fail(job_id: int, reason: str) -> None:
-    IngestionJob.objects.filter(id=job_id).update(
-        status=IngestionJob.Status.FAILED, error=reason[:2000], finished_at=timezone.now()
-    )
+    """Record why the job ended. An interrupted query can leave this process's connection unusable (mid-command,
+    or in a transaction that is being rolled back), so when the write fails it is made once more on a new one."""
+    for last_try in (False, True):
+        try:
+            # A job recorded done keeps that: its files are in, whatever interrupted the run after.
+            IngestionJob.objects.filter(id=job_id).exclude(status=IngestionJob.Status.DONE).update(
+                status=IngestionJob.Status.FAILED, error=reason[:2000], finished_at=timezone.now()
+            )
+            return
+        except DatabaseError:
+            if last_try:
+                raise
+            logger.warning("recording job %s's failure on a new database connection", job_id)
+            with contextlib.suppress(Exception):  # closing a broken connection can fail too; it is dropped anyway
+                connection.close()
 
 
 # A queued job whose message went missing (a worker took it and died, or the broker was down) is sent again
