@@ -17,3 +17,5 @@ urlpatterns = [
     path("", include("tutor.urls")),
     path("", include("teams.urls")),
 ]
+
+handler500 = "config.views.server_error"

@@ -8,6 +8,7 @@ import environ
 from celery.schedules import crontab
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
+from psycopg_pool import ConnectionPool
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 env = environ.Env()
@@ -93,6 +94,13 @@ DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
     "min_size": env.int("DATABASE_POOL_MIN_SIZE", default=1),
     "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=10),
     "timeout": 10,
+    # A pooled connection is checked as it is handed out, so after PostgreSQL restarts the first request is
+    # served on a new connection instead of failing on a dead one.
+    "check": ConnectionPool.check_connection,
+    # The pool retries a failed connect with a doubling delay until this many seconds have passed, then starts
+    # afresh on the next request: the default (5 minutes) let delays grow past a minute during an outage, and
+    # requests kept failing for that long after PostgreSQL was back.
+    "reconnect_timeout": 5,
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
