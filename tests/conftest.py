@@ -1,5 +1,6 @@
 import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -158,6 +159,41 @@ def celery_worker_process(transactional_db):
             worker.wait(timeout=10)
         except subprocess.TimeoutExpired:
             worker.kill()
+
+
+def prefork_worker(env: dict | None = None) -> subprocess.Popen:
+    """A prefork worker with one child, so the time limits work and the child can be killed on its own; it runs
+    in its own session, so `worker_kill` takes the child with it."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    from config.celery_app import app
+
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "prefork", "--concurrency", "1"]
+        + ["--loglevel", "WARNING", "--hostname", f"prefork-{os.getpid()}-{time.monotonic_ns()}@%h"]
+        + ["--without-gossip", "--without-mingle"],
+        cwd=ROOT,
+        env=env or process_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if app.control.ping(timeout=0.5):
+                break
+        except (
+            RedisConnectionError
+        ):  # a pooled broker connection from before a Redis restart: the next try has a new one
+            pass
+        assert worker.poll() is None, "the worker exited"
+    return worker
+
+
+def worker_kill(worker: subprocess.Popen) -> None:
+    os.killpg(worker.pid, signal.SIGKILL)
+    worker.wait(timeout=10)
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ import psycopg
 import pytest
 import requests
 
-from tests.conftest import ROOT, asgi_server, process_env
+from tests.conftest import ROOT, asgi_server, prefork_worker, process_env, worker_kill
 
 HTMX = {"HX-Request": "true"}
 
@@ -127,24 +127,6 @@ def answer(http: requests.Session, base: str, headers: dict, card: int) -> dict:
     return {"token": field(feedback.text, "token"), "rating": "3"}
 
 
-def start_worker(env: dict) -> subprocess.Popen:
-    from config.celery_app import app
-
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "prefork", "--concurrency", "1"]
-        + ["--loglevel", "WARNING", "--hostname", f"restart-{os.getpid()}@%h", "--without-gossip", "--without-mingle"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not app.control.ping(timeout=0.5):
-        assert worker.poll() is None, "the worker exited"
-    return worker
-
-
 def job_status(cluster: Cluster, job: int, timeout: float = 120) -> str:
     deadline = time.monotonic() + timeout
     status = ""
@@ -167,7 +149,7 @@ def test_web_and_worker_come_back_after_postgresql_restarts_and_a_rating_sent_me
     cards, jobs = data["cards"], data["jobs"]
 
     app.control.purge()
-    worker = start_worker(env)
+    worker = prefork_worker(env)
     try:
         ingestion_job_run.delay(jobs[0])
         assert job_status(cluster, jobs[0]) == "done", "the worker holds pooled connections from here on"
@@ -201,7 +183,6 @@ def test_web_and_worker_come_back_after_postgresql_restarts_and_a_rating_sent_me
                     retried = http.post(f"{base}/today/rate/", data=rating, headers=headers, timeout=30)
                     assert retried.status_code == 200
     finally:
-        os.killpg(worker.pid, 9)
-        worker.wait(timeout=10)
+        worker_kill(worker)
     counts = [cluster.value("SELECT count(*) FROM quizzes_reviewlog WHERE card_id = %s", card) for card in cards]
     assert counts == [1, 1, 1], "each rating saved once, the one sent during the outage included"

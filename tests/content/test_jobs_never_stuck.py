@@ -2,8 +2,6 @@
 
 import os
 import signal
-import subprocess
-import sys
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -15,7 +13,7 @@ from django.utils import timezone
 
 from content import services
 from content.models import Course, IngestionJob, Lesson
-from tests.conftest import ROOT, process_env
+from tests.conftest import prefork_worker, worker_kill
 
 TEXT = "1 Tokens\n" + "A token is the smallest piece of text a language model reads and writes at each step. " * 8
 
@@ -25,46 +23,6 @@ def staff(django_user_model):
     return django_user_model.objects.create_user(
         username="carol@example.com", email="carol@example.com", password="pw-carol-123", is_staff=True
     )
-
-
-def start_worker(**env) -> subprocess.Popen:
-    """A prefork worker with one child, so the time limits work and the child can be killed on its own."""
-    from config.celery_app import app
-
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "--pool",
-            "prefork",
-            "--concurrency",
-            "1",
-            "--loglevel",
-            "WARNING",
-            "--hostname",
-            f"jobs-{os.getpid()}-{time.monotonic_ns()}@%h",
-            "--without-gossip",
-            "--without-mingle",
-        ],
-        cwd=ROOT,
-        env=process_env(**env),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not app.control.ping(timeout=0.5):
-        assert worker.poll() is None, "the worker exited"
-    return worker
-
-
-def stop(worker: subprocess.Popen) -> None:
-    os.killpg(worker.pid, signal.SIGKILL)
-    worker.wait(timeout=10)
 
 
 def wait_for(job: IngestionJob, statuses, timeout: float = 180) -> IngestionJob:
@@ -97,14 +55,14 @@ def test_a_job_whose_worker_child_is_killed_is_delivered_again_and_finishes(clie
     from config.celery_app import app
 
     app.control.purge()
-    worker = start_worker()
+    worker = prefork_worker()
     try:
         job = wait_for(upload(client, staff), {IngestionJob.Status.RUNNING})
         children = Path(f"/proc/{worker.pid}/task/{worker.pid}/children").read_text().split()
         os.kill(int(children[0]), signal.SIGKILL)  # the pool child running the job dies mid-job
         job = wait_for(job, {IngestionJob.Status.DONE, IngestionJob.Status.FAILED})
     finally:
-        stop(worker)
+        worker_kill(worker)
     assert job.status == IngestionJob.Status.DONE, job.error
     assert job.attempts == 2, "the redelivered message took its own job back"
     assert Lesson.objects.filter(course__slug="uploads").count() == 3
@@ -120,19 +78,19 @@ def test_a_job_whose_worker_died_for_good_is_reaped_and_run_by_the_next_worker(c
     from config.celery_app import app
 
     app.control.purge()
-    worker = start_worker()
+    worker = prefork_worker()
     job = wait_for(upload(client, staff), {IngestionJob.Status.RUNNING})
-    stop(worker)  # the whole worker, SIGKILLed: its message waits unacknowledged for an hour
+    worker_kill(worker)  # the whole worker, SIGKILLed: its message waits unacknowledged for an hour
     job.refresh_from_db()
     assert job.status == IngestionJob.Status.RUNNING
     assert services.ingestion_jobs_reap() == {"resent": 0, "requeued": 0, "failed": 0}, "not stalled yet"
     later = timezone.now() + timedelta(minutes=10)
     assert services.ingestion_jobs_reap(now=later)["requeued"] == 1
-    worker = start_worker()
+    worker = prefork_worker()
     try:
         job = wait_for(job, {IngestionJob.Status.DONE, IngestionJob.Status.FAILED})
     finally:
-        stop(worker)
+        worker_kill(worker)
     assert job.status == IngestionJob.Status.DONE, job.error
 
 
@@ -146,11 +104,11 @@ def test_a_job_out_of_time_fails_with_the_reason_and_its_retry_runs_the_same_fil
     settings.CELERY_TASK_SOFT_TIME_LIMIT, settings.CELERY_TASK_TIME_LIMIT = 0.5, 60
     # Enough small files that ingesting them takes longer than half a second (more than one upload may hold).
     settings.DATA_UPLOAD_MAX_NUMBER_FILES = 200
-    worker = start_worker()
+    worker = prefork_worker()
     try:
         job = wait_for(upload(client, staff, count=99), {IngestionJob.Status.DONE, IngestionJob.Status.FAILED})
     finally:
-        stop(worker)
+        worker_kill(worker)
     assert job.status == IngestionJob.Status.FAILED
     assert "longer than the 0.5 s" in job.error
     assert job.files_done < 99, "it stopped part-way"
