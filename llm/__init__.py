@@ -613,7 +613,8 @@ def repair_json(text: str):
     error = None
     for attempt in attempts:
         try:
-            return json.loads(attempt)
+            # strict=False: small models put raw newlines and tabs inside strings.
+            return json.loads(attempt, strict=False)
         except json.JSONDecodeError as failure:
             error = failure
     raise LLMBadResponse(f"the model did not return readable JSON: {error}")

@@ -583,6 +583,7 @@ def llm_drafts(section: Section) -> tuple[list[Draft], str]:
     drafts: list[Draft] = []
     pending = [section.text]
     refused_room = None
+    problem = ""
     while True:
         reply = llm.reply_room(settings.LLM_QUESTION_MAX_TOKENS)
         room = _piece_room(section, system, reply)
@@ -594,9 +595,14 @@ def llm_drafts(section: Section) -> tuple[list[Draft], str]:
         pending = section_pieces("\n".join(pending), room=room)
         try:
             while pending:
-                drafts += _piece_drafts(section, system, pending[0], reply)
+                try:
+                    drafts += _piece_drafts(section, system, pending[0], reply)
+                except llm.LLMBadResponse as error:
+                    # One piece's unreadable reply does not cost the others theirs.
+                    problem = f"the model could not write questions on part of the section: {error}"
+                    logger.warning("LLM generation failed for a piece of section %s: %s", section.pk, error)
                 pending.pop(0)
-            return drafts, ""
+            return drafts, problem
         except llm.LLMContextExceeded as error:
             if refused_room is not None and room >= refused_room:
                 # Cut to what the server said and still refused: nothing more to learn from asking again.
