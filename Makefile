@@ -43,6 +43,8 @@ RUN_DEPS := local-llm
 export PRIMER_PROCFILE := Procfile:Procfile.llm-local
 export LLM_BASE_URL := http://127.0.0.1:$(LLM_PORT)/v1
 export LLM_MODEL := local
+# llama-cpp-python's server does not say its context size, so Primer is told the one it was started with.
+export LLM_CONTEXT_TOKENS := $(or $(LLM_N_CTX),2048)
 endif
 
 run: setup $(RUN_DEPS)

@@ -12,6 +12,10 @@ from `llm.tokens`. The chat calls share:
   after `LLM_BREAKER_THRESHOLD` consecutive failed calls nobody calls the model for
   `LLM_BREAKER_COOLDOWN_SECONDS`, and callers fall back to their offline path at once.
 
+Callers fit their prompts to the model's context (`context_tokens`, `prompt_room`, `reply_room`); a server
+that still refuses a request as too long raises `LLMContextExceeded`, which teaches us its real context and
+is no outage, so it never counts towards the breaker.
+
 Callers catch `LLMError` and degrade; nothing here ever decides what the learner sees.
 """
 
@@ -21,11 +25,14 @@ import logging
 import random
 import re
 import time
+import urllib.request
 from collections.abc import AsyncIterator
 
 import openai
 from django.conf import settings
 from django.core.cache import cache
+
+from .tokens import count_messages
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +54,12 @@ class LLMBadResponse(LLMError):
 
 class LLMFormatUnsupported(LLMError):
     """The server refused the request's `response_format`: ask again in another structured-output mode."""
+
+
+class LLMContextExceeded(LLMError):
+    """The server refused the request as longer than the model's context. What it said about its context was
+    remembered (`context_tokens`), so a caller can fit the prompt again and ask once more, or give up with this
+    as its reason."""
 
 
 def llm_enabled() -> bool:
@@ -188,6 +201,8 @@ def chat(
             breaker_record_failure()
             raise
         except Exception as error:  # noqa: BLE001 -- the SDK raises many kinds; sorted by is_retryable
+            if is_context_refusal(error):
+                raise context_refused(error, messages) from error
             if response_format and is_unsupported_format(error):
                 raise LLMFormatUnsupported(
                     f"the server refused response_format {response_format['type']}: {error!r}"[:300]
@@ -266,6 +281,8 @@ async def astream_chat(
             except LLMBadResponse:
                 raise
             except Exception as error:  # noqa: BLE001 -- sorted by is_retryable
+                if is_context_refusal(error):
+                    raise await asyncio.to_thread(context_refused, error, messages) from error
                 if response_format and is_unsupported_format(error):
                     raise LLMFormatUnsupported(
                         f"the server refused response_format {response_format['type']}: {error!r}"[:300]
@@ -276,13 +293,169 @@ async def astream_chat(
                 if yielded or not is_retryable(error) or last:
                     raise LLMError(f"the language model failed: {error!r}") from error
                 await asyncio.sleep(backoff_seconds(attempt))
-    except LLMFormatUnsupported:
+    except (LLMFormatUnsupported, LLMContextExceeded):
         raise
     except LLMError:
         await asyncio.to_thread(breaker_record_failure)
         raise
     finally:
         await client.close()
+
+
+# The model's context. Callers fit their prompts to it before sending them (question generation splits a long
+# section, the tutor drops its lowest-ranked passages), so a small local model is not sent what it must refuse.
+# LLM_CONTEXT_TOKENS says what it is; otherwise the server is asked once (llama.cpp's GET /props, vLLM's
+# max_model_len in GET /v1/models) and the answer remembered like the structured-output mode. A refusal for
+# length corrects it: the server's message says its context, and how many tokens it counted in our prompt, which
+# tells how far our count (llm.tokens) runs short of its tokenizer (SmolLM2 counts Chinese about twice as high).
+
+DEFAULT_CONTEXT_TOKENS = 4096  # servers that do not say (llama-cpp-python's, Ollama's): a common small context
+OPENAI_CONTEXT_TOKENS = 128_000
+CONTEXT_MARGIN = 0.9  # of the context, for the chat template's own tokens
+_CONTEXT_KEY = "llm:context:"
+_CONTEXT_SECONDS = 24 * 3600
+_CONTEXT_UNKNOWN_SECONDS = 600  # a server that could not be asked is asked again after this
+_contexts_seen: dict[str, dict] = {}  # this process's memory, for when the cache is down
+# How servers word a refusal for length: llama.cpp ("exceeds the available context size"), and OpenAI, vLLM and
+# llama-cpp-python ("This model's maximum context length is N tokens").
+CONTEXT_REFUSAL = re.compile(
+    r"context[ _](?:length|size|window)|maximum context|exceed_context_size|context_length_exceeded", re.IGNORECASE
+)
+REFUSAL_CONTEXT = re.compile(
+    r"maximum context length is (\d+)|available context size \((\d+)|context window of (\d+)|'n_ctx': (\d+)"
+)
+REFUSAL_PROMPT = re.compile(
+    r"\((\d+) in the messages|resulted in (\d+) tokens|request \((\d+) tokens\)|'n_prompt_tokens': (\d+)"
+)
+
+
+def _context_known() -> dict:
+    server = _server()
+    try:
+        known = cache.get(_CONTEXT_KEY + server)
+    except Exception:  # the cache being down must not stop the tutor; this process remembers too
+        known = None
+    return known or _contexts_seen.get(server) or {}
+
+
+def _context_store(known: dict, *, seconds: int = _CONTEXT_SECONDS) -> None:
+    server = _server()
+    _contexts_seen[server] = known
+    try:
+        cache.set(_CONTEXT_KEY + server, known, timeout=seconds)
+    except Exception:
+        pass
+
+
+def context_forget() -> None:
+    _contexts_seen.pop(_server(), None)
+    try:
+        cache.delete(_CONTEXT_KEY + _server())
+    except Exception:
+        pass
+
+
+def _first_number(pattern: re.Pattern, text: str) -> int | None:
+    match = pattern.search(text)
+    return int(next(group for group in match.groups() if group)) if match else None
+
+
+def _get_json(url: str):
+    headers = {"Authorization": f"Bearer {settings.LLM_API_KEY}"} if settings.LLM_API_KEY else {}
+    timeout = min(5.0, settings.LLM_TIMEOUT_SECONDS)
+    with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=timeout) as response:
+        return json.loads(response.read())
+
+
+def context_from_server() -> tuple[int | None, str]:
+    """The context the server says it has, and where it said so; (None, "") when it does not say."""
+    base = (settings.LLM_BASE_URL or "").rstrip("/")
+    unanswered = (OSError, ValueError, AttributeError, TypeError)  # urllib's errors are OSErrors
+    try:
+        # llama.cpp's server answers /props at its root, beside /v1.
+        props = _get_json(re.sub(r"/v1$", "", base) + "/props")
+        tokens = (props.get("default_generation_settings") or {}).get("n_ctx") or props.get("n_ctx")
+        if isinstance(tokens, int) and tokens > 0:
+            return tokens, "props"
+    except unanswered:
+        pass
+    try:
+        entries = _get_json(base + "/models").get("data") or []
+        lengths = {entry.get("id"): entry.get("max_model_len") for entry in entries if isinstance(entry, dict)}
+        tokens = lengths.get(settings.LLM_MODEL) or next((n for n in lengths.values() if n), None)
+        if isinstance(tokens, int) and tokens > 0:
+            return tokens, "models"
+    except unanswered:
+        pass
+    return None, ""
+
+
+def context_tokens() -> int:
+    """The model's context in tokens (prompt and reply together)."""
+    known = _context_known()
+    if known.get("tokens"):
+        return known["tokens"]
+    if settings.LLM_CONTEXT_TOKENS:
+        return settings.LLM_CONTEXT_TOKENS
+    if not settings.LLM_BASE_URL or "api.openai.com" in settings.LLM_BASE_URL:
+        return OPENAI_CONTEXT_TOKENS
+    tokens, source = context_from_server()
+    if tokens:
+        logger.info("the model at %s has a context of %s tokens (from %s)", _server(), tokens, source)
+        _context_store({**known, "tokens": tokens})
+        return tokens
+    _context_store({**known, "tokens": DEFAULT_CONTEXT_TOKENS}, seconds=_CONTEXT_UNKNOWN_SECONDS)
+    return DEFAULT_CONTEXT_TOKENS
+
+
+def count_ratio() -> float:
+    """How many tokens the server counts for each one llm.tokens counts, as learnt from its refusals (1 before)."""
+    return _context_known().get("ratio", 1.0)
+
+
+def reply_room(max_tokens: int) -> int:
+    """The tokens to ask for the reply: as many as the caller wants, but no more than a third of the context, so a
+    small model's context still has room for the prompt."""
+    return max(1, min(max_tokens, context_tokens() // 3))
+
+
+def prompt_room(reply_tokens: int) -> int:
+    """How many tokens (as llm.tokens counts them) a prompt may have, leaving `reply_tokens` for the reply."""
+    return max(0, int((context_tokens() * CONTEXT_MARGIN - reply_tokens) / count_ratio()))
+
+
+def fits(messages: list[dict], *, max_tokens: int | None) -> bool:
+    return count_messages(messages) <= prompt_room(max_tokens or 0)
+
+
+def is_context_refusal(error: BaseException) -> bool:
+    """A request refused as longer than the model's context (a 400, from every server Primer knows)."""
+    if not isinstance(error, openai.APIStatusError) or error.status_code not in {400, 413, 422}:
+        return False
+    return bool(CONTEXT_REFUSAL.search(f"{error.message} {getattr(error, 'body', '')}"))
+
+
+def context_refused(error: openai.APIStatusError, messages: list[dict]) -> LLMContextExceeded:
+    """Learn what the refusal says (the context, and the server's count of our prompt) and return it as an error."""
+    text = f"{error.message} {getattr(error, 'body', '')}"
+    tokens, prompt = _first_number(REFUSAL_CONTEXT, text), _first_number(REFUSAL_PROMPT, text)
+    known = {**_context_known()}
+    if tokens:
+        known["tokens"] = tokens
+    counted = count_messages(messages)
+    if prompt and counted:
+        # A little more than measured: the next prompt is other text, counted a little differently.
+        known["ratio"] = min(4.0, max(known.get("ratio", 1.0), prompt / counted * 1.1))
+    if known:
+        _context_store(known)
+    logger.warning(
+        "%s refused a request as too long for its context (%s tokens; it counted %s in the prompt, we %s)",
+        _server(),
+        tokens or "?",
+        prompt or "?",
+        counted,
+    )
+    return LLMContextExceeded(f"the request is too long for the model's context: {error.message}"[:300])
 
 
 # Structured output. Servers accept different subsets of `response_format`, so each server (base URL and
@@ -440,7 +613,8 @@ def repair_json(text: str):
     error = None
     for attempt in attempts:
         try:
-            return json.loads(attempt)
+            # strict=False: small models put raw newlines and tabs inside strings.
+            return json.loads(attempt, strict=False)
         except json.JSONDecodeError as failure:
             error = failure
     raise LLMBadResponse(f"the model did not return readable JSON: {error}")
@@ -498,7 +672,12 @@ def structured(
         try:
             return parse_structured(text, check or schema)
         except LLMBadResponse as error:
-            retried = chat(_retry_messages(asked, text, error), **options)
+            retry = _retry_messages(asked, text, error)
+            if not fits(retry, max_tokens=max_tokens):
+                # The reply and the correction would not fit beside the prompt: the server would only refuse it.
+                breaker_record_failure()
+                raise
+            retried = chat(retry, **options)
         try:
             return parse_structured(retried, check or schema)
         except LLMBadResponse:
@@ -533,7 +712,11 @@ async def astructured(
         try:
             return parse_structured(text, check or schema)
         except LLMBadResponse as error:
-            retried = await achat(_retry_messages(asked, text, error), **options)
+            retry = _retry_messages(asked, text, error)
+            if not await asyncio.to_thread(fits, retry, max_tokens=max_tokens):
+                await asyncio.to_thread(breaker_record_failure)
+                raise
+            retried = await achat(retry, **options)
         try:
             return parse_structured(retried, check or schema)
         except LLMBadResponse:

@@ -1,4 +1,5 @@
 """Question generation for a course: one LLM call per section when a model is configured, rules otherwise.
+A section longer than the model's context is sent in pieces that fit, cut between sentences.
 
 Rules (offline): "which concept matches this definition" from the course's concepts, and one question per fact:
 a term of the lesson (glossary, defining sentences such as "X 是指 …" or "X is a …", English names, TF-IDF key
@@ -8,6 +9,7 @@ Every draft goes through verification; failures are saved as rejected with their
 
 import functools
 import hashlib
+import json
 import logging
 import random
 import re
@@ -24,6 +26,7 @@ import llm
 import textkit
 from content.models import Concept, Course, Section
 from llm.embeddings import get_embedder
+from llm.tokens import count_messages, count_tokens
 from textkit.words import LLM_TERMS
 
 from .models import GenerationRun, Question
@@ -91,6 +94,8 @@ class Report:
     skipped: int = 0
     reasons: dict = field(default_factory=dict)  # rejections counted by kind of problem
     rejections: list = field(default_factory=list)  # (prompt, every problem found) of each rejected question
+    # Sections (or parts of them) the model wrote nothing for: {"section", "heading", "reason"} each.
+    without_model: list = field(default_factory=list)
 
 
 @dataclass
@@ -514,19 +519,98 @@ def llm_draft(section: Section, item: dict) -> Draft:
     )
 
 
-def llm_drafts(section: Section) -> list[Draft]:
-    language = "Simplified Chinese" if section.lesson.language.startswith("zh") else "English"
+# The smallest piece of a section worth a call: below it the model's context is too small for this prompt.
+MIN_PIECE_TOKENS = 60
+
+
+def _cut(sentence: str, room: int) -> list[str]:
+    """A sentence longer than `room` tokens on its own (a table row, a run of code) cut in halves until each fits."""
+    if count_tokens(sentence) <= room or len(sentence) < 2:
+        return [sentence]
+    middle = len(sentence) // 2
+    space = sentence.rfind(" ", 0, middle)
+    middle = space if space > 0 else middle
+    return _cut(sentence[:middle].strip(), room) + _cut(sentence[middle:].strip(), room)
+
+
+def section_pieces(text: str, *, room: int) -> list[str]:
+    """The text as it is when it fits in `room` tokens, otherwise in pieces that do, cut between sentences and
+    keeping each line's sentences together as far as they fit."""
+    if count_tokens(text) <= room:
+        return [text]
+    pieces, current, used = [], "", 0
+    for line in text.splitlines():
+        starts_line = True
+        for sentence in textkit.sentences(line):
+            for part in _cut(sentence, room):
+                size = count_tokens(part) + 1
+                if current and used + size > room:
+                    pieces.append(current)
+                    current, used = "", 0
+                current += ("\n" if starts_line else " ") + part if current else part
+                used += size
+                starts_line = False
+    return [*pieces, current] if current else pieces
+
+
+def _piece_room(section: Section, system: str, reply: int) -> int:
+    """How many tokens of the section's text one call can carry beside the instructions and the reply."""
+    frame = [{"role": "system", "content": system}, {"role": "user", "content": f"Section: {section.heading}\n\n"}]
+    framing = count_messages(frame)
+    if llm.structured_mode() != "json_schema":
+        # In the other modes the schema goes into the prompt (llm.structured), with a line saying so.
+        framing += count_tokens(json.dumps(LLM_SCHEMA, ensure_ascii=False)) + 40
+    return llm.prompt_room(reply) - framing
+
+
+def _piece_drafts(section: Section, system: str, piece: str, reply: int) -> list[Draft]:
     data = llm.structured(
-        [
-            {"role": "system", "content": LLM_INSTRUCTIONS.format(language=language)},
-            {"role": "user", "content": f"Section: {section.heading}\n\n{section.text}"},
-        ],
+        [{"role": "system", "content": system}, {"role": "user", "content": f"Section: {section.heading}\n\n{piece}"}],
         name="questions",
         schema=LLM_SCHEMA,
         check=LLM_ENVELOPE,
-        max_tokens=settings.LLM_QUESTION_MAX_TOKENS,
+        max_tokens=reply,
     )
     return [llm_draft(section, item) for item in data["questions"][:LLM_QUESTIONS_PER_SECTION]]
+
+
+def llm_drafts(section: Section) -> tuple[list[Draft], str]:
+    """The model's questions on a section, a call per piece of it that fits the model's context, and why the model
+    wrote nothing for some or all of it ("" when it did for all). A refusal for length teaches llm the real context:
+    the rest is cut again to that and asked once more."""
+    language = "Simplified Chinese" if section.lesson.language.startswith("zh") else "English"
+    system = LLM_INSTRUCTIONS.format(language=language)
+    drafts: list[Draft] = []
+    pending = [section.text]
+    refused_room = None
+    problem = ""
+    while True:
+        reply = llm.reply_room(settings.LLM_QUESTION_MAX_TOKENS)
+        room = _piece_room(section, system, reply)
+        if room < MIN_PIECE_TOKENS:
+            return drafts, (
+                f"the model's context ({llm.context_tokens()} tokens) leaves no room for the section beside the "
+                "instructions and the reply"
+            )
+        pending = section_pieces("\n".join(pending), room=room)
+        try:
+            while pending:
+                try:
+                    drafts += _piece_drafts(section, system, pending[0], reply)
+                except llm.LLMBadResponse as error:
+                    # One piece's unreadable reply does not cost the others theirs.
+                    problem = f"the model could not write questions on part of the section: {error}"
+                    logger.warning("LLM generation failed for a piece of section %s: %s", section.pk, error)
+                pending.pop(0)
+            return drafts, problem
+        except llm.LLMContextExceeded as error:
+            if refused_room is not None and room >= refused_room:
+                # Cut to what the server said and still refused: nothing more to learn from asking again.
+                return drafts, f"the model refused the section as too long for its context: {error}"
+            refused_room = room
+        except llm.LLMError as error:
+            logger.warning("LLM generation failed for section %s; using the rules", section.pk, exc_info=True)
+            return drafts, f"the model could not write questions: {error}"
 
 
 def questions_generate(*, course: Course, use_llm: bool | None = None) -> Report:
@@ -535,13 +619,12 @@ def questions_generate(*, course: Course, use_llm: bool | None = None) -> Report
     sections = list(Section.objects.filter(lesson__course=course).select_related("lesson"))
     embedder = get_embedder()
     drafts: list[tuple[Section, Draft, str]] = []
+    without_model: list[dict] = []
     if use_llm:
         for section in sections:
-            try:
-                written = llm_drafts(section)
-            except llm.LLMError:
-                logger.warning("LLM generation failed for section %s; using the rules", section.pk, exc_info=True)
-                written = []
+            written, problem = llm_drafts(section)
+            if problem:
+                without_model.append({"section": section.pk, "heading": section.heading, "reason": problem[:300]})
             drafts += [(section, d, Question.Origin.LLM) for d in written]
             # The model's unusable questions are still saved, as rejected with their reasons; when none of them
             # passes the checks, the section gets its rule-built questions as if there were no model.
@@ -559,7 +642,7 @@ def questions_generate(*, course: Course, use_llm: bool | None = None) -> Report
     # Rule-built questions from course-wide concepts come again with each section that fell back to the rules.
     seen: set[str] = set()
     drafts = [item for item in drafts if not (item[1].key in seen or seen.add(item[1].key))]
-    report = Report()
+    report = Report(without_model=without_model)
     known = set(Question.objects.filter(key__in=[d.key for _, d, _ in drafts]).values_list("key", flat=True))
     fresh = [(s, d, o) for s, d, o in drafts if d.key not in known]
     report.skipped = len(drafts) - len(fresh)
@@ -615,6 +698,9 @@ def questions_generate(*, course: Course, use_llm: bool | None = None) -> Report
             existing_vectors = (
                 np.vstack([existing_vectors, vector[None, :]]) if len(existing_vectors) else vector[None, :]
             )
+    GenerationRun.objects.get_or_create(course=course)
+    # Only this run's outcome: the claim's fields belong to questions_generate_once.
+    GenerationRun.objects.filter(course=course).update(finished_at=timezone.now(), without_model=without_model)
     return report
 
 

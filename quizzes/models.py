@@ -180,6 +180,13 @@ class GenerationRun(models.Model):
     course = models.OneToOneField("content.Course", on_delete=models.CASCADE, primary_key=True, related_name="+")
     running_since = models.DateTimeField(null=True, blank=True)
     rerun_wanted = models.BooleanField(default=False, help_text="New lessons arrived while it ran: run once more.")
+    finished_at = models.DateTimeField(null=True, blank=True, help_text="When the last run finished.")
+    without_model = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="The sections of the last run the model wrote no questions for (or not for all of them), each "
+        "with the reason; they have rule-built questions instead.",
+    )
 
     def __str__(self) -> str:
         return f"question generation for course {self.course_id}"

@@ -25,7 +25,12 @@ def generate_questions_for_course(course_id: int) -> dict:
     report = questions_generate_once(course=course)
     if report is None:
         return {"skipped": "another run for this course is going"}
-    return {"approved": report.approved, "drafts": report.drafts, "rejected": report.rejected}
+    return {
+        "approved": report.approved,
+        "drafts": report.drafts,
+        "rejected": report.rejected,
+        "without_model": report.without_model,
+    }
 
 
 @shared_task(acks_late=True)

@@ -353,8 +353,10 @@ def fake_openai(settings, monkeypatch):
         setattr(settings, name, float(value) if name.endswith("SECONDS") else value)
     settings.LLM_ENABLED = True
     llm.breaker_reset()
+    llm.context_forget()
     yield server
     llm.breaker_reset()
+    llm.context_forget()
     server.stop()
 
 
@@ -454,6 +456,8 @@ def local_model(local_model_server, settings, monkeypatch):
     settings.LLM_ENABLED = True
     llm.breaker_reset()
     llm.structured_mode_forget()
+    llm.context_forget()
     yield local_model_server
     llm.breaker_reset()
     llm.structured_mode_forget()
+    llm.context_forget()

@@ -12,6 +12,15 @@ Each test scripts what the next chat calls do, in order, and falls back to `defa
 
 Behaviours: Reply(text, delay=0, chunk_delay=0), Slow(seconds, text), Status(code),
 Malformed() (a 200 whose body is not JSON / not an SSE stream), JSONReply(obj) (for structured output).
+
+A small model's context, as the servers Primer meets report and enforce it:
+
+    fake_openai.context_tokens = 2048     # None (the default): no limit, and the server says nothing
+    fake_openai.flavour = "llama.cpp"     # GET /props says n_ctx; a prompt longer than it gets llama.cpp's 400
+                        "vllm"            # GET /v1/models says max_model_len; prompt + max_tokens over it: 400
+                        "llama-cpp-python"  # says nothing, refuses as vLLM does (OpenAI's wording)
+    fake_openai.token_ratio = 2.0         # its tokenizer counts twice what llm.tokens counts
+    fake_openai.refusals                  # how many requests it refused as too long
 """
 
 import hashlib
@@ -22,6 +31,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
+
+from llm.tokens import count_messages
 
 
 @dataclass
@@ -84,6 +95,10 @@ class FakeOpenAI:
 
     def __init__(self):
         self.default = Reply()
+        self.context_tokens: int | None = None
+        self.flavour = "llama.cpp"
+        self.token_ratio = 1.0
+        self.refusals = 0
         self.requests: list[dict] = []
         self._script: list = []
         self._lock = threading.Lock()
@@ -157,9 +172,14 @@ class FakeOpenAI:
             def do_GET(self):
                 fake.record(self.path, None)
                 if self.path.rstrip("/").endswith("/models"):
+                    entry = {"id": fake.model, "object": "model", "owned_by": "primer-tests"}
+                    if fake.context_tokens and fake.flavour == "vllm":
+                        entry["max_model_len"] = fake.context_tokens
+                    self._json(200, {"object": "list", "data": [entry]})
+                elif self.path == "/props" and fake.context_tokens and fake.flavour == "llama.cpp":
                     self._json(
                         200,
-                        {"object": "list", "data": [{"id": fake.model, "object": "model", "owned_by": "primer-tests"}]},
+                        {"default_generation_settings": {"n_ctx": fake.context_tokens}, "total_slots": 1},
                     )
                 else:
                     self._json(404, {"error": {"message": "not found", "type": "invalid_request_error"}})
@@ -189,9 +209,43 @@ class FakeOpenAI:
                         },
                     )
                 elif self.path.endswith("/chat/completions"):
-                    self._chat(body, fake.next_behaviour())
+                    if not self._refused_as_too_long(body):
+                        self._chat(body, fake.next_behaviour())
                 else:
                     self._json(404, {"error": {"message": "not found", "type": "invalid_request_error"}})
+
+            def _refused_as_too_long(self, body: dict) -> bool:
+                """Refuse, as the flavour of server would, a request longer than its context."""
+                if not fake.context_tokens:
+                    return False
+                prompt = round(count_messages(body.get("messages") or []) * fake.token_ratio)
+                completion = body.get("max_tokens") or 0
+                if fake.flavour == "llama.cpp":
+                    if prompt <= fake.context_tokens:
+                        return False
+                    error = {
+                        "code": 400,
+                        "message": f"request ({prompt} tokens) exceeds the available context size "
+                        f"({fake.context_tokens} tokens), try increasing it",
+                        "type": "exceed_context_size_error",
+                        "n_prompt_tokens": prompt,
+                        "n_ctx": fake.context_tokens,
+                    }
+                else:
+                    if prompt + completion <= fake.context_tokens:
+                        return False
+                    error = {
+                        "message": f"This model's maximum context length is {fake.context_tokens} tokens. However, "
+                        f"you requested {prompt + completion} tokens ({prompt} in the messages, {completion} in the "
+                        "completion). Please reduce the length of the messages or completion.",
+                        "type": "invalid_request_error",
+                        "param": "messages",
+                        "code": "context_length_exceeded",
+                    }
+                with fake._lock:
+                    fake.refusals += 1
+                self._json(400, {"error": error})
+                return True
 
             def _chat(self, body: dict, behaviour) -> None:
                 stream = bool(body.get("stream"))

@@ -3,6 +3,7 @@
 prepare()          retrieval (with a follow-up rewritten into a standalone query), the relevance
                    check, and the numbered passages the answer may cite;
 build_messages()   the LLM prompt, with the passages fenced off as data;
+fit_messages()     the prompt made to fit the model's context, trimming old turns and low-ranked passages;
 offline_answer()   an extractive answer from the passages' most relevant, diverse sentences;
 finish()           validates citations ([n] must name a given passage) and lists the sources used.
 """
@@ -24,6 +25,7 @@ from content.injection import is_instruction_like, without_instructions
 from content.models import Chunk, Concept
 from content.retrieval import Hit, course_chunks, embed_query, search
 from llm.embeddings import get_embedder
+from llm.tokens import count_messages
 from textkit import CJK
 from textkit.words import LLM_TERMS
 
@@ -380,6 +382,30 @@ def build_messages(
         }
     )
     return messages
+
+
+def fit_messages(
+    prepared: Prepared, *, room: int, history: list[tuple[str, str]] = (), **options
+) -> tuple[Prepared, list[dict]]:
+    """The prompt within `room` tokens, and the passages it keeps (the answer may cite only those). What goes
+    first: the oldest conversation turns, then the lowest-ranked passages (the highest numbers, so the rest keep
+    theirs), then the end of the one passage left. The question itself is never cut."""
+    history = list(history)[-3:]
+    while True:
+        messages = build_messages(prepared, history=history, **options)
+        if count_messages(messages) <= room:
+            return prepared, messages
+        if history:
+            history = history[1:]
+        elif len(prepared.passages) > 1:
+            prepared = replace(prepared, passages=prepared.passages[:-1])
+        else:
+            passage = prepared.passages[0] if prepared.passages else None
+            lines = textkit.sentences(passage.hit.text) if passage else []
+            if len(lines) < 2:
+                return prepared, messages  # nothing left to cut: the server decides
+            shorter = replace(passage, hit=replace(passage.hit, text="\n".join(lines[: len(lines) // 2])))
+            prepared = replace(prepared, passages=[shorter])
 
 
 def rewrite_messages(question: str, history: list[tuple[str, str]]) -> list[dict]:

@@ -99,8 +99,8 @@ def _history(answer: Answer) -> list[tuple[str, str]]:
     return [(a.question, a.text) for a in reversed(earlier)]
 
 
-def _context(answer: Answer, *, query: str | None = None) -> tuple[answering.Prepared, list[dict]]:
-    """Retrieval and the prompt for an answer: everything up to calling the model."""
+def _context(answer: Answer, *, query: str | None = None) -> answering.Prepared:
+    """Retrieval for an answer: everything up to building the prompt."""
     conversation = answer.conversation
     history = _history(answer)
     question = answer.question
@@ -110,21 +110,33 @@ def _context(answer: Answer, *, query: str | None = None) -> tuple[answering.Pre
         query = query or question_for_search
     # A conversation opened from a lesson searches that lesson's course; otherwise only the learner's courses.
     course = conversation.course or selectors.searchable_course_ids(user=conversation.user)
-    prepared = answering.prepare(
+    return answering.prepare(
         question,
         reader_language=_reader_language(conversation.user),
         course=course,
         previous_questions=[q for q, _ in history],
         query=query,
     )
-    messages = answering.build_messages(
+
+
+def _fitted(answer: Answer, prepared: answering.Prepared) -> tuple[answering.Prepared, list[dict], int]:
+    """The prompt fitted to the model's context (llm.context_tokens): the passages it keeps, the messages, and the
+    reply's room."""
+    conversation = answer.conversation
+    reply = llm.reply_room(settings.LLM_ANSWER_MAX_TOKENS)
+    asked, messages = answering.fit_messages(
         prepared,
-        history=history,
+        room=llm.prompt_room(reply),
+        history=_history(answer),
         socratic=conversation.socratic,
         reveal=answer.reveal,
         missed=conversation.missed or None,
     )
-    return prepared, messages
+    if len(asked.passages) < len(prepared.passages):
+        logger.info(
+            "tutor keeps %s of %s passages to fit the model's context", len(asked.passages), len(prepared.passages)
+        )
+    return asked, messages, reply
 
 
 def _offline_text(prepared: answering.Prepared, answer: Answer) -> str:
@@ -184,7 +196,7 @@ async def answer_steps(answer: Answer) -> AsyncIterator[tuple[str, Any]]:
             query = (await llm.achat(answering.rewrite_messages(answer.question, history), max_tokens=60)).strip()
         except llm.LLMError:
             query = None
-    prepared, messages = await sync_to_async(_context)(answer, query=query)
+    prepared = await sync_to_async(_context)(answer, query=query)
     if not prepared.relevant:
         yield "done", await sync_to_async(_save)(answer, prepared, text="", mode=Answer.Mode.OFFLINE)
         return
@@ -192,27 +204,40 @@ async def answer_steps(answer: Answer) -> AsyncIterator[tuple[str, Any]]:
     tokens = 0  # a set-aside answer still counts towards the learner's daily allowance
     if llm.llm_enabled():
         pieces = []
-        yield "passages", prepared.passages
-        try:
-            async for piece in llm.astream_chat(messages, max_tokens=settings.LLM_ANSWER_MAX_TOKENS):
-                pieces.append(piece)
-                yield "text", piece
-        except llm.LLMError as error:
-            logger.warning("tutor falls back to the offline answer: %s", error)
-            fallback_reason = str(error)
-        else:
-            text = "".join(pieces)
-            tokens = count_messages(messages) + count_tokens(text)
-            # An answer that cites no given passage may say anything (a small model invents freely): the
-            # learner gets the course's own sentences instead, with a notice saying why.
-            if answering.finish(text, prepared).citations:
-                yield (
-                    "done",
-                    await sync_to_async(_save)(answer, prepared, text=text, mode=Answer.Mode.LLM, tokens=tokens),
-                )
-                return
-            logger.warning("tutor sets aside the model's answer, which cites no passage: %r", text[:200])
-            fallback_reason = UNCITED_REASON
+        # The model sees only the passages that fit its context, and may cite only those; the offline answer, if
+        # it comes to that, still reads them all.
+        asked, messages, reply = await sync_to_async(_fitted)(answer, prepared)
+        yield "passages", asked.passages
+        for attempt in range(2):
+            try:
+                async for piece in llm.astream_chat(messages, max_tokens=reply):
+                    pieces.append(piece)
+                    yield "text", piece
+            except llm.LLMContextExceeded as error:
+                if attempt == 0 and not pieces:
+                    # The server said its real context (llm remembered it): fit the prompt to that and ask again.
+                    asked, messages, reply = await sync_to_async(_fitted)(answer, asked)
+                    yield "passages", asked.passages
+                    continue
+                logger.warning("tutor falls back to the offline answer: %s", error)
+                fallback_reason = str(error)
+            except llm.LLMError as error:
+                logger.warning("tutor falls back to the offline answer: %s", error)
+                fallback_reason = str(error)
+            else:
+                text = "".join(pieces)
+                tokens = count_messages(messages) + count_tokens(text)
+                # An answer that cites no given passage may say anything (a small model invents freely): the
+                # learner gets the course's own sentences instead, with a notice saying why.
+                if answering.finish(text, asked).citations:
+                    yield (
+                        "done",
+                        await sync_to_async(_save)(answer, asked, text=text, mode=Answer.Mode.LLM, tokens=tokens),
+                    )
+                    return
+                logger.warning("tutor sets aside the model's answer, which cites no passage: %r", text[:200])
+                fallback_reason = UNCITED_REASON
+            break
     text = await sync_to_async(_offline_text)(prepared, answer)
     yield (
         "done",

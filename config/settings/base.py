@@ -239,6 +239,8 @@ LLM_BREAKER_COOLDOWN_SECONDS = env.int("LLM_BREAKER_COOLDOWN_SECONDS", default=6
 # Longest replies asked for: a tutor answer, and one section's generated questions (small CPU models are slow).
 LLM_ANSWER_MAX_TOKENS = env.int("LLM_ANSWER_MAX_TOKENS", default=1024)
 LLM_QUESTION_MAX_TOKENS = env.int("LLM_QUESTION_MAX_TOKENS", default=1500)
+# The model's context in tokens (prompt + reply); 0 asks the server (llm.context_tokens).
+LLM_CONTEXT_TOKENS = env.int("LLM_CONTEXT_TOKENS", default=0)
 # Tutor cost control, per learner: questions per minute and tokens (prompt + answer) per day.
 TUTOR_QUESTIONS_PER_MINUTE = env.int("TUTOR_QUESTIONS_PER_MINUTE", default=6)
 TUTOR_DAILY_TOKEN_BUDGET = env.int("TUTOR_DAILY_TOKEN_BUDGET", default=60000)

@@ -121,3 +121,43 @@ def test_a_learner_answer_that_instructs_the_grader_is_not_marked_correct(local_
     # An ordinary answer goes to the model, whose reply is parsed and checked whatever it says.
     result = grade(question=question, answer="It keeps the original pre-trained weights frozen")
     assert isinstance(result.correct, bool) and result.reason
+
+
+@pytest.mark.django_db
+def test_a_section_longer_than_the_models_context_gets_the_models_questions_in_pieces(local_model, settings):
+    from content import services
+    from content.models import Section
+    from llm.tokens import count_tokens
+    from quizzes.generation import questions_generate
+    from quizzes.models import GenerationRun, Question
+
+    if not SEEDS.is_dir():
+        pytest.skip("the source articles (../shared/seeds) are not present")
+    # llama-cpp-python's server does not say its context (2048 here): Primer learns it from the first refusal.
+    settings.LLM_CONTEXT_TOKENS = 0
+    article = min(Path(SEEDS).glob("*.txt"), key=lambda path: path.stat().st_size)
+    seeded = services.course_get_or_create(slug="seed-long-section", title="One long section")
+    services.paths_ingest(course=seeded, paths=[article])
+    sections = list(Section.objects.filter(lesson__course=seeded).order_by("id"))
+    # One section made of the first ones, longer than the model's context but few pieces, for two shared cores.
+    body = ""
+    for section in sections:
+        body = f"{body}\n{section.body}".strip()
+        if count_tokens(body) >= 1100:
+            break
+    long = sections[0]
+    long.body = body
+    long.save()
+    Section.objects.filter(lesson__course=seeded).exclude(id=long.id).delete()
+
+    report = questions_generate(course=seeded, use_llm=True)
+
+    assert llm.context_tokens() == 2048 and not llm.breaker_is_open()
+    reasons = [entry["reason"] for entry in GenerationRun.objects.get(course=seeded).without_model]
+    assert not any("context" in reason for reason in reasons), reasons
+    written = Question.objects.filter(section=long, origin="llm")
+    # On two busy cores a piece can still time out; that is recorded as its reason, and is no context error.
+    assert written.exists() or reasons, "the model wrote questions on the section, piece by piece"
+    for question in written:
+        assert question.status == "draft" or question.rejection_reason
+    assert report.rejected == Question.objects.filter(section=long, status="rejected").count()

@@ -227,3 +227,55 @@ def test_the_detailed_healthz_shows_the_structured_output_mode(fake_openai, admi
         "model": "fake-model",
         "structured_output": "json_object",
     }
+
+
+# The model's context.
+
+
+def test_the_context_is_read_from_llama_cpps_props_once(fake_openai):
+    fake_openai.context_tokens = 2048
+    assert llm.context_tokens() == 2048
+    assert llm.context_tokens() == 2048
+    assert [r["path"] for r in fake_openai.requests].count("/props") == 1, "remembered, not asked every time"
+
+
+def test_the_context_is_read_from_vllms_model_list(fake_openai):
+    fake_openai.context_tokens, fake_openai.flavour = 8192, "vllm"
+    assert llm.context_tokens() == 8192
+
+
+def test_the_setting_wins_and_a_server_that_says_nothing_gets_a_small_default(fake_openai, settings):
+    fake_openai.context_tokens, fake_openai.flavour = 2048, "llama-cpp-python"
+    assert llm.context_tokens() == llm.DEFAULT_CONTEXT_TOKENS == 4096
+    llm.context_forget()
+    settings.LLM_CONTEXT_TOKENS = 1024
+    assert llm.context_tokens() == 1024
+    assert llm.reply_room(1500) == 1024 // 3, "a small context keeps room for the prompt"
+
+
+def test_a_refusal_for_length_is_no_outage_and_teaches_the_real_context(fake_openai, settings):
+    # llama-cpp-python's server never says its context, and its tokenizer counts Chinese about twice as high.
+    fake_openai.context_tokens, fake_openai.flavour, fake_openai.token_ratio = 2048, "llama-cpp-python", 2.0
+    long = [{"role": "user", "content": "注意力让每个词元关注其他词元。" * 150}]
+    assert llm.fits(long, max_tokens=300), "by the 4096 we assume, it fits"
+    for _ in range(settings.LLM_BREAKER_THRESHOLD + 1):
+        with pytest.raises(llm.LLMContextExceeded, match="maximum context length is 2048"):
+            llm.chat(long, max_tokens=300)
+    assert not llm.breaker_is_open()
+    assert len(fake_openai.chat_requests()) == settings.LLM_BREAKER_THRESHOLD + 1, "never retried as it stands"
+    assert llm.context_tokens() == 2048
+    assert llm.count_ratio() >= 2.0
+    assert not llm.fits(long, max_tokens=300)
+    fitting = [{"role": "user", "content": "注意力让每个词元关注其他词元。" * 10}]
+    assert llm.fits(fitting, max_tokens=300)
+    fake_openai.default = Reply("It fits.")
+    assert llm.chat(fitting, max_tokens=300) == "It fits."
+
+
+def test_a_streamed_request_refused_for_length_does_not_trip_the_breaker(fake_openai, settings):
+    fake_openai.context_tokens = 300
+    long = [{"role": "user", "content": "Attention lets every token look at the others. " * 200}]
+    for _ in range(settings.LLM_BREAKER_THRESHOLD + 1):
+        with pytest.raises(llm.LLMContextExceeded, match="exceeds the available context size"):
+            stream(long)
+    assert not llm.breaker_is_open()

@@ -23,6 +23,8 @@ class Command(BaseCommand):
         )
         for kind, count in sorted(report.reasons.items(), key=lambda item: -item[1]):
             self.stdout.write(f"  {kind}: {count} rejected")
+        for entry in report.without_model:
+            self.stdout.write(f"rule-built questions for section {entry['heading']!r}: {entry['reason']}")
         for prompt, problems in report.rejections:
             self.stdout.write(f"rejected: {prompt[:80]}")
             for problem in problems:
