@@ -205,6 +205,18 @@ def test_env_example_lists_every_variable_the_settings_read():
     assert read - listed == set()
 
 
+def test_env_example_copied_to_env_reads_as_written(monkeypatch):
+    """The settings read .env with django-environ, which keeps a comment after a value as part of it: copied
+    as it is, .env.example must give every variable its value only (PORT=8000, not "8000   # …")."""
+    import environ
+
+    read = {}
+    monkeypatch.setattr(environ.Env, "ENVIRON", read)
+    environ.Env.read_env(ROOT / ".env.example", overwrite=True)
+    assert read["PORT"] == "8000" and read["DEBUG"] == "false"
+    assert [name for name, value in read.items() if "#" in value] == []
+
+
 def test_the_compose_file_runs_every_service_from_one_image_with_model_servers_behind_profiles():
     import yaml
 
