@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from . import services
-from .models import Card, OptimisationRun, Question, ReviewLog, ReviewSettings
+from .models import Card, GenerationRun, OptimisationRun, Question, ReviewLog, ReviewSettings
 
 
 @admin.register(Question)
@@ -73,4 +73,21 @@ class OptimisationRunAdmin(admin.ModelAdmin):
     raw_id_fields = ["user"]
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(GenerationRun)
+class GenerationRunAdmin(admin.ModelAdmin):
+    """Staff see why a section got rule-built questions instead of the model's (its context, a timeout, a reply
+    that was not the asked format)."""
+
+    list_display = ["course", "running_since", "finished_at", "sections_without_model"]
+    list_select_related = ["course"]
+    readonly_fields = ["course", "running_since", "rerun_wanted", "finished_at", "without_model"]
+
+    @admin.display(description=_("sections without the model"))
+    def sections_without_model(self, run: GenerationRun) -> int:
+        return len(run.without_model)
+
+    def has_add_permission(self, request):
         return False

@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from quizzes import services as quiz_services
-from quizzes.models import Card
+from quizzes.models import Card, GenerationRun
 from teams import services as team_services
 from teams.models import Membership, Organization, Role, Team
 from tests.teams.conftest import make_course
@@ -49,6 +49,11 @@ def something_of_everything(db, alice):
     conversation = Conversation.objects.create(user=alice, title="What is attention?", course=course)
     answer = Answer.objects.create(conversation=conversation, question="What is attention?", text="It weighs tokens.")
     Feedback.objects.create(answer=answer, helpful=False, comment="too short")
+    GenerationRun.objects.create(
+        course=course,
+        finished_at=timezone.now(),
+        without_model=[{"section": 1, "heading": "Tokens", "reason": "the model timed out after 120 s"}],
+    )
 
 
 def test_each_app_registers_its_own_models():
@@ -68,6 +73,7 @@ def test_each_app_registers_its_own_models():
         ("quizzes", "card"),
         ("quizzes", "reviewlog"),
         ("quizzes", "reviewsettings"),
+        ("quizzes", "generationrun"),
         ("tutor", "answer"),
         ("tutor", "feedback"),
         ("tutor", "conversation"),
@@ -90,3 +96,9 @@ def test_the_tutor_feedback_filter_finds_the_low_rated_answers(root_client, some
         "What is attention?"
         not in root_client.get(reverse("admin:tutor_answer_changelist") + "?rating=high").content.decode()
     )
+
+
+def test_staff_read_why_a_section_got_rule_built_questions(root_client, something_of_everything):
+    run = GenerationRun.objects.get()
+    page = root_client.get(reverse("admin:quizzes_generationrun_change", args=[run.pk])).content.decode()
+    assert "the model timed out after 120 s" in page
