@@ -53,12 +53,13 @@ FIRST_CITED = re.compile(r"(.+?)\s*\[(\d+)\]", re.DOTALL)
 @dataclass
 class Leads:
     correct: int  # questions whose offline answer opens with a sentence that has the expected words
-    cited: int  # questions whose opening sentence cites a passage that was retrieved for it
+    cited: int  # answered questions whose opening sentence cites a passage that was retrieved for it
+    answered: int  # questions the tutor did not decline
     total: int
     wrong: list[tuple[str, str]]  # (question, the sentence it opened with)
 
     def __str__(self) -> str:
-        return f"{self.correct}/{self.total} lead correctly, {self.cited}/{self.total} cite a retrieved passage"
+        return f"{self.correct}/{self.total} lead correctly, {self.cited}/{self.answered} answered cite a retrieved passage"
 
 
 def opening(text: str) -> tuple[str, int | None]:
@@ -88,4 +89,5 @@ def lead_rates(questions: list[dict], *, course) -> Leads:
             correct += 1
         else:
             wrong.append((item["q"], sentence))
-    return Leads(correct=correct, cited=cited, total=len(questions), wrong=wrong)
+    answered = len(questions) - sum(1 for _, sentence in wrong if sentence == "(declined)")
+    return Leads(correct=correct, cited=cited, answered=answered, total=len(questions), wrong=wrong)
