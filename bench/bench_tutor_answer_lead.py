@@ -17,7 +17,7 @@ def main(argv=()) -> dict:
     _connection, drop = throwaway_database("bench_tutor_answer_lead")
     from content import services
     from content.models import Course
-    from tutor.evaluation import load_questions, lead_rates
+    from tutor.evaluation import lead_rates, load_questions
 
     try:
         services.shipped_course_load()

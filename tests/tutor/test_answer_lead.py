@@ -9,7 +9,7 @@ import pytest
 from content import services
 from content.models import Course
 from tutor import answering
-from tutor.evaluation import load_questions, lead_rates
+from tutor.evaluation import lead_rates, load_questions
 
 EVAL = Path(__file__).with_name("eval_answer_lead.yaml")
 # Measured on eval_answer_lead.yaml: 22 of 38 (the scoring before this set existed: 21). Seven of the misses never
