@@ -23,7 +23,7 @@ import textkit
 from content import glossary
 from content.injection import is_instruction_like, without_instructions
 from content.models import Chunk, Concept
-from content.retrieval import Hit, course_chunks, embed_query, search
+from content.retrieval import CANDIDATES, Hit, course_chunks, embed_query, search
 from llm.embeddings import get_embedder
 from llm.tokens import count_messages
 from textkit import CJK
@@ -279,6 +279,13 @@ def prepare(
     retrieved = time.perf_counter()
     same = [h for h in hits if h.language.startswith(language[:2])]
     chosen = (same + [h for h in hits if h not in same])[:k]
+    if len(same) < k:
+        # The glossary's other-language names can fill the first hits with the other language's lessons ("LoRA …
+        # GPU memory" also searches 显存); the passages come from everything fusion ranked, in the answer's
+        # language first. The relevance check below still judges the first hits.
+        wider = search(query, course=course, k=CANDIDATES * 2, query_vector=query_vector)
+        same = [h for h in wider if h.language.startswith(language[:2])]
+        chosen = (same + [h for h in hits if h not in same])[:k]
     if not chosen or gives_orders(question):
         relevant = False
     elif _course_chunks(course, language).values("section__lesson").distinct().count() >= MIN_LESSONS_FOR_BACKGROUND:
@@ -423,26 +430,66 @@ def rewrite_messages(question: str, history: list[tuple[str, str]]) -> list[dict
 # The offline answer.
 
 # What a question asks for, so that the answer leads with the sentence that gives it: a definition, a reason or
-# the steps. Checked in this order ("怎么会" asks why, not how).
+# the method. Checked in this order ("怎么会" asks why, not how).
 ASKS_WHY = re.compile(r"\bwhy\b|\bhow come\b|\bwhat (causes|makes)\b|为什么|为何|怎么会|什么原因|何以")
 ASKS_HOW = re.compile(r"\bhow (do|does|did|is|are|can|could|should|would|to)\b|\bin what way\b|怎么|怎样|如何|步骤")
 ASKS_WHAT = re.compile(
     r"\bwhat('s| is| are| was| were| does| do)\b|\bdefine\b|\bmeaning of\b|是什么|什么是|什么叫|指什么|"
     r"含义|定义"
 )
-# A sentence that gives a reason, or walks through how something happens.
+# A section whose heading asks the same kind of question ("Why a logarithm", "为什么要取对数") answers it.
+HEADING_KIND = {
+    "why": re.compile(r"\bwhy\b|为什么|为何|原因"),
+    "how": re.compile(r"\bhow\b|怎么|怎样|如何|步骤|做法"),
+    "what": re.compile(r"\bwhat\b|什么是|是什么"),
+}
+
+# The role a sentence plays in its section. The lead should have the role the question asks for; a caveat, a
+# comparison or analogy, an example or a side remark (where a fact comes from, a map of the course, an image's
+# description, a bare label) is read after it, if at all.
 CAUSAL = re.compile(
-    r"\b(because|so that|since|therefore|thus|hence|which is why|that is why|the reason|due to|"
-    r"as a result|thanks to|so)\b|因为|所以|原因|由于|因此|导致|使得|从而|以便"
+    r"\b(because|so that|since|therefore|thus|hence|which is why|that is why|the reason|due to|as a result|"
+    r"thanks to|so|is why|follows from|results? from|stems? from|the cause)\b|因为|所以|原因|由于|因此|导致|使得|从而|以便|"
+    r"之所以|必然结果|源于|归因于"
 )
-STEPS = re.compile(r"\b(by|first|then|each|every|step|until|after|before|once)\b|通过|首先|然后|接着|每|步|直到|之后")
-# A sentence that leans on the one before it ("This store is the KV cache.").
+# A method: the means ("by splitting", "通过"), an order of steps, or turning one thing into another.
+STEPS = re.compile(
+    r"\bby \w+ing\b|\b(first|then|step|until|in turn)\b|\w+ (is|are) (compared|multiplied|divided|added|split)\b|"
+    r"通过|首先|然后|接着|直到|先[^，。]{1,20}再|用[^，。]{1,20}(来|做|与|和)|把[^，。]{1,20}(变成|换成|分成|转成|切成|拆成|乘以|除以)"
+)
+CAVEAT = re.compile(
+    r"\b(not|never|however|but|although|unless|only if|also)\b|n't\b|并不|不是|并非|未必|但是|然而|不过|却"
+)
+COMPARISON = re.compile(
+    r"\b(analogy|think of|is like|works like|like an?|compare[sd]?|comparison|versus|vs|unlike|whereas|"
+    r"equivalent of)\b|类比|好比|就像|比方|对比|相比"
+)
+EXAMPLE = re.compile(
+    r"\b(for example|for instance|e\.g|a worked example|suppose|imagine)\b|^take\b|例如|比如|举例|举个|假设|"
+    r"^拿[^，。]{1,16}来说|^以[^，。]{1,16}为例"
+)
+# Where a fact comes from (a paper, a year, the source article) rather than what it is.
+PROVENANCE = re.compile(
+    r"\bet al\b|\bpaper\b|\bsource article\b|\bthe article\b|\bexplainer\b|\(\D*\b(19|20)\d\d\b[^)]*\)|"
+    r"论文|原文|《|[（(][^）)]*(19|20)\d\d[^）)]*[）)]"
+)
+# A map of the course, or an image's description that ingestion kept as text.
+OVERVIEW = re.compile(
+    r"\blessons? \d+\s*[–-]\s*\d+|第\s*\d+\s*[–-]\s*\d+\s*课|^(diagram|figure|image)\s*:|^(示意图|图)\s*[:：]"
+)
+# A sentence that leans on the one before it for its subject ("This store is the KV cache.").
 ANAPHOR = re.compile(r"^(this|that|these|those|it|its|they|their|such|here)\b|^(这|那|它|其|此|该)")
-# A sentence that limits or contradicts rather than answers ("… is not a law").
-CAVEAT = re.compile(r"\b(not|never|however|but|although|unless|only if)\b|n't\b|并不|不是|并非|未必|但是|然而|不过|却")
-LEAD_PATTERN_WEIGHT = 0.12  # a defining or causal sentence that names the subject outranks a caveat about it
-LEAD_SUBJECT_WEIGHT = 0.1
+BACK_REFERENCE = r"^(this|that|these|those|such|it|here)\b[^,;:.]{0,30}?\b(is|are|was|were)( also)?( called| known as)?"
+BACK_REFERENCE_ZH = r"^(这|那|此|该|它)[^，。；：]{0,8}?(就是|即|叫做|叫作|叫|称为|是)"
+# The weights of a sentence's form in choosing the lead, against its similarity to the question (sentences of
+# the same passages differ by 0.02-0.1 in similarity). Tuned on the `tune` half of tests/tutor/eval_answer_lead.yaml.
+LEAD_ROLE_WEIGHT = 0.12  # the role the question asks for: a definition, a reason, the method
+LEAD_SUBJECT_WEIGHT = 0.1  # it names the question's subject
+LEAD_TOPIC_WEIGHT = 0.04  # the subject is what the sentence is about: it opens the sentence
+LEAD_HEADING_WEIGHT = 0.05  # its section's heading names the question's terms (and asks the same kind of question)
 LEAD_CAVEAT_WEIGHT = 0.05
+LEAD_ASIDE_WEIGHT = 0.08  # a comparison or analogy, an example, where a fact comes from
+LEAD_OVERVIEW_WEIGHT = 0.2  # a map of the course, an image description, a bare label
 
 
 def question_kind(question: str) -> str:
@@ -455,51 +502,150 @@ def question_kind(question: str) -> str:
 
 
 def _subjects(question: str) -> list[str]:
-    """What the question is about: the glossary concepts it names, else its key terms."""
+    """What the question is about: the glossary concepts it names, else its key terms. A concept that only
+    qualifies the next one ("token" in "token embedding") is not a subject of its own."""
+    text = textkit.normalize(question)
     named = [textkit.normalize(n) for n in glossary.names(question)]
-    return named or key_terms(question)
+    heads = [
+        n
+        for n in named
+        if not any(re.search(rf"{re.escape(n)}\s*{re.escape(other)}", text) for other in named if other != n)
+    ]
+    return heads or key_terms(question)
+
+
+def _name(subject: str) -> str:
+    if CJK.search(subject):
+        return re.escape(subject)
+    return rf"(?<![\w-]){re.escape(subject)}{STEM_ENDINGS}(?![\w-])"
+
+
+def names_back(sentence: str, subject: str) -> bool:
+    """The sentence gives a name to what the one before it described ("This store is the KV cache.",
+    "这就是交叉熵损失") and says nothing of its own about it: no "…: what it is" after the name."""
+    text = textkit.normalize(sentence)
+    name = _name(subject)
+    pattern = BACK_REFERENCE_ZH if CJK.search(subject) else BACK_REFERENCE
+    match = re.search(rf"{pattern}\s*(the |an? )?{name}", text)
+    return bool(match) and not re.match(r"\s*[:：]\s*\S", text[match.end() :])
 
 
 def defines(sentence: str, subject: str) -> bool:
-    """ "X is/means/refers to/stands for …", "… is called X", "X 是/指/即/称为/就是 …", "称为 X"."""
+    """ "X is/means/refers to/stands for …", "… is called X", "X 是/指/即/称为/就是 …", "称为 X"; not a sentence
+    that only names, with "this" or "这", what the sentence before it described."""
     text = textkit.normalize(sentence)
+    if names_back(sentence, subject):
+        return False
     if CJK.search(subject):
         name = re.escape(subject)
         return bool(
             re.search(
-                rf"{name}\s*(可能|通常|常常|一般|也)?(是|指|即|称为|就是|叫做|也就是|意思是|表示)|(称为|叫做|即|就是)\s*{name}",
+                rf"{name}\s*(可能|通常|常常|一般|也)?(是|指|即|称为|就是|叫做|也就是|意思是|表示)|(称为|叫做|即|就是)\s*{name}|"
+                rf"是\s*{name}\s*[:：]",
                 text,
             )
         )
-    name = rf"(?<![\w-]){re.escape(subject)}{STEM_ENDINGS}(?![\w-])"
+    name = _name(subject)
     return bool(
         re.search(
             rf"{name}(\s*\([^)]*\))?,?\s+(is|are|was|means?|refers? to|stands? for|is called|denotes|describes|"
-            rf"is short for)\b|\b(is|are|called|known as|named|termed) (the |an? )?{name}",
+            rf"is short for)\b|\b(is|are|called|known as|named|termed) (the |an? |that |this |[\w-]+'s )?{name}"
+            r"(?=\s*[,.;:!?(]|\s*$)",
             text,
         )
     )
 
 
-def lead_score(question: str, sentence: str, *, kind: str | None = None, subjects: list[str] | None = None) -> float:
-    """How plainly a sentence answers the question by its form: it names the question's subject, and for a
-    "what" question defines it, for a "why" question gives a reason, for a "how" question walks through it."""
+def opens_with(sentence: str, subject: str) -> bool:
+    """The subject is what the sentence is about: it comes first ("Quantisation stores each weight …")."""
+    text = textkit.normalize(sentence)
+    if CJK.search(subject):
+        return text.find(subject) in range(0, 4)
+    match = re.search(_name(subject), text)
+    return bool(match) and len(text[: match.start()].split()) <= 2
+
+
+def is_label(sentence: str) -> bool:
+    """A bold label that ends in a full stop ("Sinusoidal encoding (Vaswani et al., 2017).") says nothing."""
+    bare = re.sub(r"[(（][^)）]*[)）]", "", sentence)
+    return len(bare) < 8 if CJK.search(bare) else len(bare.split()) < 4
+
+
+def sentence_roles(sentence: str, subjects: list[str]) -> set[str]:
+    """What a sentence does: "definition", "names_back", "cause", "method", "caveat", "comparison", "example",
+    "provenance", "overview"."""
+    text = textkit.normalize(sentence).strip()
+    patterns = {
+        "cause": CAUSAL,
+        "method": STEPS,
+        "caveat": CAVEAT,
+        "comparison": COMPARISON,
+        "example": EXAMPLE,
+        "provenance": PROVENANCE,
+        "overview": OVERVIEW,
+    }
+    # An example or comparison in brackets ("r is small (say 4 or 8)") is not what the sentence does.
+    bare = re.sub(r"[(（][^)）]*[)）]", "", text)
+    roles = {
+        role
+        for role, pattern in patterns.items()
+        if pattern.search(bare if role in ("example", "comparison") else text)
+    }
+    if any(defines(sentence, s) for s in subjects):
+        roles.add("definition")
+    if any(names_back(sentence, s) for s in subjects):
+        roles.add("names_back")
+    # A bare label, or a formula or table line with no full stop, is no sentence to open with.
+    if is_label(sentence) or not re.search(r"[.!?。！？…\"”’)）]$", text):
+        roles.add("overview")
+    return roles
+
+
+def lead_score(
+    question: str,
+    sentence: str,
+    *,
+    heading: str = "",
+    kind: str | None = None,
+    subjects: list[str] | None = None,
+    named_before: bool = False,
+) -> float:
+    """How plainly a sentence answers the question by its form: it is about the question's subject, and for a
+    "what" question defines it, for a "why" question gives a reason, for a "how" question gives the method; a
+    caveat, comparison, example or side remark scores less. `named_before`: the sentence after this one names
+    the subject ("…can be stored once. This store is the KV cache."), so this one says what the subject is."""
     kind = question_kind(question) if kind is None else kind
     subjects = _subjects(question) if subjects is None else subjects
+    terms = key_terms(question)
     text = textkit.normalize(sentence)
-    named = term_coverage(subjects, text)
+    roles = sentence_roles(sentence, subjects)
+    named = 1.0 if named_before else term_coverage(subjects, text)
+    # A reason or a method need not repeat the subject ("A logarithm turns the product into a sum"), but it has to
+    # be about something the question asks.
+    about = max(named, term_coverage(terms, text))
     if kind == "what":
-        shape = any(defines(sentence, s) for s in subjects)
+        role = 1.0 if "definition" in roles or named_before else 0.0
     elif kind == "why":
-        shape = bool(CAUSAL.search(text))
+        role = about * (
+            1.0 if "cause" in roles else 0.5 if "definition" in roles and re.search(r"[:：]", text) else 0.0
+        )
     elif kind == "how":
-        shape = bool(STEPS.search(text))
+        role = about * (1.0 if "method" in roles else 0.5 if "definition" in roles else 0.0)
     else:
-        shape = False
+        role = 0.0
+    heading_text = textkit.normalize(heading)
+    on_heading = term_coverage(terms, heading_text) * (
+        0.5 + 0.5 * bool(kind and HEADING_KIND[kind].search(heading_text))
+    )
     return (
         LEAD_SUBJECT_WEIGHT * named
-        + LEAD_PATTERN_WEIGHT * shape * (1.0 if kind == "what" else named)
-        - LEAD_CAVEAT_WEIGHT * bool(CAVEAT.search(text))
+        + LEAD_ROLE_WEIGHT * role
+        + LEAD_TOPIC_WEIGHT * any(opens_with(sentence, s) for s in subjects)
+        + LEAD_HEADING_WEIGHT * on_heading
+        - LEAD_CAVEAT_WEIGHT * ("caveat" in roles)
+        - LEAD_ASIDE_WEIGHT * bool(roles & {"comparison", "example", "provenance"})
+        - LEAD_OVERVIEW_WEIGHT * ("overview" in roles)
+        - (LEAD_ROLE_WEIGHT if "names_back" in roles else 0.0)
     )
 
 
@@ -534,19 +680,86 @@ def _plain(markdown_text: str) -> str:
 def sentences(text: str) -> list[str]:
     """Sentences of a passage, for English and Chinese; list items and lines count as sentences."""
     found = []
-    for line in _plain(text).splitlines():
+    # Chunks of one section are read together (one_per_section); a sentence cut between two is whole again.
+    text = re.sub(r"(?<=[^.!?。！？:：|\n])\n(?=[a-z])", " ", _plain(text))
+    for line in text.splitlines():
         if line.lstrip().startswith("|"):
             continue  # table rows read badly out of their table
         for piece in textkit.sentences(line):
             length = len(piece) if CJK.search(piece) else len(piece.split())
             minimum = 8 if CJK.search(piece) else 5
-            # A fragment, or a line that only introduces a list ("…, as follows:"), says nothing alone.
-            if FRAGMENT.match(piece) or piece.endswith((":", "：")):
+            # A fragment, or a line that only introduces a list ("…, as follows:"), says nothing alone; a long
+            # sentence that ends in a colon states something before its formula, and ends in a full stop here.
+            if FRAGMENT.match(piece):
                 continue
+            if piece.endswith((":", "：")):
+                if length < (30 if CJK.search(piece) else 14):
+                    continue
+                piece = piece[:-1] + ("。" if CJK.search(piece) else ".")
             # Instruction-like sentences (content.injection) are never quoted as an answer.
             if length >= minimum and len(piece) <= 600 and not is_instruction_like(piece):
                 found.append(piece)
     return found
+
+
+@dataclass
+class Scored:
+    candidates: list[tuple]  # (passage, sentence, position in the passage)
+    vectors: np.ndarray
+    relevance: np.ndarray  # how relevant each sentence is to the question
+    lead: np.ndarray  # relevance plus how plainly it answers by its form; -inf where it may not lead
+
+
+def scored_sentences(prepared: Prepared) -> Scored | None:
+    """Every sentence of the passages, scored for relevance and as the answer's first sentence."""
+    candidates = [(p, s, position) for p in prepared.passages for position, s in enumerate(sentences(p.hit.text))]
+    if not candidates:
+        return None
+    vectors = get_embedder().passages([s for _, s, _ in candidates])
+    similarity = vectors @ prepared.query_vector
+    terms = key_terms(prepared.query)
+    coverage = np.array([term_coverage(terms, s) for _, s, _ in candidates])
+    # Rank position adds a little: retrieval already judged the passage as a whole.
+    rank_bonus = np.array(
+        [0.02 * (len(prepared.passages) - p.number) / max(1, len(prepared.passages)) for p, _, _ in candidates]
+    )
+    relevance = similarity + 0.15 * coverage + rank_bonus
+    kind, subjects = question_kind(prepared.query), _subjects(prepared.query)
+    form = np.array(
+        [
+            lead_score(
+                prepared.query,
+                sentence,
+                heading=passage.hit.section,
+                kind=kind,
+                subjects=subjects,
+                named_before=_named_next(candidates, i, subjects),
+            )
+            for i, (passage, sentence, _) in enumerate(candidates)
+        ]
+    )
+    # What the glossary says a named concept is, the defining sentence says too; a reason or a method need not.
+    definitions = (
+        _definitions(glossary.names(prepared.query), {p.hit.lesson_id for p in prepared.passages}, prepared.language)
+        if kind in ("what", "")
+        else []
+    )
+    if definitions:
+        form += (vectors @ get_embedder().passages(definitions).T).max(axis=1) - similarity.mean()
+    # The lead is in the answer's language when a passage is.
+    own = np.array([p.hit.language.startswith(prepared.language[:2]) for p, _, _ in candidates])
+    lead = np.where(own if own.any() else True, relevance + form, -np.inf)
+    return Scored(candidates=candidates, vectors=vectors, relevance=relevance, lead=lead)
+
+
+def _named_next(candidates: list[tuple], i: int, subjects: list[str]) -> bool:
+    """The next sentence of the same passage names, pointing back, what sentence i describes."""
+    following = i + 1
+    return (
+        following < len(candidates)
+        and candidates[following][0] is candidates[i][0]
+        and any(names_back(candidates[following][1], s) for s in subjects)
+    )
 
 
 def offline_answer(prepared: Prepared, *, max_sentences: int = 4, socratic: bool = False) -> str:
@@ -558,44 +771,26 @@ def offline_answer(prepared: Prepared, *, max_sentences: int = 4, socratic: bool
     from the same section. Each next pick trades relevance against similarity to sentences already chosen
     (maximal marginal relevance), so the answer does not say the same thing twice.
     """
-    candidates = [(p, s, position) for p in prepared.passages for position, s in enumerate(sentences(p.hit.text))]
-    if not candidates:
+    scored = scored_sentences(prepared)
+    if scored is None:
         return ""
-    vectors = get_embedder().passages([s for _, s, _ in candidates])
-    similarity = vectors @ prepared.query_vector
-    terms = key_terms(prepared.query)
-    coverage = np.array([term_coverage(terms, s) for _, s, _ in candidates])
-    # Rank position adds a little: retrieval already judged the passage as a whole.
-    rank_bonus = np.array(
-        [0.02 * (len(prepared.passages) - p.number) / max(1, len(prepared.passages)) for p, _, _ in candidates]
-    )
-    relevance = similarity + 0.15 * coverage + rank_bonus
-    kind, subjects = question_kind(prepared.query), _subjects(prepared.query)
-    form = np.array([lead_score(prepared.query, s, kind=kind, subjects=subjects) for _, s, _ in candidates])
-    # What the glossary says a named concept is, the defining sentence says too.
-    definitions = _definitions(
-        glossary.names(prepared.query), {p.hit.lesson_id for p in prepared.passages}, prepared.language
-    )
-    if definitions:
-        form += (vectors @ get_embedder().passages(definitions).T).max(axis=1) - similarity.mean()
-    # The lead is in the answer's language when a passage is.
-    own = np.array([p.hit.language.startswith(prepared.language[:2]) for p, _, _ in candidates])
-    lead = int(np.argmax(np.where(own if own.any() else True, relevance + form, -np.inf)))
-    chosen: list[int] = [lead]
-    # A short sentence that points back ("This store is the KV cache.") is read after the one it refers to.
-    before, text = lead - 1, textkit.normalize(candidates[lead][1])
-    if (
-        (
-            ANAPHOR.match(text)
-            and len(text.split()) < 8
-            and not CJK.search(text)
-            or ANAPHOR.match(text)
-            and len(text) < 14
-        )
-        and before >= 0
-        and candidates[before][0] is candidates[lead][0]
+    candidates, vectors, relevance = scored.candidates, scored.vectors, scored.relevance
+    subjects = _subjects(prepared.query)
+    lead = int(np.argmax(scored.lead))
+    # The lead is read with the sentence that names it ("…stored once and reused. This store is the KV cache."),
+    # and a short sentence that points back is read after the one it refers to.
+    opening = [lead]
+    text = textkit.normalize(candidates[lead][1])
+    if _named_next(candidates, lead, subjects):
+        opening.append(lead + 1)
+    elif (
+        ANAPHOR.match(text)
+        and (len(text) < 14 if CJK.search(text) else len(text.split()) < 8)
+        and lead > 0
+        and candidates[lead - 1][0] is candidates[lead][0]
     ):
-        chosen.insert(0, before)
+        opening.insert(0, lead - 1)
+    chosen: list[int] = list(opening)
     limit = 1 if socratic else max_sentences
     while len(chosen) < min(limit, len(candidates)):
         best, best_score = None, -np.inf
@@ -611,18 +806,15 @@ def offline_answer(prepared: Prepared, *, max_sentences: int = 4, socratic: bool
         if best is None:
             break
         chosen.append(best)
-    # The lead first; the rest in course order: passage rank, then position in the passage.
-    opening = chosen[:2] if len(chosen) > 1 and chosen[1] == lead else chosen[:1]
-    chosen = opening + sorted(chosen[len(opening) :], key=lambda i: (candidates[i][0].number, candidates[i][2]))
-    lines = []
-    for i in chosen:
-        passage, sentence, _ = candidates[i]
-        # Learners read Simplified Chinese (or English): a Traditional source is shown folded, whatever the question's language.
-        sentence = textkit.to_simplified(sentence)
-        # The passage's own brackets ("A = [2, 1, 3]") must not read as citations.
-        sentence = sentence.replace("[", "［").replace("]", "］")
-        lines.append(f"{sentence} [{passage.number}]")
+    # The lead first, cited once; the rest in course order: passage rank, then position in the passage.
+    rest = sorted(chosen[len(opening) :], key=lambda i: (candidates[i][0].number, candidates[i][2]))
     joiner = "" if prepared.language == "zh-hans" else " "
+    lines = []
+    for unit in [opening, *([i] for i in rest)]:
+        # Learners read Simplified Chinese (or English): a Traditional source is shown folded, whatever the question's language.
+        # The passage's own brackets ("A = [2, 1, 3]") must not read as citations.
+        text = joiner.join(textkit.to_simplified(candidates[i][1]).replace("[", "［").replace("]", "］") for i in unit)
+        lines.append(f"{text} [{candidates[unit[0]][0].number}]")
     answer = joiner.join(lines)
     if socratic:
         hint = _("Here is a hint from the course:")

@@ -1,9 +1,13 @@
-"""The relevance check measured: how often the tutor answers what the course covers and declines what it does not."""
+"""The tutor measured on our own questions: how often it answers what the course covers and declines what it does not
+(relevance_rates), and how often an offline answer opens with the sentence that answers (lead_rates)."""
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
+
+import textkit
 
 from . import answering
 
@@ -40,3 +44,50 @@ def relevance_rates(questions: list[dict], *, course) -> Rates:
         declined=declined / out_of_scope if out_of_scope else 0.0,
         wrong=wrong,
     )
+
+
+# Where the offline answer's first sentence ends: at its first citation.
+FIRST_CITED = re.compile(r"(.+?)\s*\[(\d+)\]", re.DOTALL)
+
+
+@dataclass
+class Leads:
+    correct: int  # questions whose offline answer opens with a sentence that has the expected words
+    cited: int  # answered questions whose opening sentence cites a passage that was retrieved for it
+    answered: int  # questions the tutor did not decline
+    total: int
+    wrong: list[tuple[str, str]]  # (question, the sentence it opened with)
+
+    def __str__(self) -> str:
+        return f"{self.correct}/{self.total} lead correctly, {self.cited}/{self.answered} answered cite a retrieved passage"
+
+
+def opening(text: str) -> tuple[str, int | None]:
+    """The first sentence of an offline answer and the passage it cites."""
+    match = FIRST_CITED.match(text)
+    return (match.group(1), int(match.group(2))) if match else (text, None)
+
+
+def leads_with(sentence: str, expected: list) -> bool:
+    """`expected` is a list of words the sentence must all contain, or a list of such lists, any of which will do."""
+    alternatives = expected if expected and isinstance(expected[0], list) else [expected]
+    text = textkit.normalize(sentence)
+    return any(all(textkit.normalize(word) in text for word in words) for words in alternatives)
+
+
+def lead_rates(questions: list[dict], *, course) -> Leads:
+    correct = cited = 0
+    wrong = []
+    for item in questions:
+        prepared = answering.prepare(item["q"], course=course)
+        if not prepared.relevant:
+            wrong.append((item["q"], "(declined)"))
+            continue
+        sentence, number = opening(answering.finish(answering.offline_answer(prepared), prepared).text)
+        cited += number in {p.number for p in prepared.passages}
+        if leads_with(sentence, item["lead"]):
+            correct += 1
+        else:
+            wrong.append((item["q"], sentence))
+    answered = len(questions) - sum(1 for _, sentence in wrong if sentence == "(declined)")
+    return Leads(correct=correct, cited=cited, answered=answered, total=len(questions), wrong=wrong)
