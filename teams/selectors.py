@@ -1,7 +1,6 @@
 """Reads for teams. Every function that returns people's data takes the viewer and narrows to what they may see."""
 
 import datetime as dt
-import zoneinfo
 from dataclasses import dataclass, field
 
 from django.db.models import Count, F, Q, QuerySet
@@ -227,23 +226,6 @@ def _pace_status(row: LearnerRow, today: dt.date) -> str:
     return "on_track" if progress + PACE_SLACK >= expected else "at_risk"
 
 
-def _local_today(now: dt.datetime, zone: str | None) -> dt.date:
-    try:
-        return now.astimezone(zoneinfo.ZoneInfo(zone or "UTC")).date()
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return now.date()
-
-
-def _streak(days: set[dt.date], today: dt.date) -> int:
-    """Consecutive days with a review, ending today or yesterday: today's reviews may still be to come."""
-    day = today if today in days else today - dt.timedelta(days=1)
-    length = 0
-    while day in days:
-        length += 1
-        day -= dt.timedelta(days=1)
-    return length
-
-
 def team_dashboard(
     *, team: Team, course: Course | None = None, now: dt.datetime | None = None, language: str = "en"
 ) -> Dashboard:
@@ -306,6 +288,7 @@ def team_dashboard(
     activity = quiz_selectors.review_activity_for_users(
         user_zones=zones,
         course_id=course_id,
+        now=now,
         recent_since=now - dt.timedelta(days=7),
         retention_since=now - dt.timedelta(days=RETENTION_WINDOW_DAYS),
         history_since=now - dt.timedelta(days=STREAK_WINDOW_DAYS),
@@ -315,7 +298,7 @@ def team_dashboard(
         row.reviews_7d = learner.recent
         row.retention_reviews = learner.mature
         row.retention = learner.retention
-        row.streak = _streak(learner.days, _local_today(now, zones.get(user_id)))
+        row.streak = learner.streak
 
     if concepts:
         mastery = quiz_selectors.concept_retrievability_for_users(user_ids=user_ids, course_id=course_id, now=now)
