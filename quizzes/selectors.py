@@ -3,7 +3,7 @@ across learners that the team dashboard shows."""
 
 import zoneinfo
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 import fsrs
@@ -246,8 +246,8 @@ def _hydrate(model, fields, values):
 
 def session_params(*, user_id: int, now: datetime, lesson_id: int | None) -> dict:
     defaults = {
-        name: ReviewSettings._meta.get_field(field).default
-        for name, field in (
+        name: ReviewSettings._meta.get_field(field_name).default
+        for name, field_name in (
             ("new_per_day", "new_per_day"),
             ("max_reviews", "max_reviews_per_day"),
             ("rollover", "rollover_hour"),
@@ -499,9 +499,22 @@ CONCEPT_RETRIEVABILITY_SQL = """
         power(1 + (power(0.9, 1.0 / -d.w20) - 1)
                   * greatest(0, floor(extract(epoch FROM (%(now)s - m.last_review)) / 86400)) / m.stability,
               -d.w20)
-      END)
+      END) AS mean
     FROM memory m JOIN decay d ON d.user_id = m.user_id JOIN tagged t ON t.question_id = m.question_id
     GROUP BY m.user_id, t.concept_id
+"""
+# A lesson's mean is over its concepts' means, the concepts not started (NULL) left out; a lesson whose concepts
+# are all not started is NULL, one the learner holds no card on is absent. Only the concepts asked for come back
+# one by one: shipping every learner's every concept was most of the query's time.
+LESSON_RETRIEVABILITY_SQL = f"""
+    WITH per_concept AS MATERIALIZED ({CONCEPT_RETRIEVABILITY_SQL}), lesson_of AS (
+      SELECT * FROM unnest(%(concepts)s::bigint[], %(lessons)s::int[]) AS k(concept_id, lesson_order)
+    )
+    SELECT p.user_id, k.lesson_order, NULL::bigint, avg(p.mean)
+    FROM per_concept p JOIN lesson_of k ON k.concept_id = p.concept_id GROUP BY p.user_id, k.lesson_order
+    UNION ALL
+    SELECT p.user_id, NULL, p.concept_id, p.mean FROM per_concept p
+    WHERE %(every_concept)s OR p.concept_id = ANY(%(detail)s::bigint[])
 """
 
 
@@ -656,19 +669,47 @@ def review_activity_for_users(
     }
 
 
-def concept_retrievability_for_users(
-    *, user_ids: list[int], course_id: int, now: datetime
-) -> dict[int, dict[int, float | None]]:
-    """Learner id → concept id → mean retrievability at `now` of the learner's answered cards on that concept.
+@dataclass
+class Mastery:
+    """Learner id → lesson order → mean over the lesson's started concepts (None: cards, none answered), and
+    learner id → concept id → mean retrievability of the answered cards on that concept (None: not started)."""
 
-    None when the learner holds cards on the concept but has answered none of them (not started: nothing to
-    forget yet, which is not the same as having forgotten). Concepts a learner holds no card on are absent.
+    lessons: dict[int, dict[int, float | None]] = field(default_factory=dict)
+    concepts: dict[int, dict[int, float | None]] = field(default_factory=dict)
+
+
+def retrievability_for_users(
+    *,
+    user_ids: list[int],
+    course_id: int,
+    now: datetime,
+    concept_lessons: dict[int, int],
+    detail: list[int] | None = None,
+) -> Mastery:
+    """Mean retrievability at `now` of each learner's answered cards, per concept and per lesson.
+
+    concept_lessons maps each concept to the order of the lesson it is grouped under; detail names the concepts
+    wanted one by one (None: all of them). A concept or lesson the learner holds no card on is absent; None means
+    cards held but none answered (not started: nothing to forget yet, which is not the same as having forgotten).
     """
-    params = {"users": list(user_ids), "course_id": course_id, "now": now, "w20": _fsrs_default_w20()}
-    mastery: dict[int, dict[int, float]] = defaultdict(dict)
-    for user_id, concept_id, mean in _fetch(CONCEPT_RETRIEVABILITY_SQL, params):
-        mastery[user_id][concept_id] = None if mean is None else float(mean)
-    return dict(mastery)
+    params = {
+        "users": list(user_ids),
+        "course_id": course_id,
+        "now": now,
+        "w20": _fsrs_default_w20(),
+        "concepts": list(concept_lessons),
+        "lessons": list(concept_lessons.values()),
+        "every_concept": detail is None,
+        "detail": list(detail or ()),
+    }
+    mastery = Mastery(lessons=defaultdict(dict), concepts=defaultdict(dict))
+    for user_id, lesson_order, concept_id, mean in _fetch(LESSON_RETRIEVABILITY_SQL, params):
+        value = None if mean is None else float(mean)
+        if concept_id is None:
+            mastery.lessons[user_id][lesson_order] = value
+        else:
+            mastery.concepts[user_id][concept_id] = value
+    return mastery
 
 
 def card_retrievability(*, card: Card, now: datetime) -> float:
