@@ -128,7 +128,18 @@ class ReviewLog(models.Model):
     undone_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["user", "reviewed_at"], name="reviewlog_user_time")]
+        indexes = [
+            models.Index(fields=["user", "reviewed_at"], name="reviewlog_user_time"),
+            # The team dashboard's reads of answers that stand (streak, reviews this week, true retention) come
+            # from this index alone: the log is append-only, so its pages stay all-visible and the scan skips the
+            # table.
+            models.Index(
+                fields=["user", "reviewed_at"],
+                include=["card", "state_before", "rating"],
+                condition=models.Q(undone_at__isnull=True),
+                name="reviewlog_user_time_standing",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.card_id} {self.rating} {self.reviewed_at:%Y-%m-%d}"

@@ -246,8 +246,8 @@ def _hydrate(model, fields, values):
 
 def session_params(*, user_id: int, now: datetime, lesson_id: int | None) -> dict:
     defaults = {
-        name: ReviewSettings._meta.get_field(field).default
-        for name, field in (
+        name: ReviewSettings._meta.get_field(field_name).default
+        for name, field_name in (
             ("new_per_day", "new_per_day"),
             ("max_reviews", "max_reviews_per_day"),
             ("rollover", "rollover_hour"),
@@ -499,9 +499,22 @@ CONCEPT_RETRIEVABILITY_SQL = """
         power(1 + (power(0.9, 1.0 / -d.w20) - 1)
                   * greatest(0, floor(extract(epoch FROM (%(now)s - m.last_review)) / 86400)) / m.stability,
               -d.w20)
-      END)
+      END) AS mean
     FROM memory m JOIN decay d ON d.user_id = m.user_id JOIN tagged t ON t.question_id = m.question_id
     GROUP BY m.user_id, t.concept_id
+"""
+# A lesson's mean is over its concepts' means, the concepts not started (NULL) left out; a lesson whose concepts
+# are all not started is NULL, one the learner holds no card on is absent. Only the concepts asked for come back
+# one by one: shipping every learner's every concept was most of the query's time.
+LESSON_RETRIEVABILITY_SQL = f"""
+    WITH per_concept AS MATERIALIZED ({CONCEPT_RETRIEVABILITY_SQL}), lesson_of AS (
+      SELECT * FROM unnest(%(concepts)s::bigint[], %(lessons)s::int[]) AS k(concept_id, lesson_order)
+    )
+    SELECT p.user_id, k.lesson_order, NULL::bigint, avg(p.mean)
+    FROM per_concept p JOIN lesson_of k ON k.concept_id = p.concept_id GROUP BY p.user_id, k.lesson_order
+    UNION ALL
+    SELECT p.user_id, NULL, p.concept_id, p.mean FROM per_concept p
+    WHERE %(every_concept)s OR p.concept_id = ANY(%(detail)s::bigint[])
 """
 
 
@@ -563,12 +576,13 @@ def card_counts_for_users(*, user_ids: list[int], course_id: int | None, now: da
 class ReviewActivity:
     """One learner's review log, undone answers left out.
 
-    days: the local days (in the learner's time zone) with any review since history_since, of any course.
+    streak: consecutive local days (in the learner's time zone) with a review of any course, ending today or
+    yesterday (today's reviews may still be to come), counted back no further than history_since.
     recent: reviews since recent_since; mature: reviews since retention_since of cards already in the Review
     state; passed: those of them not answered Again. The three counts are for the course's cards only.
     """
 
-    days: set[date] = field(default_factory=set)
+    streak: int = 0
     recent: int = 0
     mature: int = 0
     passed: int = 0
@@ -579,21 +593,63 @@ class ReviewActivity:
         return self.passed / self.mature if self.mature else None
 
 
+# Both read only the answers that stand, from the index that holds them (reviewlog_user_time_standing).
+# The counts read the window they need, nothing older. The streak walks back a day at a time, one index probe
+# per day, and stops at the first day without a review: its cost is the streak's length, not the log's.
+REVIEW_ACTIVITY_SQL = """
+    WITH RECURSIVE learner AS MATERIALIZED (
+      SELECT u.id AS user_id, u.zone, (%(now)s::timestamptz AT TIME ZONE u.zone)::date AS today
+      FROM unnest(%(users)s::bigint[], %(zones)s::text[]) AS u(id, zone)
+    ), walk(user_id, zone, day, length) AS (
+      SELECT l.user_id, l.zone, latest.day, 1
+      FROM learner l CROSS JOIN LATERAL (
+        SELECT (r.reviewed_at AT TIME ZONE l.zone)::date AS day FROM quizzes_reviewlog r
+        WHERE r.user_id = l.user_id AND r.undone_at IS NULL AND r.reviewed_at >= %(history_since)s
+          AND r.reviewed_at < ((l.today + 1)::timestamp AT TIME ZONE l.zone)
+        ORDER BY r.reviewed_at DESC LIMIT 1) latest
+      WHERE latest.day >= l.today - 1
+      UNION ALL
+      SELECT w.user_id, w.zone, w.day - 1, w.length + 1 FROM walk w
+      WHERE EXISTS (
+        SELECT FROM quizzes_reviewlog r WHERE r.user_id = w.user_id AND r.undone_at IS NULL
+          AND r.reviewed_at >= greatest(%(history_since)s, (w.day - 1)::timestamp AT TIME ZONE w.zone)
+          AND r.reviewed_at < w.day::timestamp AT TIME ZONE w.zone)
+    ), streaks AS (
+      SELECT user_id, max(length) AS streak FROM walk GROUP BY user_id
+    ), counts AS (
+      SELECT r.user_id, count(*) FILTER (WHERE r.reviewed_at >= %(recent_since)s) AS recent,
+             count(*) FILTER (WHERE r.reviewed_at >= %(retention_since)s AND r.state_before = %(review_state)s)
+               AS mature,
+             count(*) FILTER (WHERE r.reviewed_at >= %(retention_since)s AND r.state_before = %(review_state)s
+                              AND r.rating > %(again)s) AS passed
+      FROM quizzes_reviewlog r
+      WHERE r.user_id = ANY(%(users)s) AND r.undone_at IS NULL
+        AND r.reviewed_at >= greatest(%(history_since)s, least(%(recent_since)s, %(retention_since)s))
+        AND (r.reviewed_at >= %(recent_since)s OR r.state_before = %(review_state)s) {course_cards}
+      GROUP BY r.user_id
+    )
+    SELECT l.user_id, coalesce(s.streak, 0), coalesce(c.recent, 0), coalesce(c.mature, 0), coalesce(c.passed, 0)
+    FROM learner l LEFT JOIN streaks s ON s.user_id = l.user_id LEFT JOIN counts c ON c.user_id = l.user_id
+"""
+
+
 def review_activity_for_users(
     *,
     user_zones: dict[int, str | None],
     course_id: int | None,
+    now: datetime,
     recent_since: datetime,
     retention_since: datetime,
     history_since: datetime,
 ) -> dict[int, ReviewActivity]:
     """Every learner of user_zones (id → time zone name, None for UTC) gets an entry, an empty one if they never
-    reviewed. One scan of the review log, grouped by learner and local day, serves the counts and the days."""
+    reviewed. One statement for all of them; the streak's days are the learner's local days at `now`."""
     user_ids = list(user_zones)
     params = {
         "users": user_ids,
         "zones": [user_zones[user_id] or "UTC" for user_id in user_ids],
         "course_id": course_id,
+        "now": now,
         "recent_since": recent_since,
         "retention_since": retention_since,
         "history_since": history_since,
@@ -603,46 +659,57 @@ def review_activity_for_users(
     course_cards = (
         ""
         if course_id is None
-        else "LEFT JOIN (SELECT c.id FROM quizzes_card c WHERE c.user_id = ANY(%(users)s) "
-        f"{_card_course_filter(course_id)}) cc ON cc.id = r.card_id"
+        else "AND r.card_id IN (SELECT c.id FROM quizzes_card c WHERE c.user_id = ANY(%(users)s) "
+        f"{_card_course_filter(course_id)})"
     )
-    in_course = "true" if course_id is None else "cc.id IS NOT NULL"
-    sql = f"""
-        SELECT r.user_id, (r.reviewed_at AT TIME ZONE coalesce(u.zone, 'UTC'))::date AS day,
-               count(*) FILTER (WHERE r.reviewed_at >= %(recent_since)s AND {in_course}),
-               count(*) FILTER (WHERE r.reviewed_at >= %(retention_since)s AND r.state_before = %(review_state)s
-                                AND {in_course}),
-               count(*) FILTER (WHERE r.reviewed_at >= %(retention_since)s AND r.state_before = %(review_state)s
-                                AND r.rating > %(again)s AND {in_course})
-        FROM quizzes_reviewlog r
-          LEFT JOIN unnest(%(users)s::bigint[], %(zones)s::text[]) AS u(id, zone) ON u.id = r.user_id
-          {course_cards}
-        WHERE r.user_id = ANY(%(users)s) AND r.undone_at IS NULL AND r.reviewed_at >= %(history_since)s
-        GROUP BY 1, 2
+    rows = _fetch(REVIEW_ACTIVITY_SQL.format(course_cards=course_cards), params)
+    return {
+        user_id: ReviewActivity(streak=streak, recent=recent, mature=mature, passed=passed)
+        for user_id, streak, recent, mature, passed in rows
+    }
+
+
+@dataclass
+class Mastery:
+    """Learner id → lesson order → mean over the lesson's started concepts (None: cards, none answered), and
+    learner id → concept id → mean retrievability of the answered cards on that concept (None: not started)."""
+
+    lessons: dict[int, dict[int, float | None]] = field(default_factory=dict)
+    concepts: dict[int, dict[int, float | None]] = field(default_factory=dict)
+
+
+def retrievability_for_users(
+    *,
+    user_ids: list[int],
+    course_id: int,
+    now: datetime,
+    concept_lessons: dict[int, int],
+    detail: list[int] | None = None,
+) -> Mastery:
+    """Mean retrievability at `now` of each learner's answered cards, per concept and per lesson.
+
+    concept_lessons maps each concept to the order of the lesson it is grouped under; detail names the concepts
+    wanted one by one (None: all of them). A concept or lesson the learner holds no card on is absent; None means
+    cards held but none answered (not started: nothing to forget yet, which is not the same as having forgotten).
     """
-    activity = {user_id: ReviewActivity() for user_id in user_ids}
-    for user_id, day, recent, mature, passed in _fetch(sql, params):
-        entry = activity[user_id]
-        entry.days.add(day)
-        entry.recent += recent
-        entry.mature += mature
-        entry.passed += passed
-    return activity
-
-
-def concept_retrievability_for_users(
-    *, user_ids: list[int], course_id: int, now: datetime
-) -> dict[int, dict[int, float | None]]:
-    """Learner id → concept id → mean retrievability at `now` of the learner's answered cards on that concept.
-
-    None when the learner holds cards on the concept but has answered none of them (not started: nothing to
-    forget yet, which is not the same as having forgotten). Concepts a learner holds no card on are absent.
-    """
-    params = {"users": list(user_ids), "course_id": course_id, "now": now, "w20": _fsrs_default_w20()}
-    mastery: dict[int, dict[int, float]] = defaultdict(dict)
-    for user_id, concept_id, mean in _fetch(CONCEPT_RETRIEVABILITY_SQL, params):
-        mastery[user_id][concept_id] = None if mean is None else float(mean)
-    return dict(mastery)
+    params = {
+        "users": list(user_ids),
+        "course_id": course_id,
+        "now": now,
+        "w20": _fsrs_default_w20(),
+        "concepts": list(concept_lessons),
+        "lessons": list(concept_lessons.values()),
+        "every_concept": detail is None,
+        "detail": list(detail or ()),
+    }
+    mastery = Mastery(lessons=defaultdict(dict), concepts=defaultdict(dict))
+    for user_id, lesson_order, concept_id, mean in _fetch(LESSON_RETRIEVABILITY_SQL, params):
+        value = None if mean is None else float(mean)
+        if concept_id is None:
+            mastery.lessons[user_id][lesson_order] = value
+        else:
+            mastery.concepts[user_id][concept_id] = value
+    return mastery
 
 
 def card_retrievability(*, card: Card, now: datetime) -> float:

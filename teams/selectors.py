@@ -1,7 +1,6 @@
 """Reads for teams. Every function that returns people's data takes the viewer and narrows to what they may see."""
 
 import datetime as dt
-import zoneinfo
 from dataclasses import dataclass, field
 
 from django.db.models import Count, F, Q, QuerySet
@@ -142,7 +141,10 @@ class LearnerRow:
     assigned_on: dt.date | None = None
     status: str = "none"
     # Concept id → mean retrievability of the answered cards; None: cards but none answered yet (not started).
+    # Only the concepts the dashboard was asked to detail (team_dashboard's detail_lessons).
     mastery: dict[int, float | None] = field(default_factory=dict)
+    # Lesson order → mean over the lesson's started concepts; None: cards on the lesson, none answered yet.
+    lesson_mastery: dict[int, float | None] = field(default_factory=dict)
 
     @property
     def progress(self) -> float:
@@ -183,11 +185,10 @@ class Dashboard:
 
     def lesson_cell(self, row: LearnerRow, lesson: LessonColumn) -> float | str | None:
         """The mean over the lesson's concepts the learner has started; not started if they hold cards on none."""
-        held = [row.mastery[c.id] for c in lesson.concepts if c.id in row.mastery]
-        started = [value for value in held if value is not None]
-        if started:
-            return sum(started) / len(started)
-        return NOT_STARTED if held else None
+        if lesson.order not in row.lesson_mastery:
+            return None
+        value = row.lesson_mastery[lesson.order]
+        return NOT_STARTED if value is None else value
 
 
 def concept_cell(row: LearnerRow, concept_id: int) -> float | str | None:
@@ -227,27 +228,18 @@ def _pace_status(row: LearnerRow, today: dt.date) -> str:
     return "on_track" if progress + PACE_SLACK >= expected else "at_risk"
 
 
-def _local_today(now: dt.datetime, zone: str | None) -> dt.date:
-    try:
-        return now.astimezone(zoneinfo.ZoneInfo(zone or "UTC")).date()
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return now.date()
-
-
-def _streak(days: set[dt.date], today: dt.date) -> int:
-    """Consecutive days with a review, ending today or yesterday: today's reviews may still be to come."""
-    day = today if today in days else today - dt.timedelta(days=1)
-    length = 0
-    while day in days:
-        length += 1
-        day -= dt.timedelta(days=1)
-    return length
-
-
 def team_dashboard(
-    *, team: Team, course: Course | None = None, now: dt.datetime | None = None, language: str = "en"
+    *,
+    team: Team,
+    course: Course | None = None,
+    now: dt.datetime | None = None,
+    language: str = "en",
+    detail_lessons: set[str] | None = None,
 ) -> Dashboard:
     """Per-learner progress and the concept mastery heatmap for one team, in a fixed number of queries.
+
+    Every lesson's cell comes with the dashboard; the concepts one by one only for the lessons named in
+    detail_lessons (by slug), or for all of them when it is None (the CSV export).
 
     The caller has already checked that the viewer manages the team (team_managed_by). Only aggregates
     leave this function: counts, rates and mean retrievability, never an answer or a conversation.
@@ -306,6 +298,7 @@ def team_dashboard(
     activity = quiz_selectors.review_activity_for_users(
         user_zones=zones,
         course_id=course_id,
+        now=now,
         recent_since=now - dt.timedelta(days=7),
         retention_since=now - dt.timedelta(days=RETENTION_WINDOW_DAYS),
         history_since=now - dt.timedelta(days=STREAK_WINDOW_DAYS),
@@ -315,12 +308,23 @@ def team_dashboard(
         row.reviews_7d = learner.recent
         row.retention_reviews = learner.mature
         row.retention = learner.retention
-        row.streak = _streak(learner.days, _local_today(now, zones.get(user_id)))
+        row.streak = learner.streak
 
     if concepts:
-        mastery = quiz_selectors.concept_retrievability_for_users(user_ids=user_ids, course_id=course_id, now=now)
-        for user_id, by_concept in mastery.items():
+        detail = None
+        if detail_lessons is not None:
+            detail = [c.id for column in columns if column.slug in detail_lessons for c in column.concepts]
+        mastery = quiz_selectors.retrievability_for_users(
+            user_ids=user_ids,
+            course_id=course_id,
+            now=now,
+            concept_lessons={c.id: column.order for column in columns for c in column.concepts},
+            detail=detail,
+        )
+        for user_id, by_concept in mastery.concepts.items():
             rows[user_id].mastery = by_concept
+        for user_id, by_lesson in mastery.lessons.items():
+            rows[user_id].lesson_mastery = by_lesson
 
     for row in rows.values():
         row.status = _pace_status(row, today)

@@ -70,25 +70,28 @@ def _managed_team_or_404(request: HttpRequest, team_id: int) -> Team:
         raise Http404 from None
 
 
-def _dashboard_for(request: HttpRequest, team: Team):
+def _dashboard_for(request: HttpRequest, team: Team, *, detail_lessons: set[str] | None = None):
     course = None
     course_id = request.GET.get("course", "")
     if course_id.isdigit():
         course = next((c for c in selectors.team_courses(team=team) if c.id == int(course_id)), None)
         if course is None:
             raise Http404 from None
-    return selectors.team_dashboard(team=team, course=course, language=translation.get_language() or "en")
+    return selectors.team_dashboard(
+        team=team, course=course, language=translation.get_language() or "en", detail_lessons=detail_lessons
+    )
 
 
 @login_required
 @vary_on_headers("HX-Request")
 def team_dashboard(request: HttpRequest, team_id: int) -> HttpResponse:
     team = _managed_team_or_404(request, team_id)
-    dashboard = _dashboard_for(request, team)
+    expanded = request.GET.get("lesson") or None
+    # The page shows concepts one by one only for the lesson the manager opened.
+    dashboard = _dashboard_for(request, team, detail_lessons={expanded} if expanded else set())
     template = "teams/dashboard.html"
     if request.htmx:
         template += "#dashboard"
-    expanded = request.GET.get("lesson") or None
     context = {
         "team": team,
         "dashboard": dashboard,
