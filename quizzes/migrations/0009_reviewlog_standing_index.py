@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("quizzes", "0007_review_day_and_limits"),
+        ("quizzes", "0008_generation_run_outcome"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
