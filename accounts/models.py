@@ -6,7 +6,9 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-TIMEZONE_CHOICES = [(name, name) for name in sorted(zoneinfo.available_timezones())]
+# "localtime" is the host's own clock, which PostgreSQL does not know by that name: the queue and the dashboard
+# work out days in SQL, so a learner who chose it would break both.
+TIMEZONE_CHOICES = [(name, name) for name in sorted(zoneinfo.available_timezones() - {"localtime"})]
 
 
 class Profile(models.Model):

@@ -372,3 +372,17 @@ def test_production_serves_only_https_and_takes_the_scheme_from_the_proxy(tmp_pa
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+@pytest.mark.django_db
+def test_every_time_zone_a_learner_can_choose_is_one_postgresql_knows():
+    """The queue and the dashboard work out a learner's day in SQL (AT TIME ZONE): a name only Python knows
+    would turn the learner's Today page and their manager's dashboard into errors."""
+    from django.db import connection
+
+    from accounts.models import TIMEZONE_CHOICES
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name FROM pg_timezone_names")
+        known = {name for (name,) in cursor.fetchall()}
+    assert {name for name, _ in TIMEZONE_CHOICES} - known == set()
