@@ -352,11 +352,14 @@ def fake_openai(settings, monkeypatch):
         monkeypatch.setenv(name, value)
         setattr(settings, name, float(value) if name.endswith("SECONDS") else value)
     settings.LLM_ENABLED = True
+    # What Primer remembers of a server is keyed by its address, and a later test's server may get this port.
     llm.breaker_reset()
     llm.context_forget()
+    llm.structured_mode_forget()
     yield server
     llm.breaker_reset()
     llm.context_forget()
+    llm.structured_mode_forget()
     server.stop()
 
 
