@@ -225,7 +225,7 @@ def _title_from(document: Document, blocks: list[Block]) -> None:
 
 
 def clean(document: Document, *, embedder=None) -> Cleaned:
-    if len(document.text) > PAGE_MAX_CHARS:
+    if document.pieces is not None or len(document.text) > PAGE_MAX_CHARS:
         return _clean_in_windows(document)
     blocks, _ = _blocks(document.text, markdown=document.markdown)
     title = normalize(document.title).strip()
@@ -266,17 +266,79 @@ def _lines(text: str):
 def _clean_in_windows(document: Document) -> Cleaned:
     """A document longer than a page, cleaned a window of lines at a time so its memory is a window's, not the
     document's: the same per-line signals, repeated lines counted over the whole text, the site's tail looked for
-    in the last window (that is where a site adds it), and no topic-drift check (see PAGE_MAX_CHARS)."""
-    text, total = document.text, len(document.text)
+    in the last window (that is where a site adds it), and no topic-drift check (see PAGE_MAX_CHARS).
+
+    A document read in pieces (Document.pieces) comes back read in pieces too: its text is cleaned as it is read,
+    and `dropped` is filled as it goes (afresh on each reading)."""
     title = normalize(document.title).strip()
-    # Only a short line is ever dropped as repeated, so only short lines are counted.
-    seen = Counter(plain for line in _lines(text) if line.strip() and len(plain := _plain(line)) <= REPEATED_MAX)
-    kept, dropped, start, first, in_code = [], [], 0, 0, False
-    while start < total:
-        end = text.find("\n", start + WINDOW_CHARS)
-        # The last window is never a short remainder: a site's tail must fit in it whole.
-        end = total if end == -1 or total - end < WINDOW_CHARS else end + 1
-        window = text[start:end]
+    total, seen = _whole_text_signals(document)
+    dropped: list[tuple[str, str]] = []
+
+    def cleaned_pieces():
+        dropped.clear()
+        yield from _cleaned_windows(document, total=total, seen=seen, title=title, dropped=dropped)
+
+    streamed = document.pieces is not None
+    cleaned = Document(
+        name=document.name,
+        text="" if streamed else "".join(cleaned_pieces()),
+        title=document.title,
+        author=document.author,
+        url=document.url,
+        language=document.language,
+        markdown=document.markdown,
+        meta=document.meta,
+        pieces=cleaned_pieces if streamed else None,
+    )
+    return Cleaned(document=cleaned, dropped=dropped)
+
+
+def _whole_text_signals(document: Document) -> tuple[int, Counter]:
+    """A first reading of a long text, for what the windows need from all of it: its length, how often each short
+    line occurs, and the title (its first line) and author line when the reader found none."""
+    total, seen, in_code, first = 0, Counter(), False, True
+    for piece in document.text_pieces():
+        total += len(piece)
+        for line in _lines(piece):
+            if not line.strip():
+                continue
+            # As _blocks() and _mark() read a line: a fence line and the lines inside are code, not author lines.
+            fence = document.markdown and line.lstrip().startswith(("```", "~~~"))
+            code, in_code = in_code or fence, in_code != fence
+            if first:
+                _title_from(document, [Block(text=line, start=0)])
+                first = False
+            if not code and not document.author and (m := _AUTHOR.match(line)):
+                document.author = m.group("author").strip()
+            # Only a short line is ever dropped as repeated, so only short lines are counted.
+            if len(plain := _plain(line)) <= REPEATED_MAX:
+                seen[plain] += 1
+    return total, seen
+
+
+def _windows(pieces, total: int):
+    """(offset, window): the text in windows of whole lines, each ending at the first line end past WINDOW_CHARS,
+    the last never a short remainder (a site's tail must fit in it whole)."""
+    buffer: list[str] = []
+    size = base = 0  # the characters in `buffer`, and where it starts in the text
+    for piece in pieces:
+        buffer.append(piece)
+        size += len(piece)
+        if size <= WINDOW_CHARS:
+            continue
+        text, at = "".join(buffer), 0
+        while (end := text.find("\n", at + WINDOW_CHARS)) != -1 and total - (base + end) >= WINDOW_CHARS:
+            yield base + at, text[at : end + 1]
+            at = end + 1
+        base += at
+        buffer, size = [text[at:]], len(text) - at
+    if size:
+        yield base, "".join(buffer)
+
+
+def _cleaned_windows(document: Document, *, total: int, seen: Counter, title: str, dropped: list):
+    first, in_code = 0, False
+    for start, window in _windows(document.text_pieces(), total):
         blocks, in_code = _blocks(window, markdown=document.markdown, offset=start, in_code=in_code)
         _mark(
             blocks,
@@ -288,24 +350,11 @@ def _clean_in_windows(document: Document) -> Cleaned:
             first=first,
         )
         _mark_link_runs(blocks)
-        if end == total:
+        if start + len(window) >= total:
             _cut_tail(blocks, total)
-        if first == 0:
-            _title_from(document, blocks)
         dropped += [(block.noise, block.text) for block in blocks if block.noise]
-        kept.append(_keep_lines(window, blocks, offset=start))
-        first, start = first + len(blocks), end
-    cleaned = Document(
-        name=document.name,
-        text="".join(kept),
-        title=document.title,
-        author=document.author,
-        url=document.url,
-        language=document.language,
-        markdown=document.markdown,
-        meta=document.meta,
-    )
-    return Cleaned(document=cleaned, dropped=dropped)
+        first += len(blocks)
+        yield _keep_lines(window, blocks, offset=start)
 
 
 def _keep_lines(text: str, blocks: list[Block], *, offset: int = 0) -> str:

@@ -1,6 +1,7 @@
 """From clean text to sections and chunks: heading detection, topic segmentation, sentence-aware chunking."""
 
 import re
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from django.utils.text import slugify
@@ -51,6 +52,24 @@ class Document:
     language: str = ""
     markdown: bool = False
     meta: dict = field(default_factory=dict)
+    # A text too long to hold at once (a book-length file) has `text` "" and this instead: each call reads the text
+    # again from its file, a run of whole lines at a time, so only a piece of it is ever in memory.
+    pieces: Callable[[], Iterator[str]] | None = None
+
+    def text_pieces(self) -> Iterable[str]:
+        """The text as runs of whole lines: the pieces of a long text, or the whole of a short one."""
+        return self.pieces() if self.pieces is not None else [self.text]
+
+    def head(self, size: int) -> str:
+        """The text's first `size` characters (or a little more), reading only as much of a long text as that takes."""
+        if self.pieces is None:
+            return self.text[:size]
+        head: list[str] = []
+        for piece in self.pieces():
+            head.append(piece)
+            if sum(map(len, head)) >= size:
+                break
+        return "".join(head)[:size]
 
 
 def heading_of(line: str) -> tuple[int, str] | None:
@@ -88,8 +107,10 @@ def iter_lines(text: str):
         start = end + 1
 
 
-def iter_sections(text: str, *, markdown: bool = False):
+def iter_sections(text: str | Iterable[str], *, markdown: bool = False):
     """Sections at the headings, yielded as they are found; the text before the first heading is an introduction.
+
+    `text` is a text, or its pieces, each a run of whole lines (Document.text_pieces()).
 
     Setext headings ("Title" over "====") and '#' headings count in any text; numbered plain-text
     headings count outside Markdown (in Markdown a "1. item" is a list item). A heading with (almost)
@@ -97,7 +118,7 @@ def iter_sections(text: str, *, markdown: bool = False):
     """
     heading, level, body = "", 1, []
     in_code = False
-    lines = iter_lines(text)
+    lines = iter_lines(text) if isinstance(text, str) else (line for piece in text for line in iter_lines(piece))
     line = next(lines, None)
     while line is not None:
         nxt = next(lines, None)
