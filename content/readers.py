@@ -362,9 +362,9 @@ def _file_encoding(path: Path, sample: bytes) -> str:
     decoder, blank = codecs.getincrementaldecoder("utf-8")(), True
     try:
         with path.open("rb") as file:
-            while block := file.read(1 << 20):
+            while block := file.read(SAMPLE_BYTES):
                 decoder.decode(block)
-                blank = blank and not block.strip()
+                blank = blank and block.isspace()
         decoder.decode(b"", final=True)
     except UnicodeDecodeError:
         pass
