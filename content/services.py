@@ -32,7 +32,7 @@ from .models import Chunk, Concept, Course, IngestionJob, Lesson, LessonRead, Se
 from .readers import ReadError, collect, page_name, read_bytes, read_path
 from .rendering import http_url
 from .signals import course_content_changed
-from .structure import Document, chunk, images_as_alt_text, iter_sections, segment_by_topic
+from .structure import SECTION_MAX_CHARS, Document, chunk, images_as_alt_text, iter_sections, segment_by_topic
 
 logger = logging.getLogger(__name__)
 
@@ -103,12 +103,23 @@ INGEST_BATCH = 64
 
 def _prepared_sections(document: Document, *, embedder, lesson_title: str) -> Iterator[_PreparedSection]:
     """The document's sections with their chunks, one at a time, as they are read."""
-    sections = iter_sections(document.pieces() if document.pieces else document.text, markdown=document.markdown)
+    if document.pieces is not None:
+        sections = iter_sections(document.pieces(), markdown=document.markdown, max_chars=SECTION_MAX_CHARS)
+    else:
+        sections = iter_sections(document.text, markdown=document.markdown)
     first, second = next(sections, None), next(sections, None)
     if first is not None and second is None and not first.heading:
         sections = iter(segment_by_topic(first.body, embedder=embedder))
     else:
         sections = itertools.chain([s for s in (first, second) if s is not None], sections)
+        # A long text without headings comes in parts: each is cut at its topics, as a short one is whole.
+        sections = (
+            topic
+            for section in sections
+            for topic in (
+                segment_by_topic(section.body, embedder=embedder) if section.part and not section.heading else [section]
+            )
+        )
     seen = set()
     for section in sections:
         section.heading = section.heading or lesson_title

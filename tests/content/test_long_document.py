@@ -10,7 +10,7 @@ import pytest
 
 from content import cleaning, readers, retrieval, services
 from content.models import Chunk, Lesson
-from content.structure import chunk, iter_sections
+from content.structure import SECTION_MAX_CHARS, chunk, iter_sections
 from llm.embeddings import get_embedder
 
 DOCUMENTS = Path(__file__).resolve().parents[1] / "fixtures" / "documents"
@@ -190,17 +190,25 @@ def _peak_memory_reading(path: Path) -> int:
     tracemalloc.start()
     try:
         document = cleaning.clean(readers.read_path(path)).document
-        for section in iter_sections(document.pieces() if document.pieces else document.text, markdown=True):
+        pieces = document.pieces() if document.pieces else document.text
+        for section in iter_sections(pieces, markdown=document.markdown, max_chars=SECTION_MAX_CHARS):
             chunk(section.body)
         return tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
 
 
-def test_reading_a_long_file_takes_about_the_same_memory_however_long_it_is(tmp_path):
-    short, long = tmp_path / "short.md", tmp_path / "long.md"
-    short.write_text(long_document(3000, seed=1), encoding="utf-8")
-    long.write_text(long_document(16000, seed=2), encoding="utf-8")
+def _without_headings(paragraphs: int, *, seed: int) -> str:
+    """A transcript-like text: paragraph after paragraph and not one heading."""
+    return "\n".join(line for line in long_document(paragraphs, seed=seed).splitlines() if not line.startswith("#"))
+
+
+@pytest.mark.parametrize("kind", ["md", "txt"])
+def test_reading_a_long_file_takes_about_the_same_memory_however_long_it_is(kind, tmp_path):
+    text = long_document if kind == "md" else _without_headings
+    short, long = tmp_path / f"short.{kind}", tmp_path / f"long.{kind}"
+    short.write_text(text(3000, seed=1), encoding="utf-8")
+    long.write_text(text(16000, seed=2), encoding="utf-8")
     assert short.stat().st_size > readers.STREAM_MIN_BYTES and long.stat().st_size > 5 * short.stat().st_size
     _peak_memory_reading(short)  # modules load and caches fill on the first reading, not the measured ones
 
@@ -208,3 +216,20 @@ def test_reading_a_long_file_takes_about_the_same_memory_however_long_it_is(tmp_
 
     assert long_peak < long.stat().st_size / 2, "the document is never held whole, let alone in several copies"
     assert long_peak < 2 * short_peak, f"{long_peak} bytes for the long file, {short_peak} for one a fifth as long"
+
+
+def test_a_long_text_without_headings_is_cut_into_parts_and_each_at_its_topics(
+    openai_embeddings, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(readers, "STREAM_MIN_BYTES", 100)
+    monkeypatch.setattr(services, "SECTION_MAX_CHARS", 3000)
+    text = _without_headings(60, seed=3)
+    (tmp_path / "transcript.txt").write_text(text, encoding="utf-8")
+    course = services.course_get_or_create(slug="long")
+
+    [file] = services.paths_ingest(course=course, paths=[tmp_path]).files
+
+    assert (file.status, file.reason) == ("ingested", "")
+    bodies = list(Lesson.objects.get(course=course).sections.order_by("position").values_list("body", flat=True))
+    assert len(bodies) > len(text) / 3000 and max(map(len, bodies)) < 3000 + 1000
+    assert "\n".join(bodies).count("(") == text.count("("), "every paragraph is in a section, once"
