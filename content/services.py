@@ -285,7 +285,7 @@ def document_ingest(*, course: Course, document: Document, digest: str, embedder
         lessons=1,
         sections=section_count,
         chunks=chunk_count,
-        dropped=len(cleaned.dropped),
+        dropped=cleaned.dropped_count,
         flagged=flagged,
     )
 
