@@ -65,7 +65,7 @@ class Document:
         return self.pieces() if self.pieces is not None else [self.text]
 
     def head(self, size: int) -> str:
-        """The text's first `size` characters (or a little more), reading only as much of a long text as that takes."""
+        """The text's first `size` characters, reading only as much of a long text as that takes."""
         if self.pieces is None:
             return self.text[:size]
         head: list[str] = []
