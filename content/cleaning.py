@@ -12,6 +12,7 @@ It works on general signals, never on particular files' strings:
 """
 
 import re
+from array import array
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -102,6 +103,7 @@ DRIFT_MIN_BODY = 8  # body paragraphs before the tail needed to tell drift from 
 PAGE_MAX_CHARS = 300_000
 WINDOW_CHARS = 200_000
 REPEATED_MAX = 80  # a line up to this long that comes back three times is the site's (a menu, a footer)
+DROPPED_KEPT = 1_000  # the noise lines of a text read in pieces kept for reading; the rest are only counted
 HEAD_SAMPLE = 24  # a late block this much less similar to the article than its least typical body block drifted
 
 
@@ -120,7 +122,13 @@ class Block:
 @dataclass
 class Cleaned:
     document: Document
-    dropped: list[tuple[str, str]] = field(default_factory=list)  # (reason, text)
+    # (reason, text); of a text read in pieces only the first DROPPED_KEPT, the rest counted in more_dropped.
+    dropped: list[tuple[str, str]] = field(default_factory=list)
+    more_dropped: int = 0
+
+    @property
+    def dropped_count(self) -> int:
+        return len(self.dropped) + self.more_dropped
 
 
 def _blocks(text: str, *, markdown: bool = False, offset: int = 0, in_code: bool = False) -> tuple[list[Block], bool]:
@@ -194,7 +202,14 @@ def _plain(text: str) -> str:
 
 
 def _mark(
-    blocks: list[Block], plains: list[str], *, seen: Counter, title: str, document: Document, total: int, first: int = 0
+    blocks: list[Block],
+    plains: list[str],
+    *,
+    seen: "Counter | _RepeatedLines",
+    title: str,
+    document: Document,
+    total: int,
+    first: int = 0,
 ) -> None:
     """The per-line signals; `first` is the index of blocks[0] in the whole text, `total` the text's length."""
     for i, (block, plain) in enumerate(zip(blocks, plains, strict=True), start=first):
@@ -225,7 +240,7 @@ def _title_from(document: Document, blocks: list[Block]) -> None:
 
 
 def clean(document: Document, *, embedder=None) -> Cleaned:
-    if len(document.text) > PAGE_MAX_CHARS:
+    if document.pieces is not None or len(document.text) > PAGE_MAX_CHARS:
         return _clean_in_windows(document)
     blocks, _ = _blocks(document.text, markdown=document.markdown)
     title = normalize(document.title).strip()
@@ -266,17 +281,100 @@ def _lines(text: str):
 def _clean_in_windows(document: Document) -> Cleaned:
     """A document longer than a page, cleaned a window of lines at a time so its memory is a window's, not the
     document's: the same per-line signals, repeated lines counted over the whole text, the site's tail looked for
-    in the last window (that is where a site adds it), and no topic-drift check (see PAGE_MAX_CHARS)."""
-    text, total = document.text, len(document.text)
+    in the last window (that is where a site adds it), and no topic-drift check (see PAGE_MAX_CHARS).
+
+    A document read in pieces (Document.pieces) comes back read in pieces too: its text is cleaned as it is read,
+    and what it drops is recorded as it goes (afresh on each reading)."""
     title = normalize(document.title).strip()
-    # Only a short line is ever dropped as repeated, so only short lines are counted.
-    seen = Counter(plain for line in _lines(text) if line.strip() and len(plain := _plain(line)) <= REPEATED_MAX)
-    kept, dropped, start, first, in_code = [], [], 0, 0, False
-    while start < total:
-        end = text.find("\n", start + WINDOW_CHARS)
-        # The last window is never a short remainder: a site's tail must fit in it whole.
-        end = total if end == -1 or total - end < WINDOW_CHARS else end + 1
-        window = text[start:end]
+    total, seen = _whole_text_signals(document)
+    streamed = document.pieces is not None
+    result = Cleaned(document=document)
+
+    def cleaned_pieces():
+        result.dropped, result.more_dropped = [], 0
+        keep = DROPPED_KEPT if streamed else None
+        yield from _cleaned_windows(document, total=total, seen=seen, title=title, result=result, keep=keep)
+
+    result.document = Document(
+        name=document.name,
+        text="" if streamed else "".join(cleaned_pieces()),
+        title=document.title,
+        author=document.author,
+        url=document.url,
+        language=document.language,
+        markdown=document.markdown,
+        meta=document.meta,
+        pieces=cleaned_pieces if streamed else None,
+    )
+    return result
+
+
+class _RepeatedLines:
+    """How often a short line occurs in a long text, when it is three times or more (else 0): what _mark() asks.
+
+    Counted from the lines' hashes, 8 bytes a line, and only the repeated ones kept: a long text of many short lines
+    (a table, code, a glossary) does not fill memory with a counter of them all."""
+
+    def __init__(self, hashes: array):
+        values = np.frombuffer(hashes, dtype=np.int64)
+        values.sort()  # in place, in the array's own memory: np.unique would sort a copy
+        starts = np.flatnonzero(np.concatenate(([True], values[1:] != values[:-1])))
+        counts = np.diff(np.append(starts, len(values)))
+        repeated = counts >= 3
+        self._counts = dict(zip(values[starts[repeated]].tolist(), counts[repeated].tolist(), strict=True))
+
+    def __getitem__(self, plain: str) -> int:
+        return self._counts.get(hash(plain), 0)
+
+
+def _whole_text_signals(document: Document) -> tuple[int, _RepeatedLines]:
+    """A first reading of a long text, for what the windows need from all of it: its length, which short lines
+    come back, and the title (its first line) and author line when the reader found none."""
+    total, hashes, in_code, first = 0, array("q"), False, True
+    for piece in document.text_pieces():
+        total += len(piece)
+        for line in _lines(piece):
+            if not line.strip():
+                continue
+            # As _blocks() and _mark() read a line: a fence line and the lines inside are code, not author lines.
+            fence = document.markdown and line.lstrip().startswith(("```", "~~~"))
+            code, in_code = in_code or fence, in_code != fence
+            if first:
+                _title_from(document, [Block(text=line, start=0)])
+                first = False
+            if not code and not document.author and (m := _AUTHOR.match(line)):
+                document.author = m.group("author").strip()
+            # Only a short line is ever dropped as repeated, so only short lines are counted.
+            if len(plain := _plain(line)) <= REPEATED_MAX:
+                hashes.append(hash(plain))
+    return total, _RepeatedLines(hashes)
+
+
+def _windows(pieces, total: int):
+    """(offset, window): the text in windows of whole lines, each ending at the first line end past WINDOW_CHARS,
+    the last never a short remainder (a site's tail must fit in it whole)."""
+    buffer: list[str] = []
+    size = base = 0  # the characters in `buffer`, and where it starts in the text
+    for piece in pieces:
+        buffer.append(piece)
+        size += len(piece)
+        if size <= WINDOW_CHARS:
+            continue
+        text, at = "".join(buffer), 0
+        while (end := text.find("\n", at + WINDOW_CHARS)) != -1 and total - (base + end) >= WINDOW_CHARS:
+            yield base + at, text[at : end + 1]
+            at = end + 1
+        base += at
+        buffer, size = [text[at:]], len(text) - at
+    if size:
+        yield base, "".join(buffer)
+
+
+def _cleaned_windows(
+    document: Document, *, total: int, seen: _RepeatedLines, title: str, result: Cleaned, keep: int | None
+):
+    first, in_code = 0, False
+    for start, window in _windows(document.text_pieces(), total):
         blocks, in_code = _blocks(window, markdown=document.markdown, offset=start, in_code=in_code)
         _mark(
             blocks,
@@ -288,24 +386,14 @@ def _clean_in_windows(document: Document) -> Cleaned:
             first=first,
         )
         _mark_link_runs(blocks)
-        if end == total:
+        if start + len(window) >= total:
             _cut_tail(blocks, total)
-        if first == 0:
-            _title_from(document, blocks)
-        dropped += [(block.noise, block.text) for block in blocks if block.noise]
-        kept.append(_keep_lines(window, blocks, offset=start))
-        first, start = first + len(blocks), end
-    cleaned = Document(
-        name=document.name,
-        text="".join(kept),
-        title=document.title,
-        author=document.author,
-        url=document.url,
-        language=document.language,
-        markdown=document.markdown,
-        meta=document.meta,
-    )
-    return Cleaned(document=cleaned, dropped=dropped)
+        noise = [(block.noise, block.text) for block in blocks if block.noise]
+        room = len(noise) if keep is None else min(len(noise), max(0, keep - len(result.dropped)))
+        result.dropped += noise[:room]
+        result.more_dropped += len(noise) - room
+        first += len(blocks)
+        yield _keep_lines(window, blocks, offset=start)
 
 
 def _keep_lines(text: str, blocks: list[Block], *, offset: int = 0) -> str:
@@ -323,14 +411,18 @@ def _keep_lines(text: str, blocks: list[Block], *, offset: int = 0) -> str:
 
 def _cut_tail(blocks: list[Block], total: int) -> None:
     """From the first late noise block after which noise dominates, everything goes, and its heading with it."""
+    # The characters from each block to the end, all and noisy, summed once from the end rather than once per block.
+    rest_chars, rest_noisy = [0] * (len(blocks) + 1), [0] * (len(blocks) + 1)
+    for i in range(len(blocks) - 1, -1, -1):
+        length = blocks[i].length
+        rest_chars[i] = rest_chars[i + 1] + length
+        rest_noisy[i] = rest_noisy[i + 1] + (length if blocks[i].noise else 0)
     for i, block in enumerate(blocks):
         if not block.noise or block.start < total * TAIL_START:
             continue
-        rest = blocks[i:]
-        noisy_chars = sum(b.length for b in rest if b.noise)
         marker = block.noise == "related-articles marker"
-        if marker or noisy_chars >= 0.4 * sum(b.length for b in rest):
-            for b in rest:
+        if marker or rest_noisy[i] >= 0.4 * rest_chars[i]:
+            for b in blocks[i:]:
                 b.noise = b.noise or "site tail"
             heading = blocks[i - 1].text.strip().rstrip("?？") if i > 0 else ""
             if heading and _title_like(heading) and not _SENTENCE_MARKS.search(heading):

@@ -1,7 +1,9 @@
 """Readers turn a file into a Document: Markdown with front matter, HTML (main text only), plain text, PDF, Word."""
 
+import codecs
 import io
 import re
+from collections.abc import Iterator
 from html import escape
 from pathlib import Path
 
@@ -25,6 +27,12 @@ def decode(data: bytes) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         pass
+    candidates = _decodings(data)
+    return candidates[max(candidates, key=lambda encoding: _chinese_plausibility(candidates[encoding]))]
+
+
+def _decodings(data: bytes) -> dict[str, str]:
+    """The readings of bytes that are not UTF-8, by encoding: charset-normalizer's best guess, GB18030 and Big5."""
     from charset_normalizer import from_bytes  # loaded only for a file that is not UTF-8, which is rare
 
     # Short Chinese files are ambiguous between GBK and Big5; try those too and keep the decoding
@@ -40,7 +48,7 @@ def decode(data: bytes) -> str:
             continue
     if not candidates:
         raise ReadError("the text encoding could not be detected")
-    return max(candidates.values(), key=_chinese_plausibility)
+    return candidates
 
 
 def _chinese_plausibility(text: str) -> float:
@@ -77,23 +85,36 @@ def page_name(name: str) -> str:
 
 
 def read_markdown(name: str, text: str) -> Document:
+    body, meta = _markdown_body(text)
+    return _markdown_document(name, body, meta)
+
+
+def _markdown_body(text: str) -> tuple[str, dict]:
+    """The body of a Markdown file and its metadata: front matter, and a Notion page's properties."""
     post = frontmatter.loads(text)
-    meta = dict(post.metadata)
     body, properties = _page_properties(post.content)
-    meta = {**properties, **meta}
-    body = _SUMMARY.sub(lambda m: f"**{m.group(1).strip()}**", _WRAPPER_TAG.sub("", body))
+    return _unwrapped(body), {**properties, **post.metadata}
+
+
+def _unwrapped(text: str) -> str:
+    return _SUMMARY.sub(lambda m: f"**{m.group(1).strip()}**", _WRAPPER_TAG.sub("", text))
+
+
+def _markdown_document(name: str, body: str, meta: dict, pieces=None) -> Document:
+    """`body` is the whole text, or for a file read in `pieces` its beginning: the title is found there."""
     first = body.lstrip().split("\n", 1)[0]
     title = str(meta.get("title") or "") or (m.group(1) if (m := _H1.match(first)) else "") or page_name(name)
     author = str(meta.get("author") or meta.get("Owner") or meta.get("Created by") or "")
     return Document(
         name=name,
-        text=body,
+        text="" if pieces else body,
         title=title,
         author=author,
         url=str(meta.get("url") or ""),
         language=str(meta.get("language") or ""),
         markdown=True,
         meta=meta,
+        pieces=pieces,
     )
 
 
@@ -307,6 +328,102 @@ def read_bytes(name: str, data: bytes) -> Document:
     if suffix in {".md", ".markdown"}:
         return read_markdown(name, text)
     return Document(name=name, text=text)
+
+
+# A text or Markdown file this long is never held whole: the Document reads it from disk a piece at a time whenever
+# its text is needed, so ingesting it takes a piece's memory, not the file's (Document.pieces).
+STREAM_MIN_BYTES = 1_000_000
+STREAMED_SUFFIXES = {".md", ".markdown", ".txt", ".text"}
+PIECE_CHARS = 65_536
+HEAD_CHARS = 65_536  # front matter, a page's properties and its title are found in this much of its beginning
+SAMPLE_BYTES = 65_536  # a text that is not UTF-8 has its encoding detected on this much of its beginning
+
+
+def read_path(path: Path) -> Document:
+    """A file as a Document: a long text or Markdown file read in pieces, any other file whole (read_bytes)."""
+    suffix = path.suffix.lower()
+    if suffix not in STREAMED_SUFFIXES or path.stat().st_size < STREAM_MIN_BYTES:
+        return read_bytes(path.name, path.read_bytes())
+    with path.open("rb") as file:
+        sample = file.read(SAMPLE_BYTES)
+    if kind := _binary_kind(sample):
+        raise ReadError(f"the file holds binary data (it looks like {kind}), not text")
+    if suffix in {".txt", ".text"} and re.match(rb"\s*<(!doctype|html)", sample.removeprefix(b"\xef\xbb\xbf"), re.I):
+        return read_bytes(path.name, path.read_bytes())  # an HTML page saved as text: its reader needs it whole
+    encoding = _file_encoding(path, sample)
+    if suffix in {".txt", ".text"}:
+        return Document(name=path.name, text="", pieces=lambda: _text_pieces(path, encoding))
+    head, meta = _markdown_body(_head(_text_pieces(path, encoding)))
+    return _markdown_document(path.name, head, meta, pieces=lambda: _markdown_pieces(path, encoding))
+
+
+def _file_encoding(path: Path, sample: bytes) -> str:
+    """UTF-8 when the whole file decodes as UTF-8 (checked a block at a time), else what its beginning reads as."""
+    decoder, blank = codecs.getincrementaldecoder("utf-8")(), True
+    try:
+        with path.open("rb") as file:
+            while block := file.read(SAMPLE_BYTES):
+                decoder.decode(block)
+                blank = blank and block.isspace()
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        pass
+    else:
+        if blank:
+            raise ReadError("the file is empty")
+        return "utf-8-sig"  # UTF-8, its byte-order mark dropped as decode() drops it
+    # Cut at a line end, so the sample does not end inside a character (no GBK or Big5 byte pair holds a "\n").
+    sample = sample[: sample.rfind(b"\n") + 1] or sample
+    candidates = _decodings(sample)
+    return max(candidates, key=lambda encoding: _chinese_plausibility(candidates[encoding]))
+
+
+def _text_pieces(path: Path, encoding: str) -> Iterator[str]:
+    """The file's text a run of whole lines at a time, each line ending in "\n" as read_bytes() makes them."""
+    # Universal newlines turn "\r\n" and "\r" into "\n", as read_bytes() does; a detected encoding may still meet
+    # a byte it cannot read past the sample, which becomes a replacement mark rather than a failed file.
+    errors = "strict" if encoding == "utf-8-sig" else "replace"
+    with path.open(encoding=encoding, errors=errors, newline=None) as file:
+        rest = ""
+        while block := file.read(PIECE_CHARS):
+            text = rest + block
+            cut = _piece_end(text)
+            if cut:
+                yield text[:cut]
+            rest = text[cut:]
+        if rest:
+            yield rest
+
+
+def _piece_end(text: str) -> int:
+    """Where a piece may end: after the last line with words that is not a wrapper tag, or 0. So the blank lines
+    about a tag are in the same piece as the tag, and _unwrapped() reads each piece as it reads the whole text."""
+    end = len(text)
+    while (newline := text.rfind("\n", 0, end)) != -1:
+        line = text[text.rfind("\n", 0, newline) + 1 : newline]
+        if line.strip() and not _WRAPPER_TAG.match(line):
+            return newline + 1
+        end = newline
+    return 0
+
+
+def _head(pieces: Iterator[str]) -> str:
+    """The first pieces, HEAD_CHARS or more of them."""
+    head: list[str] = []
+    while sum(map(len, head)) < HEAD_CHARS and (piece := next(pieces, None)) is not None:
+        head.append(piece)
+    return "".join(head)
+
+
+def _markdown_pieces(path: Path, encoding: str) -> Iterator[str]:
+    """A long Markdown file's body in pieces: its beginning read as read_markdown() reads a file, then the rest."""
+    pieces = _text_pieces(path, encoding)
+    head = _head(pieces)
+    body, _ = _markdown_body(head)
+    # The front matter parser strips the text's ends; the end of the beginning is not the text's end.
+    yield body + head[len(head.rstrip()) :]
+    for piece in pieces:
+        yield _unwrapped(piece)
 
 
 def collect(paths) -> list[Path]:

@@ -1,6 +1,7 @@
 """Writes for content: ingesting files into lessons, sections and chunks; loading the shipped course; reading."""
 
 import contextlib
+import functools
 import hashlib
 import itertools
 import logging
@@ -29,10 +30,10 @@ from . import tasks
 from .cleaning import clean
 from .injection import flagged_sentences
 from .models import Chunk, Concept, Course, IngestionJob, Lesson, LessonRead, Section, Source
-from .readers import ReadError, collect, page_name, read_bytes
+from .readers import ReadError, collect, page_name, read_bytes, read_path
 from .rendering import http_url
 from .signals import course_content_changed
-from .structure import Document, chunk, images_as_alt_text, iter_sections, segment_by_topic
+from .structure import SECTION_MAX_CHARS, Document, chunk, images_as_alt_text, iter_sections, segment_by_topic
 
 logger = logging.getLogger(__name__)
 
@@ -85,6 +86,12 @@ def content_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def file_hash(path: Path) -> str:
+    """content_hash() of a file's bytes, read a block at a time."""
+    with path.open("rb") as file:
+        return hashlib.file_digest(file, "sha256").hexdigest()
+
+
 def course_get_or_create(*, slug: str, title: str = "") -> Course:
     course, _ = Course.objects.get_or_create(slug=slug, defaults={"title": title or slug.replace("-", " ").title()})
     return course
@@ -97,12 +104,23 @@ INGEST_BATCH = 64
 
 def _prepared_sections(document: Document, *, embedder, lesson_title: str) -> Iterator[_PreparedSection]:
     """The document's sections with their chunks, one at a time, as they are read."""
-    sections = iter_sections(document.text, markdown=document.markdown)
+    if document.pieces is not None:
+        sections = iter_sections(document.pieces(), markdown=document.markdown, max_chars=SECTION_MAX_CHARS)
+    else:
+        sections = iter_sections(document.text, markdown=document.markdown)
     first, second = next(sections, None), next(sections, None)
     if first is not None and second is None and not first.heading:
         sections = iter(segment_by_topic(first.body, embedder=embedder))
     else:
         sections = itertools.chain([s for s in (first, second) if s is not None], sections)
+        # A long text without headings comes in parts: each is cut at its topics, as a short one is whole.
+        sections = (
+            topic
+            for section in sections
+            for topic in (
+                segment_by_topic(section.body, embedder=embedder) if section.part and not section.heading else [section]
+            )
+        )
     seen = set()
     for section in sections:
         section.heading = section.heading or lesson_title
@@ -213,7 +231,9 @@ def document_ingest(*, course: Course, document: Document, digest: str, embedder
         return FileReport(name=document.name, status="unchanged")
     cleaned = clean(document, embedder=embedder)
     doc = cleaned.document
-    language = doc.language if doc.language in {"en", "zh-hans", "zh-hant"} else textkit.detect_language(doc.text)
+    language = (
+        doc.language if doc.language in {"en", "zh-hans", "zh-hant"} else textkit.detect_language(doc.head(20_000))
+    )
     title = doc.title or page_name(document.name)
     sections = _prepared_sections(doc, embedder=embedder, lesson_title=title)
     first = next(sections, None)
@@ -266,7 +286,7 @@ def document_ingest(*, course: Course, document: Document, digest: str, embedder
         lessons=1,
         sections=section_count,
         chunks=chunk_count,
-        dropped=len(cleaned.dropped),
+        dropped=cleaned.dropped_count,
         flagged=flagged,
     )
 
@@ -280,9 +300,14 @@ def _free_slug(course: Course, base: str, source: Source) -> str:
 
 def file_ingest(*, course: Course, name: str, data: bytes, embedder=None) -> FileReport:
     """Read, clean and ingest one file; a file that cannot be read comes back as a failed report, never raises."""
+    return _read_and_ingest(
+        course=course, name=name, read=lambda: read_bytes(name, data), digest=content_hash(data), embedder=embedder
+    )
+
+
+def _read_and_ingest(*, course: Course, name: str, read: Callable[[], Document], digest: str, embedder) -> FileReport:
     try:
-        document = read_bytes(name, data)
-        return document_ingest(course=course, document=document, digest=content_hash(data), embedder=embedder)
+        return document_ingest(course=course, document=read(), digest=digest, embedder=embedder)
     except ReadError as error:
         return FileReport(name=name, status="failed", reason=str(error))
     except SoftTimeLimitExceeded:
@@ -295,20 +320,30 @@ def file_ingest(*, course: Course, name: str, data: bytes, embedder=None) -> Fil
 def paths_ingest(
     *, course: Course, paths: Iterable, progress: Callable[[int, int, str], None] | None = None
 ) -> IngestReport:
-    """Ingest files and folders into a course; `progress(done, total, name)` is called after each file."""
+    """Ingest files and folders into a course; `progress(done, total, name)` is called after each file.
+
+    Files are read from disk as they are needed: a long text file a piece at a time (readers.read_path)."""
     started = time.monotonic()
     files = collect(paths)
     report = IngestReport()
     embedder = get_embedder()
     for i, path in enumerate(files):
         try:
-            data = path.read_bytes()
+            digest = file_hash(path)
         except OSError as error:
             report.files.append(
                 FileReport(name=path.name, status="failed", reason=f"the file could not be opened ({error.strerror})")
             )
         else:
-            report.files.append(file_ingest(course=course, name=path.name, data=data, embedder=embedder))
+            report.files.append(
+                _read_and_ingest(
+                    course=course,
+                    name=path.name,
+                    read=functools.partial(read_path, path),
+                    digest=digest,
+                    embedder=embedder,
+                )
+            )
         if progress:
             progress(i + 1, len(files), path.name)
     report.seconds = time.monotonic() - started

@@ -1,6 +1,7 @@
 """From clean text to sections and chunks: heading detection, topic segmentation, sentence-aware chunking."""
 
 import re
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from django.utils.text import slugify
@@ -11,6 +12,9 @@ CHUNK_MIN = 200
 CHUNK_MAX = 400
 OVERLAP_MAX = 120
 SECTION_MIN_CHARS = 40
+# A section of a long text (Document.pieces) is cut into parts of about this many characters, at a blank line:
+# a book's text with no headings, or under one heading, is held and written a part at a time.
+SECTION_MAX_CHARS = 100_000
 
 _MD_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 _SETEXT = re.compile(r"^\s*(=+|-{3,})\s*$")
@@ -33,6 +37,7 @@ class Section:
     heading: str
     body: str
     level: int = 1
+    part: bool = False  # one of the parts a section longer than iter_sections' max_chars was cut into
 
     @property
     def anchor(self) -> str:
@@ -51,6 +56,24 @@ class Document:
     language: str = ""
     markdown: bool = False
     meta: dict = field(default_factory=dict)
+    # A text too long to hold at once (a book-length file) has `text` "" and this instead: each call reads the text
+    # again from its file, a run of whole lines at a time, so only a piece of it is ever in memory.
+    pieces: Callable[[], Iterator[str]] | None = None
+
+    def text_pieces(self) -> Iterable[str]:
+        """The text as runs of whole lines: the pieces of a long text, or the whole of a short one."""
+        return self.pieces() if self.pieces is not None else [self.text]
+
+    def head(self, size: int) -> str:
+        """The text's first `size` characters, reading only as much of a long text as that takes."""
+        if self.pieces is None:
+            return self.text[:size]
+        head: list[str] = []
+        for piece in self.pieces():
+            head.append(piece)
+            if sum(map(len, head)) >= size:
+                break
+        return "".join(head)[:size]
 
 
 def heading_of(line: str) -> tuple[int, str] | None:
@@ -88,16 +111,19 @@ def iter_lines(text: str):
         start = end + 1
 
 
-def iter_sections(text: str, *, markdown: bool = False):
+def iter_sections(text: str | Iterable[str], *, markdown: bool = False, max_chars: int | None = None):
     """Sections at the headings, yielded as they are found; the text before the first heading is an introduction.
+
+    `text` is a text, or its pieces, each a run of whole lines (Document.text_pieces()). With `max_chars`, a
+    section is cut at the first blank line past that many characters, into parts under the same heading.
 
     Setext headings ("Title" over "====") and '#' headings count in any text; numbered plain-text
     headings count outside Markdown (in Markdown a "1. item" is a list item). A heading with (almost)
     no text under it is a table of contents entry or a lost image caption, and is skipped.
     """
     heading, level, body = "", 1, []
-    in_code = False
-    lines = iter_lines(text)
+    in_code, size, part = False, 0, False
+    lines = iter_lines(text) if isinstance(text, str) else (line for piece in text for line in iter_lines(piece))
     line = next(lines, None)
     while line is not None:
         nxt = next(lines, None)
@@ -116,15 +142,19 @@ def iter_sections(text: str, *, markdown: bool = False):
             else:
                 found = heading_of(line)
         if found:
-            section = Section(heading, "\n".join(body).strip(), level)
+            section = Section(heading, "\n".join(body).strip(), level, part)
             if len(re.sub(r"\s", "", section.body)) >= SECTION_MIN_CHARS:
                 yield section
             level, heading = found
-            body = []
+            body, size, part = [], 0, False
+        elif max_chars and size >= max_chars and not in_code and not line.strip():
+            yield Section(heading, "\n".join(body).strip(), level, part=True)
+            body, size, part = [], 0, True
         elif not (_SETEXT.match(line) and not body):
             body.append(line)
+            size += len(line) + 1
         line = nxt
-    section = Section(heading, "\n".join(body).strip(), level)
+    section = Section(heading, "\n".join(body).strip(), level, part)
     if len(re.sub(r"\s", "", section.body)) >= SECTION_MIN_CHARS:
         yield section
 

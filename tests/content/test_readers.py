@@ -2,6 +2,7 @@ import io
 
 import pytest
 
+from content import readers
 from content.readers import ReadError, read_bytes
 
 TEXT_ZH = "深度學習是機器學習的一個分支。神經網絡透過反向傳播來學習參數,損失函數衡量預測與標準答案之間的差距。"
@@ -80,3 +81,26 @@ def _pdf_with_text(text: str) -> bytes:
         out.write(f"{offset:010d} 00000 n \n".encode())
     out.write(f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode())
     return out.getvalue()
+
+
+def test_a_long_file_read_in_pieces_is_refused_for_the_same_reasons(tmp_path, monkeypatch):
+    monkeypatch.setattr(readers, "STREAM_MIN_BYTES", 10)
+    (tmp_path / "blank.txt").write_bytes(b" \n\t\n" * 100)
+    (tmp_path / "photo.md").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8)
+    for name, reason in [("blank.txt", "empty"), ("photo.md", "binary data")]:
+        with pytest.raises(ReadError, match=reason):
+            read_bytes(name, (tmp_path / name).read_bytes())
+        with pytest.raises(ReadError, match=reason):
+            readers.read_path(tmp_path / name)
+
+
+def test_a_long_gbk_file_read_in_pieces_is_decoded_as_it_is_whole(tmp_path, monkeypatch):
+    monkeypatch.setattr(readers, "STREAM_MIN_BYTES", 10)
+    monkeypatch.setattr(readers, "PIECE_CHARS", 7)
+    text = "第一章 注意力\r\n\r\n" + "注意力让每个词元都能看到序列中的其他词元。\r\n" * 40
+    (tmp_path / "notes.txt").write_bytes(text.encode("gbk"))
+
+    document = readers.read_path(tmp_path / "notes.txt")
+
+    assert document.pieces is not None and len(list(document.pieces())) > 1
+    assert "".join(document.pieces()) == read_bytes("notes.txt", text.encode("gbk")).text
