@@ -8,28 +8,13 @@ scoring was tuned on and for the held-out half, how many answers lead correctly,
 
 from pathlib import Path
 
-from bench.common import throwaway_database
+from bench.common import tutor_eval_by_half
 
 EVAL = Path(__file__).resolve().parents[1] / "tests" / "tutor" / "eval_answer_lead.yaml"
 
 
 def main(argv=()) -> dict:
-    _connection, drop = throwaway_database("bench_tutor_answer_lead")
-    from content import services
-    from content.models import Course
-    from tutor.evaluation import lead_rates, load_questions
-
-    try:
-        services.shipped_course_load()
-        course = Course.objects.get(slug="llm-basics")
-        results = {}
-        for half in ("tune", "holdout"):
-            leads = lead_rates(load_questions(EVAL, half=half), course=course)
-            print(f"{half}: {leads}; wrong: {leads.wrong}")
-            results[half] = leads
-        return results
-    finally:
-        drop()
+    return tutor_eval_by_half("bench_tutor_answer_lead", EVAL, ("tune", "holdout"), "lead_rates")
 
 
 if __name__ == "__main__":

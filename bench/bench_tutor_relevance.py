@@ -8,28 +8,13 @@ decision was calibrated on and for the held-out half, with the questions it gets
 
 from pathlib import Path
 
-from bench.common import throwaway_database
+from bench.common import tutor_eval_by_half
 
 EVAL = Path(__file__).resolve().parents[1] / "tests" / "tutor" / "eval_relevance.yaml"
 
 
 def main(argv=()) -> dict:
-    _connection, drop = throwaway_database("bench_tutor_relevance")
-    from content import services
-    from content.models import Course
-    from tutor.evaluation import load_questions, relevance_rates
-
-    try:
-        services.shipped_course_load()
-        course = Course.objects.get(slug="llm-basics")
-        results = {}
-        for half in ("calibrate", "holdout"):
-            rates = relevance_rates(load_questions(EVAL, half=half), course=course)
-            print(f"{half}: {rates}; wrong: {rates.wrong}")
-            results[half] = rates
-        return results
-    finally:
-        drop()
+    return tutor_eval_by_half("bench_tutor_relevance", EVAL, ("calibrate", "holdout"), "relevance_rates")
 
 
 if __name__ == "__main__":

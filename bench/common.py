@@ -34,3 +34,24 @@ def percentile(values: list[float], p: float) -> float:
     """The p-th percentile (0–100) by nearest rank."""
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def tutor_eval_by_half(database: str, eval_file, halves: tuple[str, ...], rates: str) -> dict:
+    """Load the shipped course into throwaway database `database`, then print and return, for each half of the
+    evaluation set `eval_file`, what tutor.evaluation's function `rates` makes of its questions."""
+    _connection, drop = throwaway_database(database)
+    from content import services
+    from content.models import Course
+    from tutor import evaluation
+
+    try:
+        services.shipped_course_load()
+        course = Course.objects.get(slug="llm-basics")
+        results = {}
+        for half in halves:
+            result = getattr(evaluation, rates)(evaluation.load_questions(eval_file, half=half), course=course)
+            print(f"{half}: {result}; wrong: {result.wrong}")
+            results[half] = result
+        return results
+    finally:
+        drop()

@@ -14,7 +14,7 @@ It works on general signals, never on particular files' strings:
 import re
 from array import array
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -256,17 +256,7 @@ def clean(document: Document, *, embedder=None) -> Cleaned:
     dropped = [(block.noise, block.text) for block in blocks if block.noise]
     _title_from(document, blocks)
     text = _keep_lines(document.text, blocks)
-    cleaned = Document(
-        name=document.name,
-        text=text,
-        title=document.title,
-        author=document.author,
-        url=document.url,
-        language=document.language,
-        markdown=document.markdown,
-        meta=document.meta,
-    )
-    return Cleaned(document=cleaned, dropped=dropped)
+    return Cleaned(document=replace(document, text=text), dropped=dropped)
 
 
 def _lines(text: str):
@@ -295,15 +285,9 @@ def _clean_in_windows(document: Document) -> Cleaned:
         keep = DROPPED_KEPT if streamed else None
         yield from _cleaned_windows(document, total=total, seen=seen, title=title, result=result, keep=keep)
 
-    result.document = Document(
-        name=document.name,
+    result.document = replace(
+        document,
         text="" if streamed else "".join(cleaned_pieces()),
-        title=document.title,
-        author=document.author,
-        url=document.url,
-        language=document.language,
-        markdown=document.markdown,
-        meta=document.meta,
         pieces=cleaned_pieces if streamed else None,
     )
     return result

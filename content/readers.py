@@ -339,10 +339,15 @@ HEAD_CHARS = 65_536  # front matter, a page's properties and its title are found
 SAMPLE_BYTES = 65_536  # a text that is not UTF-8 has its encoding detected on this much of its beginning
 
 
+def is_streamed(path: Path) -> bool:
+    """A long text or Markdown file, which read_path reads in pieces; any other file is read whole."""
+    return path.suffix.lower() in STREAMED_SUFFIXES and path.stat().st_size >= STREAM_MIN_BYTES
+
+
 def read_path(path: Path) -> Document:
     """A file as a Document: a long text or Markdown file read in pieces, any other file whole (read_bytes)."""
     suffix = path.suffix.lower()
-    if suffix not in STREAMED_SUFFIXES or path.stat().st_size < STREAM_MIN_BYTES:
+    if not is_streamed(path):
         return read_bytes(path.name, path.read_bytes())
     with path.open("rb") as file:
         sample = file.read(SAMPLE_BYTES)

@@ -30,7 +30,7 @@ from . import tasks
 from .cleaning import clean
 from .injection import flagged_sentences
 from .models import Chunk, Concept, Course, IngestionJob, Lesson, LessonRead, Section, Source
-from .readers import ReadError, collect, page_name, read_bytes, read_path
+from .readers import ReadError, collect, is_streamed, page_name, read_bytes, read_path
 from .rendering import http_url
 from .signals import course_content_changed
 from .structure import SECTION_MAX_CHARS, Document, chunk, images_as_alt_text, iter_sections, segment_by_topic
@@ -329,20 +329,19 @@ def paths_ingest(
     embedder = get_embedder()
     for i, path in enumerate(files):
         try:
-            digest = file_hash(path)
+            # A long text file is hashed and read a block at a time; any other is read once, whole.
+            if is_streamed(path):
+                read, digest = functools.partial(read_path, path), file_hash(path)
+            else:
+                data = path.read_bytes()
+                read, digest = functools.partial(read_bytes, path.name, data), content_hash(data)
         except OSError as error:
             report.files.append(
                 FileReport(name=path.name, status="failed", reason=f"the file could not be opened ({error.strerror})")
             )
         else:
             report.files.append(
-                _read_and_ingest(
-                    course=course,
-                    name=path.name,
-                    read=functools.partial(read_path, path),
-                    digest=digest,
-                    embedder=embedder,
-                )
+                _read_and_ingest(course=course, name=path.name, read=read, digest=digest, embedder=embedder)
             )
         if progress:
             progress(i + 1, len(files), path.name)

@@ -312,10 +312,7 @@ async def astream_chat(
 DEFAULT_CONTEXT_TOKENS = 4096  # servers that do not say (llama-cpp-python's, Ollama's): a common small context
 OPENAI_CONTEXT_TOKENS = 128_000
 CONTEXT_MARGIN = 0.9  # of the context, for the chat template's own tokens
-_CONTEXT_KEY = "llm:context:"
-_CONTEXT_SECONDS = 24 * 3600
 _CONTEXT_UNKNOWN_SECONDS = 600  # a server that could not be asked is asked again after this
-_contexts_seen: dict[str, dict] = {}  # this process's memory, for when the cache is down
 # How servers word a refusal for length: llama.cpp ("exceeds the available context size"), and OpenAI, vLLM and
 # llama-cpp-python ("This model's maximum context length is N tokens").
 CONTEXT_REFUSAL = re.compile(
@@ -329,30 +326,51 @@ REFUSAL_PROMPT = re.compile(
 )
 
 
+def _server() -> str:
+    return f"{settings.LLM_BASE_URL or 'openai'}|{settings.LLM_MODEL}"
+
+
+class ServerMemory:
+    """What was found out about the configured server (its base URL and model): kept in the cache, so every process
+    shares it, and in this process as well, for when the cache is down."""
+
+    def __init__(self, key: str, seconds: int = 24 * 3600):
+        self.key, self.seconds = key, seconds
+        self.seen: dict[str, object] = {}
+
+    def get(self):
+        server = _server()
+        try:
+            known = cache.get(self.key + server)
+        except Exception:  # the cache being down must not stop grading or the tutor
+            known = None
+        return known or self.seen.get(server)
+
+    def remember(self, value, *, seconds: int | None = None) -> None:
+        server = _server()
+        self.seen[server] = value
+        try:
+            cache.set(self.key + server, value, timeout=seconds or self.seconds)
+        except Exception:
+            pass
+
+    def forget(self) -> None:
+        self.seen.pop(_server(), None)
+        try:
+            cache.delete(self.key + _server())
+        except Exception:
+            pass
+
+
+_contexts = ServerMemory("llm:context:")
+
+
 def _context_known() -> dict:
-    server = _server()
-    try:
-        known = cache.get(_CONTEXT_KEY + server)
-    except Exception:  # the cache being down must not stop the tutor; this process remembers too
-        known = None
-    return known or _contexts_seen.get(server) or {}
-
-
-def _context_store(known: dict, *, seconds: int = _CONTEXT_SECONDS) -> None:
-    server = _server()
-    _contexts_seen[server] = known
-    try:
-        cache.set(_CONTEXT_KEY + server, known, timeout=seconds)
-    except Exception:
-        pass
+    return _contexts.get() or {}
 
 
 def context_forget() -> None:
-    _contexts_seen.pop(_server(), None)
-    try:
-        cache.delete(_CONTEXT_KEY + _server())
-    except Exception:
-        pass
+    _contexts.forget()
 
 
 def _first_number(pattern: re.Pattern, text: str) -> int | None:
@@ -402,9 +420,9 @@ def context_tokens() -> int:
     tokens, source = context_from_server()
     if tokens:
         logger.info("the model at %s has a context of %s tokens (from %s)", _server(), tokens, source)
-        _context_store({**known, "tokens": tokens})
+        _contexts.remember({**known, "tokens": tokens})
         return tokens
-    _context_store({**known, "tokens": DEFAULT_CONTEXT_TOKENS}, seconds=_CONTEXT_UNKNOWN_SECONDS)
+    _contexts.remember({**known, "tokens": DEFAULT_CONTEXT_TOKENS}, seconds=_CONTEXT_UNKNOWN_SECONDS)
     return DEFAULT_CONTEXT_TOKENS
 
 
@@ -447,7 +465,7 @@ def context_refused(error: openai.APIStatusError, messages: list[dict]) -> LLMCo
         # A little more than measured: the next prompt is other text, counted a little differently.
         known["ratio"] = min(4.0, max(known.get("ratio", 1.0), prompt / counted * 1.1))
     if known:
-        _context_store(known)
+        _contexts.remember(known)
     logger.warning(
         "%s refused a request as too long for its context (%s tokens; it counted %s in the prompt, we %s)",
         _server(),
@@ -466,9 +484,7 @@ def context_refused(error: openai.APIStatusError, messages: list[dict]) -> LLMCo
 # A reply that fails the schema gets one more try, with what was wrong told to the model.
 
 STRUCTURED_MODES = ("json_schema", "json_object", "prompt")
-_MODE_KEY = "llm:structured-mode:"
-_MODE_SECONDS = 24 * 3600
-_modes_seen: dict[str, str] = {}  # this process's memory, for when the cache is down
+_modes = ServerMemory("llm:structured-mode:")
 
 
 def json_schema_format(name: str, schema: dict) -> dict:
@@ -484,34 +500,19 @@ def response_format_for(mode: str, name: str, schema: dict) -> dict | None:
     return None
 
 
-def _server() -> str:
-    return f"{settings.LLM_BASE_URL or 'openai'}|{settings.LLM_MODEL}"
-
-
 def structured_mode() -> str | None:
     """The structured-output mode this server is known to take, or None before the first structured call."""
-    server = _server()
-    try:
-        mode = cache.get(_MODE_KEY + server)
-    except Exception:  # the cache being down must not stop grading; this process remembers too
-        mode = None
-    return mode or _modes_seen.get(server)
+    return _modes.get()
 
 
 def structured_mode_remember(mode: str) -> None:
-    server = _server()
     if structured_mode() != mode:
-        logger.info("structured output from %s uses response mode %r", server, mode)
-    _modes_seen[server] = mode
-    try:
-        cache.set(_MODE_KEY + server, mode, timeout=_MODE_SECONDS)
-    except Exception:
-        pass
+        logger.info("structured output from %s uses response mode %r", _server(), mode)
+    _modes.remember(mode)
 
 
 def structured_mode_forget() -> None:
-    _modes_seen.pop(_server(), None)
-    cache.delete(_MODE_KEY + _server())
+    _modes.forget()
 
 
 def _modes_to_try() -> list[str]:

@@ -1,5 +1,6 @@
 import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -159,6 +160,40 @@ def celery_worker_process(transactional_db):
             worker.wait(timeout=10)
         except subprocess.TimeoutExpired:
             worker.kill()
+
+
+def form_field(html: str, name: str) -> str:
+    """The value of a form's hidden field (a CSRF token, a rating's token) in a page."""
+    return re.search(rf'name="{name}" value="([^"]*)"', html).group(1)
+
+
+def sign_in_over_http(http, base: str, email: str, password: str) -> dict:
+    """Sign in through the real server's login form; returns the headers an htmx request then sends."""
+    page = http.get(f"{base}/accounts/login/", timeout=30)
+    response = http.post(
+        f"{base}/accounts/login/",
+        data={
+            "login": email,
+            "password": password,
+            "csrfmiddlewaretoken": form_field(page.text, "csrfmiddlewaretoken"),
+        },
+        headers={"Referer": f"{base}/accounts/login/"},
+        allow_redirects=False,
+        timeout=30,
+    )
+    assert response.status_code == 302, "signed in"
+    return {"HX-Request": "true", "X-CSRFToken": http.cookies["csrftoken"]}
+
+
+def job_finished(job, timeout: float = 180):
+    """Wait until an ingestion job is done or failed (a worker process runs it) and return it refreshed."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job.refresh_from_db()
+        if job.status in ("done", "failed"):
+            return job
+        time.sleep(0.05)
+    raise AssertionError(f"the job is still {job.status}")
 
 
 def prefork_worker(env: dict | None = None) -> subprocess.Popen:

@@ -3,7 +3,6 @@ says so (503, retry), and a rating sent then is saved once when the learner send
 
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -16,9 +15,7 @@ import psycopg
 import pytest
 import requests
 
-from tests.conftest import ROOT, asgi_server, prefork_worker, process_env, worker_kill
-
-HTMX = {"HX-Request": "true"}
+from tests.conftest import ROOT, asgi_server, form_field, prefork_worker, process_env, sign_in_over_http, worker_kill
 
 # Run in a process on the cluster below: alice, three cards due now, and two ingestion jobs with a file each.
 SETUP = """
@@ -97,34 +94,13 @@ def cluster():
         each.remove()
 
 
-def field(html: str, name: str) -> str:
-    return re.search(rf'name="{name}" value="([^"]*)"', html).group(1)
-
-
-def sign_in(http: requests.Session, base: str) -> dict:
-    page = http.get(f"{base}/accounts/login/", timeout=30)
-    response = http.post(
-        f"{base}/accounts/login/",
-        data={
-            "login": "alice@example.com",
-            "password": "pw-alice-123",
-            "csrfmiddlewaretoken": field(page.text, "csrfmiddlewaretoken"),
-        },
-        headers={"Referer": f"{base}/accounts/login/"},
-        allow_redirects=False,
-        timeout=30,
-    )
-    assert response.status_code == 302
-    return {**HTMX, "X-CSRFToken": http.cookies["csrftoken"]}
-
-
 def answer(http: requests.Session, base: str, headers: dict, card: int) -> dict:
     shown = int(time.time() * 1000) - 9000
     feedback = http.post(
         f"{base}/today/answer/", data={"card": card, "shown_at": shown, "answer": "token"}, headers=headers, timeout=30
     )
     assert feedback.status_code == 200
-    return {"token": field(feedback.text, "token"), "rating": "3"}
+    return {"token": form_field(feedback.text, "token"), "rating": "3"}
 
 
 def job_status(cluster: Cluster, job: int, timeout: float = 120) -> str:
@@ -155,7 +131,7 @@ def test_web_and_worker_come_back_after_postgresql_restarts_and_a_rating_sent_me
         assert job_status(cluster, jobs[0]) == "done", "the worker holds pooled connections from here on"
         for base in asgi_server(env):
             with requests.Session() as http:
-                headers = sign_in(http, base)
+                headers = sign_in_over_http(http, base, "alice@example.com", "pw-alice-123")
                 assert http.get(f"{base}/today/", timeout=30).status_code == 200
                 rating = answer(http, base, headers, cards[0])
                 assert http.post(f"{base}/today/rate/", data=rating, headers=headers, timeout=30).status_code == 200

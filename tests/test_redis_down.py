@@ -1,7 +1,5 @@
 """Redis is a cache and a broker, never the record: with it stopped, learners still sign in, review and ask."""
 
-import re
-
 import pytest
 import requests
 from asgiref.sync import async_to_sync
@@ -11,16 +9,12 @@ from django.utils import timezone
 from outbox.models import PendingTask
 from outbox.services import pending_tasks_send, send_on_commit
 from quizzes.models import Card, ReviewLog
-from tests.conftest import asgi_server, process_env
+from tests.conftest import asgi_server, form_field, process_env, sign_in_over_http
 from tests.quizzes.conftest import question_make
 from tests.tutor.conftest import course  # noqa: F401 -- the tutor's two-lesson course fixture
 from tutor.models import Answer
 
 HTMX = {"HX-Request": "true"}
-
-
-def field(html: str, name: str) -> str:
-    return re.search(rf'name="{name}" value="([^"]*)"', html).group(1)
 
 
 def answer_and_rate_twice(client, card) -> None:
@@ -29,7 +23,7 @@ def answer_and_rate_twice(client, card) -> None:
         reverse("today_answer"), {"card": card.pk, "shown_at": shown, "answer": "token"}, headers=HTMX
     )
     assert feedback.status_code == 200
-    rate = {"token": field(feedback.text, "token"), "rating": "3"}
+    rate = {"token": form_field(feedback.text, "token"), "rating": "3"}
     for _ in range(2):  # the retry after a lost answer sends the same idempotency key again
         assert client.post(reverse("today_rate"), rate, headers=HTMX).status_code == 200
 
@@ -94,18 +88,8 @@ def test_through_the_real_server_alice_signs_in_and_a_rating_counts_once_while_r
     card = Card.objects.create(user=alice, question=question_make(), due=timezone.now())
     for base in asgi_server(process_env(REDIS_URL=dead_redis_url, TEST_REDIS_URL=dead_redis_url)):
         with requests.Session() as http:
-            page = http.get(f"{base}/accounts/login/", timeout=20)
-            csrf = field(page.text, "csrfmiddlewaretoken")
-            response = http.post(
-                f"{base}/accounts/login/",
-                timeout=20,
-                allow_redirects=False,
-                data={"login": alice.email, "password": "pw-alice-123", "csrfmiddlewaretoken": csrf},
-                headers={"Referer": f"{base}/accounts/login/"},
-            )
-            assert response.status_code == 302
+            headers = sign_in_over_http(http, base, alice.email, "pw-alice-123")
             assert http.get(f"{base}/today/", timeout=20).status_code == 200
-            headers = {**HTMX, "X-CSRFToken": http.cookies["csrftoken"]}
             shown = int(timezone.now().timestamp() * 1000) - 9000
             feedback = http.post(
                 f"{base}/today/answer/",
@@ -114,7 +98,7 @@ def test_through_the_real_server_alice_signs_in_and_a_rating_counts_once_while_r
                 timeout=20,
             )
             assert feedback.status_code == 200
-            rate = {"token": field(feedback.text, "token"), "rating": "3"}
+            rate = {"token": form_field(feedback.text, "token"), "rating": "3"}
             for _ in range(2):
                 assert http.post(f"{base}/today/rate/", data=rate, headers=headers, timeout=20).status_code == 200
             health = http.get(f"{base}/healthz", timeout=20)

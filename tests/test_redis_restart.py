@@ -13,7 +13,15 @@ import pytest
 from config.embedded import redis_server_command
 from content.models import Course, IngestionJob
 from content.tasks import ingestion_job_run
-from tests.conftest import celery_connected_to, free_port, prefork_worker, process_env, wait_for_port, worker_kill
+from tests.conftest import (
+    celery_connected_to,
+    free_port,
+    job_finished,
+    prefork_worker,
+    process_env,
+    wait_for_port,
+    worker_kill,
+)
 
 
 class OwnRedis:
@@ -50,16 +58,6 @@ def own_redis(tmp_path):
         pass
 
 
-def finished(job: IngestionJob, timeout: float = 120) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job.refresh_from_db()
-        if job.status in (IngestionJob.Status.DONE, IngestionJob.Status.FAILED):
-            break
-        time.sleep(0.1)
-    return job.status
-
-
 @pytest.mark.django_db(transaction=True)
 def test_the_worker_reconnects_after_redis_restarts_and_a_queued_job_survives_redis_being_killed(own_redis, tmp_path):
     from config.celery_app import app
@@ -77,11 +75,13 @@ def test_the_worker_reconnects_after_redis_restarts_and_a_queued_job_survives_re
         worker = prefork_worker(env)
         try:
             ingestion_job_run.delay(jobs[0].id)
-            assert finished(jobs[0]) == IngestionJob.Status.DONE
+            assert job_finished(jobs[0]).status == IngestionJob.Status.DONE
             own_redis.kill()
             own_redis.start()
             ingestion_job_run.delay(jobs[1].id)  # this process's broker connection died too: it reconnects
-            assert finished(jobs[1]) == IngestionJob.Status.DONE, "the worker took a job after Redis came back"
+            assert job_finished(jobs[1]).status == IngestionJob.Status.DONE, (
+                "the worker took a job after Redis came back"
+            )
         finally:
             worker_kill(worker)
 
@@ -91,6 +91,8 @@ def test_the_worker_reconnects_after_redis_restarts_and_a_queued_job_survives_re
         own_redis.start()
         worker = prefork_worker(env)
         try:
-            assert finished(jobs[2]) == IngestionJob.Status.DONE, "the queued job outlived Redis being killed"
+            assert job_finished(jobs[2]).status == IngestionJob.Status.DONE, (
+                "the queued job outlived Redis being killed"
+            )
         finally:
             worker_kill(worker)

@@ -99,10 +99,9 @@ def _history(answer: Answer) -> list[tuple[str, str]]:
     return [(a.question, a.text) for a in reversed(earlier)]
 
 
-def _context(answer: Answer, *, query: str | None = None) -> answering.Prepared:
+def _context(answer: Answer, history: list[tuple[str, str]], *, query: str | None = None) -> answering.Prepared:
     """Retrieval for an answer: everything up to building the prompt."""
     conversation = answer.conversation
-    history = _history(answer)
     question = answer.question
     if conversation.lesson_id and not history:
         # Opened from a lesson: its title steers retrieval towards it for the first question.
@@ -119,7 +118,9 @@ def _context(answer: Answer, *, query: str | None = None) -> answering.Prepared:
     )
 
 
-def _fitted(answer: Answer, prepared: answering.Prepared) -> tuple[answering.Prepared, list[dict], int]:
+def _fitted(
+    answer: Answer, prepared: answering.Prepared, history: list[tuple[str, str]]
+) -> tuple[answering.Prepared, list[dict], int]:
     """The prompt fitted to the model's context (llm.context_tokens): the passages it keeps, the messages, and the
     reply's room."""
     conversation = answer.conversation
@@ -127,7 +128,7 @@ def _fitted(answer: Answer, prepared: answering.Prepared) -> tuple[answering.Pre
     asked, messages = answering.fit_messages(
         prepared,
         room=llm.prompt_room(reply),
-        history=_history(answer),
+        history=history,
         socratic=conversation.socratic,
         reveal=answer.reveal,
         missed=conversation.missed or None,
@@ -196,7 +197,7 @@ async def answer_steps(answer: Answer) -> AsyncIterator[tuple[str, Any]]:
             query = (await llm.achat(answering.rewrite_messages(answer.question, history), max_tokens=60)).strip()
         except llm.LLMError:
             query = None
-    prepared = await sync_to_async(_context)(answer, query=query)
+    prepared = await sync_to_async(_context)(answer, history, query=query)
     if not prepared.relevant:
         yield "done", await sync_to_async(_save)(answer, prepared, text="", mode=Answer.Mode.OFFLINE)
         return
@@ -206,7 +207,7 @@ async def answer_steps(answer: Answer) -> AsyncIterator[tuple[str, Any]]:
         pieces = []
         # The model sees only the passages that fit its context, and may cite only those; the offline answer, if
         # it comes to that, still reads them all.
-        asked, messages, reply = await sync_to_async(_fitted)(answer, prepared)
+        asked, messages, reply = await sync_to_async(_fitted)(answer, prepared, history)
         yield "passages", asked.passages
         for attempt in range(2):
             try:
@@ -216,7 +217,7 @@ async def answer_steps(answer: Answer) -> AsyncIterator[tuple[str, Any]]:
             except llm.LLMContextExceeded as error:
                 if attempt == 0 and not pieces:
                     # The server said its real context (llm remembered it): fit the prompt to that and ask again.
-                    asked, messages, reply = await sync_to_async(_fitted)(answer, asked)
+                    asked, messages, reply = await sync_to_async(_fitted)(answer, asked, history)
                     yield "passages", asked.passages
                     continue
                 logger.warning("tutor falls back to the offline answer: %s", error)

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from content import services
 from content.models import Course, IngestionJob, Lesson
-from tests.conftest import prefork_worker, worker_kill
+from tests.conftest import job_finished, prefork_worker, worker_kill
 
 TEXT = "1 Tokens\n" + "A token is the smallest piece of text a language model reads and writes at each step. " * 8
 
@@ -60,7 +60,7 @@ def test_a_job_whose_worker_child_is_killed_is_delivered_again_and_finishes(clie
         job = wait_for(upload(client, staff), {IngestionJob.Status.RUNNING})
         children = Path(f"/proc/{worker.pid}/task/{worker.pid}/children").read_text().split()
         os.kill(int(children[0]), signal.SIGKILL)  # the pool child running the job dies mid-job
-        job = wait_for(job, {IngestionJob.Status.DONE, IngestionJob.Status.FAILED})
+        job = job_finished(job)
     finally:
         worker_kill(worker)
     assert job.status == IngestionJob.Status.DONE, job.error
@@ -88,7 +88,7 @@ def test_a_job_whose_worker_died_for_good_is_reaped_and_run_by_the_next_worker(c
     assert services.ingestion_jobs_reap(now=later)["requeued"] == 1
     worker = prefork_worker()
     try:
-        job = wait_for(job, {IngestionJob.Status.DONE, IngestionJob.Status.FAILED})
+        job = job_finished(job)
     finally:
         worker_kill(worker)
     assert job.status == IngestionJob.Status.DONE, job.error
@@ -106,7 +106,7 @@ def test_a_job_out_of_time_fails_with_the_reason_and_its_retry_runs_the_same_fil
     settings.DATA_UPLOAD_MAX_NUMBER_FILES = 200
     worker = prefork_worker()
     try:
-        job = wait_for(upload(client, staff, count=99), {IngestionJob.Status.DONE, IngestionJob.Status.FAILED})
+        job = job_finished(upload(client, staff, count=99))
     finally:
         worker_kill(worker)
     assert job.status == IngestionJob.Status.FAILED
