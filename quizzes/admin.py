@@ -1,4 +1,6 @@
 from django.contrib import admin
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from . import services
@@ -83,11 +85,21 @@ class GenerationRunAdmin(admin.ModelAdmin):
 
     list_display = ["course", "running_since", "finished_at", "sections_without_model"]
     list_select_related = ["course"]
-    readonly_fields = ["course", "running_since", "rerun_wanted", "finished_at", "without_model"]
+    fields = ["course", "running_since", "rerun_wanted", "finished_at", "reasons"]
+    readonly_fields = fields
 
     @admin.display(description=_("sections without the model"))
     def sections_without_model(self, run: GenerationRun) -> int:
         return len(run.without_model)
 
+    @admin.display(description=_("why the model wrote no questions"))
+    def reasons(self, run: GenerationRun):
+        return format_html_join(
+            mark_safe("<br>"), "{}: {}", ((entry.get("heading", ""), entry["reason"]) for entry in run.without_model)
+        )
+
     def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False

@@ -188,16 +188,29 @@ class ReviewSettings(models.Model):
 class GenerationRun(models.Model):
     """Which course has question generation running: a second run for it waits for the first, never collides."""
 
-    course = models.OneToOneField("content.Course", on_delete=models.CASCADE, primary_key=True, related_name="+")
-    running_since = models.DateTimeField(null=True, blank=True)
-    rerun_wanted = models.BooleanField(default=False, help_text="New lessons arrived while it ran: run once more.")
-    finished_at = models.DateTimeField(null=True, blank=True, help_text="When the last run finished.")
+    course = models.OneToOneField(
+        "content.Course", on_delete=models.CASCADE, primary_key=True, related_name="+", verbose_name=_("course")
+    )
+    running_since = models.DateTimeField(_("running since"), null=True, blank=True)
+    rerun_wanted = models.BooleanField(
+        _("rerun wanted"), default=False, help_text=_("New lessons arrived while it ran: run once more.")
+    )
+    finished_at = models.DateTimeField(
+        _("finished at"), null=True, blank=True, help_text=_("When the last run finished.")
+    )
     without_model = models.JSONField(
+        _("sections without the model"),
         default=list,
         blank=True,
-        help_text="The sections of the last run the model wrote no questions for (or not for all of them), each "
-        "with the reason; they have rule-built questions instead.",
+        help_text=_(
+            "The sections of the last run the model wrote no questions for (or not for all of them), each "
+            "with the reason; they have rule-built questions instead."
+        ),
     )
+
+    class Meta:
+        verbose_name = _("question generation run")
+        verbose_name_plural = _("question generation runs")
 
     def __str__(self) -> str:
         return f"question generation for course {self.course_id}"
