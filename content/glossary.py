@@ -59,6 +59,12 @@ def _entries(version: tuple) -> tuple[Entry, ...]:
     for names in dict.fromkeys(concepts + list(_shipped_concepts())):
         names = list(dict.fromkeys(textkit.normalize(str(n)).strip() for n in names if n and str(n).strip()))
         chinese = tuple(n for n in names if textkit.cjk_ratio(n) > 0.5)
+        # A name that mixes the scripts ("KV 缓存") also finds the concept in a Chinese question, with or without
+        # the space a writer may put between them; it is never the name search adds (expand), which stays the
+        # concept's Chinese term.
+        mixed = tuple(
+            dict.fromkeys(v for n in names if 0 < textkit.cjk_ratio(n) <= 0.5 for v in (n, re.sub(r"\s+", "", n)))
+        )
         english = tuple(
             dict.fromkeys(
                 v
@@ -69,7 +75,7 @@ def _entries(version: tuple) -> tuple[Entry, ...]:
         )
         if english and chinese:
             patterns = tuple(re.compile(rf"(?<![\w-]){re.escape(name)}(?:s|es)?(?![\w-])") for name in english)
-            entries.append(Entry(english=english, chinese=chinese, patterns=patterns))
+            entries.append(Entry(english=english, chinese=chinese + mixed, patterns=patterns))
     # Longer names first, so "weight decay" is matched before "weight".
     return tuple(sorted(entries, key=lambda e: -max(len(n) for n in e.english + e.chinese)))
 

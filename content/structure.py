@@ -165,8 +165,23 @@ def split_sections(text: str, *, markdown: bool = False) -> list[Section]:
 
 
 def images_as_alt_text(text: str) -> str:
-    """A Markdown image as the words it stands for: search and the tutor read "![alt](src)" as its alt text."""
-    return _MD_IMAGE.sub(lambda m: m.group(1).strip(), text)
+    """A Markdown image as the words it stands for: search and the tutor read "![alt](src)" as its alt text. An
+    image on a line of its own is a sentence of its own: its alt text ends in a full stop, so that it does not run
+    into the paragraph after it when a chunk joins them ("…reads the rest Done naively, …")."""
+
+    def alt_text(match: re.Match) -> str:
+        alt = match.group(1).strip()
+        line_start = text.rfind("\n", 0, match.start()) + 1
+        line_end = text.find("\n", match.end())
+        alone = (
+            not text[line_start : match.start()].strip()
+            and not text[match.end() : None if line_end < 0 else line_end].strip()
+        )
+        if alone and alt and not re.search(r"[.!?。！？…]$", alt):
+            alt += "。" if textkit.is_chinese(alt) else "."
+        return alt
+
+    return _MD_IMAGE.sub(alt_text, text)
 
 
 def paragraphs(text: str) -> list[str]:

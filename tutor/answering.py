@@ -517,7 +517,14 @@ def _subjects(question: str) -> list[str]:
 def _name(subject: str) -> str:
     if CJK.search(subject):
         return re.escape(subject)
-    return rf"(?<![\w-]){re.escape(subject)}{STEM_ENDINGS}(?![\w-])"
+    # Not \w: in "用LoRA训练" the Chinese characters either side are word characters to the regex.
+    return rf"(?<![a-z0-9-]){re.escape(subject)}{STEM_ENDINGS}(?![a-z0-9-])"
+
+
+def _chinese(sentence: str, subject: str) -> bool:
+    """Whether to read a sentence by the Chinese patterns: a Latin name ("LoRA", "KV") in a Chinese sentence is
+    defined and pointed back to as Chinese does it ("LoRA 是…", "这就是 KV 缓存")."""
+    return bool(CJK.search(subject)) or textkit.is_chinese(sentence)
 
 
 def names_back(sentence: str, subject: str) -> bool:
@@ -525,7 +532,7 @@ def names_back(sentence: str, subject: str) -> bool:
     "这就是交叉熵损失") and says nothing of its own about it: no "…: what it is" after the name."""
     text = textkit.normalize(sentence)
     name = _name(subject)
-    pattern = BACK_REFERENCE_ZH if CJK.search(subject) else BACK_REFERENCE
+    pattern = BACK_REFERENCE_ZH if _chinese(sentence, subject) else BACK_REFERENCE
     match = re.search(rf"{pattern}\s*(the |an? )?{name}", text)
     return bool(match) and not re.match(r"\s*[:：]\s*\S", text[match.end() :])
 
@@ -536,8 +543,8 @@ def defines(sentence: str, subject: str) -> bool:
     text = textkit.normalize(sentence)
     if names_back(sentence, subject):
         return False
-    if CJK.search(subject):
-        name = re.escape(subject)
+    if _chinese(sentence, subject):
+        name = _name(subject)
         return bool(
             re.search(
                 rf"{name}\s*(可能|通常|常常|一般|也)?(是|指|即|称为|就是|叫做|也就是|意思是|表示)|(称为|叫做|即|就是)\s*{name}|"
@@ -559,9 +566,9 @@ def defines(sentence: str, subject: str) -> bool:
 def opens_with(sentence: str, subject: str) -> bool:
     """The subject is what the sentence is about: it comes first ("Quantisation stores each weight …")."""
     text = textkit.normalize(sentence)
-    if CJK.search(subject):
-        return text.find(subject) in range(0, 4)
     match = re.search(_name(subject), text)
+    if _chinese(sentence, subject):
+        return bool(match) and match.start() < 4
     return bool(match) and len(text[: match.start()].split()) <= 2
 
 
@@ -626,8 +633,13 @@ def lead_score(
     if kind == "what":
         role = 1.0 if "definition" in roles or named_before else 0.0
     elif kind == "why":
+        # A reason hedged or denied ("so bigger models over-fit more is not a law") is a caveat first.
         role = about * (
-            1.0 if "cause" in roles else 0.5 if "definition" in roles and re.search(r"[:：]", text) else 0.0
+            (0.5 if "caveat" in roles else 1.0)
+            if "cause" in roles
+            else 0.5
+            if "definition" in roles and re.search(r"[:：]", text)
+            else 0.0
         )
     elif kind == "how":
         role = about * (1.0 if "method" in roles else 0.5 if "definition" in roles else 0.0)

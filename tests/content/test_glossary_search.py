@@ -52,3 +52,12 @@ def test_an_english_concept_brings_its_chinese_name_and_the_longer_name_wins(cou
 def test_an_english_question_finds_the_chinese_passage_that_names_the_concept(course):
     hits = retrieval.search("What is weight decay?", course=course, k=3)
     assert hits[0].source == "tricks.md" and "权重衰减" in hits[0].text
+
+
+def test_a_chinese_name_with_a_latin_word_in_it_is_heard_with_or_without_the_space(course):
+    # "KV 缓存" is half Latin; before, such names were dropped and "KV 缓存里存的是什么？" named no concept.
+    assert glossary.names("KV 缓存里存的是什么？") == ["kv 缓存"]
+    assert glossary.names("KV缓存里存的是什么？") == ["kv缓存"]
+    assert glossary.expand("KV缓存里存的是什么？") == ["kv cache"]
+    # What search adds for an English question is still the concept's Chinese term, not the mixed alias.
+    assert glossary.expand("What does the KV cache store?") == ["键值缓存"]

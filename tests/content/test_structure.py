@@ -56,3 +56,16 @@ def test_formulas_and_list_items_are_never_cut():
     chunks = chunk(items)
     lines = {line for c in chunks for line in c.splitlines()}
     assert all(line.startswith("- 第") and line.endswith("越小越好。") for line in lines)
+
+
+def test_an_image_on_its_own_line_is_a_sentence_of_its_own():
+    from content.structure import images_as_alt_text
+
+    text = "![The cache grows by one token](kv.svg)\n\nDone naively, step 300 recomputes everything."
+    assert images_as_alt_text(text).startswith("The cache grows by one token.\n\nDone naively")
+    chinese = "![缓存每一步增加一个词元](kv.zh.svg)\n\n如果照搬最朴素的做法，就要全部重算。"
+    assert images_as_alt_text(chinese).startswith("缓存每一步增加一个词元。\n\n如果")
+    # An image inside a sentence is read as its words, with no full stop in the middle of the sentence.
+    assert images_as_alt_text("See ![the diagram](d.svg) below.") == "See the diagram below."
+    # The chunks of a section no longer run the image's words into the paragraph after it.
+    assert "one token Done" not in " ".join(chunk(images_as_alt_text(text)))

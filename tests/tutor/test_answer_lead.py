@@ -66,6 +66,32 @@ def test_the_kind_of_question_and_its_subject_are_recognised(db, question, expec
     assert answering._subjects(question) == heard
 
 
+def test_a_latin_name_in_a_chinese_sentence_is_read_by_the_chinese_patterns(db):
+    # Before, "LoRA" and "KV" picked the English patterns ("X is …") even inside a Chinese sentence.
+    assert answering.defines("LoRA 是一种只训练低秩补丁的微调方法。", "lora")
+    assert answering.names_back("这份存储就是 KV 缓存。", "kv 缓存")
+    assert answering.names_back("这种做法就是 LoRA。", "lora")
+    assert not answering.defines("这份存储就是 KV 缓存。", "kv 缓存")
+    assert answering.opens_with("LoRA 假设这个增量是低秩的。", "lora")
+    assert not answering.opens_with("7B 模型的 LoRA 训练就是这样塞进一张 24 GB 显卡的。", "lora")
+
+
+@pytest.mark.parametrize(
+    "question, words, not_words",
+    [
+        # The reason, not the caveat "so 'bigger models over-fit more' is not a law" from the same lesson.
+        ("为什么会过拟合？", ["噪声"], ["并不是一条定律"]),
+        # What the cache holds (keys and values), not the sentence that only names it.
+        ("KV 缓存里存的是什么？", ["键和值"], []),
+    ],
+)
+def test_the_offline_answer_leads_with_the_reason_not_a_caveat(shipped_course, db, question, words, not_words):
+    lead, cited, given = _lead(question, shipped_course)
+    assert all(word in lead for word in words), lead
+    assert not any(word in lead for word in not_words), lead
+    assert set(cited) <= given
+
+
 def test_key_terms_match_whole_english_words():
     assert answering.term_coverage(["ear"], "Models learn from data.") == 0.0
     assert answering.term_coverage(answering.key_terms("Which cache stores keys?"), "Caches store the keys.") == 1.0
