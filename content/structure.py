@@ -222,17 +222,25 @@ def units(body: str) -> list[str]:
     return pieces
 
 
+def _whole_line(part: str) -> bool:
+    """A list item, table row or formula line: a unit that stands on a line of its own (units)."""
+    return bool(_BULLET.match(part) or "|" in part or _FORMULA.search(part) and len(part) <= 120)
+
+
 def _join(parts: list[str]) -> str:
     text = ""
+    previous = ""
     for part in parts:
         if not text:
             text = part
-        elif _BULLET.match(part) or "|" in part or _FORMULA.search(part) and len(part) <= 120:
+        elif _whole_line(part) or _whole_line(previous):
+            # The sentence after a table row starts a line of its own, or a reader takes it for the row's last cell.
             text += "\n" + part
         elif re.search(r"[\u3400-\u9fff。！？；]$", text) or re.match(r"[\u3400-\u9fff]", part):
             text += part
         else:
             text += " " + part
+        previous = part
     return text
 
 

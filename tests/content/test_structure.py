@@ -69,3 +69,11 @@ def test_an_image_on_its_own_line_is_a_sentence_of_its_own():
     assert images_as_alt_text("See ![the diagram](d.svg) below.") == "See the diagram below."
     # The chunks of a section no longer run the image's words into the paragraph after it.
     assert "one token Done" not in " ".join(chunk(images_as_alt_text(text)))
+
+
+def test_the_sentence_after_a_table_starts_a_line_of_its_own():
+    body = "| Row | GB |\n|---|---|\n| Total | 42 |\n\nOnly the middle row shrinks, and that is where the memory goes."
+    (text,) = chunk(body)
+    # Glued to the row, the sentence read as the table's last cell, and the tutor skipped it with the table.
+    assert "\nOnly the middle row shrinks" in text
+    assert "| Total | 42 |\n" in text
