@@ -464,8 +464,9 @@ COMPARISON = re.compile(
     r"\b(analogy|think of|is like|works like|like an?|compare[sd]?|comparison|versus|vs|unlike|whereas|"
     r"equivalent of)\b|类比|好比|就像|比方|对比|相比"
 )
+# "假设" opens a supposition only at the start; inside a sentence it is "assumes" ("LoRA 假设这个增量是低秩的").
 EXAMPLE = re.compile(
-    r"\b(for example|for instance|e\.g|a worked example|suppose|imagine)\b|^take\b|例如|比如|举例|举个|假设|"
+    r"\b(for example|for instance|e\.g|a worked example|suppose|imagine)\b|^take\b|例如|比如|举例|举个|^假设|"
     r"^拿[^，。]{1,16}来说|^以[^，。]{1,16}为例"
 )
 # Where a fact comes from (a paper, a year, the source article) rather than what it is.
