@@ -12,9 +12,10 @@ from tutor import answering
 from tutor.evaluation import lead_rates, load_questions
 
 EVAL = Path(__file__).with_name("eval_answer_lead.yaml")
-# Measured on eval_answer_lead.yaml: 22 of 38 (the scoring before this set existed: 21). Seven of the misses never
-# had the answering sentence in the passages (retrieval) or were declined; the floor keeps what was won.
-LEAD_FLOOR = 0.55
+# Measured on eval_answer_lead.yaml: 28 of 38 (22 before the sentence after a table had a line of its own, mixed-script
+# glossary names were heard and three lessons said plainly what they had only implied; 21 before this set existed).
+# The floor keeps what was won.
+LEAD_FLOOR = 0.7
 
 
 @pytest.fixture(scope="module")
@@ -83,6 +84,10 @@ def test_a_latin_name_in_a_chinese_sentence_is_read_by_the_chinese_patterns(db):
         ("为什么会过拟合？", ["噪声"], ["并不是一条定律"]),
         # What the cache holds (keys and values), not the sentence that only names it.
         ("KV 缓存里存的是什么？", ["键和值"], []),
+        # The sentence after the memory table (once glued to its last row), not the fine-tuning lesson's cost.
+        ("Why does LoRA need less GPU memory?", ["LoRA needs less GPU memory"], ["far more GPU memory than serving"]),
+        # What LoRA is ("LoRA 假设…" is an assumption it makes, not an example), not what it fails to save.
+        ("什么是 LoRA？", ["低秩"], ["只省掉了"]),
     ],
 )
 def test_the_offline_answer_leads_with_the_reason_not_a_caveat(shipped_course, db, question, words, not_words):
