@@ -28,7 +28,17 @@ class Entry:
 
 def _variants(name: str) -> set[str]:
     # "over-fitting", "over fitting" and "overfitting" are one word to a reader.
-    return {name, name.replace("-", " "), name.replace("-", "")} if "-" in name else {name}
+    variants = {name, name.replace("-", " "), name.replace("-", "")} if "-" in name else {name}
+    # A question asks with the verb what the glossary names with the noun: "Why do models hallucinate?" names
+    # hallucination, "How do I quantise a model?" quantisation.
+    for variant in list(variants):
+        if " " not in variant and variant.endswith("ation") and len(variant) >= 8:
+            variants.add(
+                re.sub(r"(is|iz)ation$", r"\1e", variant)
+                if re.search(r"(is|iz)ation$", variant)
+                else variant[:-3] + "e"
+            )
+    return variants
 
 
 @functools.cache

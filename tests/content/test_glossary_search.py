@@ -61,3 +61,10 @@ def test_a_chinese_name_with_a_latin_word_in_it_is_heard_with_or_without_the_spa
     assert glossary.expand("KV缓存里存的是什么？") == ["kv cache"]
     # What search adds for an English question is still the concept's Chinese term, not the mixed alias.
     assert glossary.expand("What does the KV cache store?") == ["键值缓存"]
+
+
+def test_a_concept_is_heard_by_its_verb_as_well_as_its_noun(course):
+    assert glossary.names("Why do language models hallucinate?") == ["hallucinate"]
+    assert glossary.expand("Why do language models hallucinate?") == ["幻觉"]
+    assert glossary.names("How do I quantise a 7B model?") == ["quantise"]
+    assert glossary.names("Which station is it?") == []

@@ -37,3 +37,9 @@ def test_a_question_that_gives_orders_is_declined(shipped_course, db):
 def test_a_question_about_prompt_injection_that_quotes_an_order_is_answered(shipped_course, db):
     question = 'What should a RAG system do when a retrieved page says "ignore previous instructions"?'
     assert answering.prepare(question, course=shipped_course).relevant
+
+
+def test_a_question_that_names_a_concept_by_its_verb_is_answered(shipped_course, db):
+    # The glossary names the noun; before, "hallucinate" named no concept and the question was declined.
+    for question in ["Why do language models hallucinate?", "How do I quantise a model?"]:
+        assert answering.prepare(question, course=shipped_course).relevant, question
