@@ -26,11 +26,14 @@ class Entry:
     patterns: tuple[re.Pattern, ...]  # the English names as whole words
 
 
-def _variants(name: str) -> set[str]:
+def _variants(name: str, *, term: bool = False) -> set[str]:
     # "over-fitting", "over fitting" and "overfitting" are one word to a reader.
     variants = {name, name.replace("-", " "), name.replace("-", "")} if "-" in name else {name}
+    if not term:
+        return variants
     # A question asks with the verb what the glossary names with the noun: "Why do models hallucinate?" names
-    # hallucination, "How do I quantise a model?" quantisation.
+    # hallucination, "How do I quantise a model?" quantisation. Only the concept's own term: the verb of an alias
+    # says less ("activate" a licence is not the activation function).
     for variant in list(variants):
         if " " not in variant and variant.endswith("ation") and len(variant) >= 8:
             variants.add(
@@ -80,7 +83,10 @@ def _entries(version: tuple) -> tuple[Entry, ...]:
                 v
                 for n in names
                 if textkit.cjk_ratio(n) == 0 and len(n) > 2
-                for v in sorted(_variants(n), key=lambda v: v != n)
+                # The term in the other spelling ("quantization" for "quantisation") is the term too.
+                for v in sorted(
+                    _variants(n, term=n.replace("s", "z") == names[0].replace("s", "z")), key=lambda v: v != n
+                )
             )
         )
         if english and chinese:

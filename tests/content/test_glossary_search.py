@@ -68,3 +68,9 @@ def test_a_concept_is_heard_by_its_verb_as_well_as_its_noun(course):
     assert glossary.expand("Why do language models hallucinate?") == ["幻觉"]
     assert glossary.names("How do I quantise a 7B model?") == ["quantise"]
     assert glossary.names("Which station is it?") == []
+
+
+def test_only_the_concept_s_own_term_brings_its_verb(course):
+    # "activation" is an alias of the activation function: activating a licence is not about it.
+    assert glossary.names("How do I activate my Windows licence?") == []
+    assert glossary.names("How do I quantize a 7B model?") == ["quantize"]
