@@ -803,6 +803,9 @@ def offline_answer(prepared: Prepared, *, max_sentences: int = 4, socratic: bool
         and candidates[lead - 1][0] is candidates[lead][0]
     ):
         opening.insert(0, lead - 1)
+    # What follows the lead is chosen by the same form (a caveat, an aside or a bare "this is called X" ranks low),
+    # in any language where the lead's language has none left.
+    follow = np.where(np.isfinite(scored.lead), scored.lead, relevance)
     chosen: list[int] = list(opening)
     limit = 1 if socratic else max_sentences
     while len(chosen) < min(limit, len(candidates)):
@@ -813,7 +816,7 @@ def offline_answer(prepared: Prepared, *, max_sentences: int = 4, socratic: bool
             redundancy = max((float(vectors[i] @ vectors[j]) for j in chosen), default=0.0)
             if redundancy > 0.95:
                 continue
-            score = 0.7 * relevance[i] - 0.3 * redundancy
+            score = 0.7 * follow[i] - 0.3 * redundancy
             if score > best_score:
                 best, best_score = i, score
         if best is None:

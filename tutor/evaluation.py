@@ -48,6 +48,7 @@ def relevance_rates(questions: list[dict], *, course) -> Rates:
 
 # Where the offline answer's first sentence ends: at its first citation.
 FIRST_CITED = re.compile(r"(.+?)\s*\[(\d+)\]", re.DOTALL)
+CITATIONS = re.compile(r"\s*\[\d+\]\s*")
 
 
 @dataclass
@@ -57,9 +58,13 @@ class Leads:
     answered: int  # questions the tutor did not decline
     total: int
     wrong: list[tuple[str, str]]  # (question, the sentence it opened with)
+    contained: int = 0  # questions whose answer has a sentence with the expected words anywhere, first or not
 
     def __str__(self) -> str:
-        return f"{self.correct}/{self.total} lead correctly, {self.cited}/{self.answered} answered cite a retrieved passage"
+        return (
+            f"{self.correct}/{self.total} lead correctly, {self.contained}/{self.total} have the answering sentence "
+            f"somewhere, {self.cited}/{self.answered} answered cite a retrieved passage"
+        )
 
 
 def opening(text: str) -> tuple[str, int | None]:
@@ -76,18 +81,22 @@ def leads_with(sentence: str, expected: list) -> bool:
 
 
 def lead_rates(questions: list[dict], *, course) -> Leads:
-    correct = cited = 0
+    correct = cited = contained = 0
     wrong = []
     for item in questions:
         prepared = answering.prepare(item["q"], course=course)
         if not prepared.relevant:
             wrong.append((item["q"], "(declined)"))
             continue
-        sentence, number = opening(answering.finish(answering.offline_answer(prepared), prepared).text)
+        text = answering.finish(answering.offline_answer(prepared), prepared).text
+        sentence, number = opening(text)
         cited += number in {p.number for p in prepared.passages}
+        contained += any(leads_with(piece, item["lead"]) for piece in CITATIONS.split(text))
         if leads_with(sentence, item["lead"]):
             correct += 1
         else:
             wrong.append((item["q"], sentence))
     answered = len(questions) - sum(1 for _, sentence in wrong if sentence == "(declined)")
-    return Leads(correct=correct, cited=cited, answered=answered, total=len(questions), wrong=wrong)
+    return Leads(
+        correct=correct, cited=cited, answered=answered, total=len(questions), wrong=wrong, contained=contained
+    )
