@@ -30,6 +30,7 @@ _FORMULA = re.compile(r"[=∑∫≈≤≥±×÷^√]|\\[a-z]+|\b[a-z]\([a-z, ]+\
 # What str.splitlines() also breaks at, besides "\n" and "\r".
 _OTHER_LINE_BREAKS = ("\v", "\f", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029")
 _MD_IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
+_MD_IMAGE_LINE = re.compile(r"^([ \t]*)!\[([^\]]*)\]\([^)]*\)([ \t\r]*)$", re.MULTILINE)
 
 
 @dataclass
@@ -169,19 +170,13 @@ def images_as_alt_text(text: str) -> str:
     image on a line of its own is a sentence of its own: its alt text ends in a full stop, so that it does not run
     into the paragraph after it when a chunk joins them ("…reads the rest Done naively, …")."""
 
-    def alt_text(match: re.Match) -> str:
-        alt = match.group(1).strip()
-        line_start = text.rfind("\n", 0, match.start()) + 1
-        line_end = text.find("\n", match.end())
-        alone = (
-            not text[line_start : match.start()].strip()
-            and not text[match.end() : None if line_end < 0 else line_end].strip()
-        )
-        if alone and alt and not re.search(r"[.!?。！？…]$", alt):
+    def sentence(match: re.Match) -> str:
+        indent, alt, trail = match.group(1), match.group(2).strip(), match.group(3)
+        if alt and not re.search(r"[.!?。！？…]$", alt):
             alt += "。" if textkit.is_chinese(alt) else "."
-        return alt
+        return indent + alt + trail
 
-    return _MD_IMAGE.sub(alt_text, text)
+    return _MD_IMAGE.sub(lambda m: m.group(1).strip(), _MD_IMAGE_LINE.sub(sentence, text))
 
 
 def paragraphs(text: str) -> list[str]:
@@ -199,12 +194,7 @@ def units(body: str) -> list[str]:
         line = line.rstrip()
         if not line.strip():
             continue
-        if (
-            _BULLET.match(line)
-            or "|" in line
-            or (_FORMULA.search(line) and len(line) <= 120)
-            or line.startswith("    ")
-        ):
+        if _whole_line(line) or line.startswith("    "):
             out.append(line)
             continue
         out.extend(textkit.sentences(line))

@@ -634,14 +634,12 @@ def lead_score(
     if kind == "what":
         role = 1.0 if "definition" in roles or named_before else 0.0
     elif kind == "why":
-        # A reason hedged or denied ("so bigger models over-fit more is not a law") is a caveat first.
-        role = about * (
-            (0.5 if "caveat" in roles else 1.0)
-            if "cause" in roles
-            else 0.5
-            if "definition" in roles and re.search(r"[:：]", text)
-            else 0.0
-        )
+        if "cause" in roles:
+            # A reason hedged or denied ("so bigger models over-fit more is not a law") is a caveat first.
+            reason = 0.5 if "caveat" in roles else 1.0
+        else:
+            reason = 0.5 if "definition" in roles and re.search(r"[:：]", text) else 0.0
+        role = about * reason
     elif kind == "how":
         role = about * (1.0 if "method" in roles else 0.5 if "definition" in roles else 0.0)
     else:

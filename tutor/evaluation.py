@@ -48,7 +48,6 @@ def relevance_rates(questions: list[dict], *, course) -> Rates:
 
 # Where the offline answer's first sentence ends: at its first citation.
 FIRST_CITED = re.compile(r"(.+?)\s*\[(\d+)\]", re.DOTALL)
-CITATIONS = re.compile(r"\s*\[\d+\]\s*")
 
 
 @dataclass
@@ -91,7 +90,7 @@ def lead_rates(questions: list[dict], *, course) -> Leads:
         text = answering.finish(answering.offline_answer(prepared), prepared).text
         sentence, number = opening(text)
         cited += number in {p.number for p in prepared.passages}
-        contained += any(leads_with(piece, item["lead"]) for piece in CITATIONS.split(text))
+        contained += any(leads_with(piece, item["lead"]) for piece in answering.CITATION.sub("\n", text).splitlines())
         if leads_with(sentence, item["lead"]):
             correct += 1
         else:

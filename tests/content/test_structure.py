@@ -1,4 +1,4 @@
-from content.structure import chunk, heading_of, split_sections
+from content.structure import chunk, heading_of, images_as_alt_text, split_sections
 
 
 def test_numbered_plain_text_headings_are_found():
@@ -59,8 +59,6 @@ def test_formulas_and_list_items_are_never_cut():
 
 
 def test_an_image_on_its_own_line_is_a_sentence_of_its_own():
-    from content.structure import images_as_alt_text
-
     text = "![The cache grows by one token](kv.svg)\n\nDone naively, step 300 recomputes everything."
     assert images_as_alt_text(text).startswith("The cache grows by one token.\n\nDone naively")
     chinese = "![缓存每一步增加一个词元](kv.zh.svg)\n\n如果照搬最朴素的做法，就要全部重算。"
