@@ -99,7 +99,9 @@ def test_the_count_on_the_page_is_what_the_session_offers_every_day(alice, now):
 
 def test_a_limit_says_which_one_stopped_the_session_and_can_be_raised(client, alice):
     now = timezone.now()  # the page below answers to the real clock
-    services.review_settings_update(user=alice, new_per_day=2)
+    # The hour after must stay the same learner day whenever the suite runs: the day turns over half a day away.
+    rollover = (now.astimezone(selectors.learner_zone(alice)).hour + 12) % 24
+    services.review_settings_update(user=alice, new_per_day=2, rollover_hour=rollover)
     for _ in range(5):
         Card.objects.create(user=alice, question=question_make(), due=now)
     work_through(alice, now)
