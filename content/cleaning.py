@@ -89,6 +89,7 @@ _METADATA = re.compile(
 )
 _AUTHOR = re.compile(r"^\s*(作者|author|by|written by)\s*[:：]\s*(?P<author>.{2,60})$", re.IGNORECASE)
 _URL = re.compile(r"https?://\S+")
+_RULE = re.compile(r"^\s*[-=*_]{3,}\s*$")  # a setext underline or a thematic break, not a list item
 _MD_HEADING = re.compile(r"^#{1,6}\s")
 _MD_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+•·●▪✅]|\d{1,2}[.)、])\s*")
@@ -148,14 +149,23 @@ def _title_like(text: str) -> bool:
     return 0 < len(body) <= 40 and not re.search(r"[。！？；!?;]", body)
 
 
-def _mark_link_runs(blocks: list[Block]) -> None:
-    """Runs of short list items are link lists (a series index, "more posts"); the line naming the run goes too."""
+def _mark_link_runs(blocks: list[Block], *, markdown: bool = False) -> None:
+    """Runs of short list items are link lists (a series index, "more posts"); the line naming the run goes too.
+    In Markdown, where links survive, a run is a link list only when most of its items are links: a checklist
+    of short steps is the writer's own text."""
     run: list[int] = []
     for i, block in enumerate(blocks + [Block(text="。" * 50, start=-1)]):
-        if _LIST_ITEM.match(block.text) and _title_like(block.text) and not block.noise and not block.code:
+        if (
+            _LIST_ITEM.match(block.text)
+            and not _RULE.match(block.text)
+            and _title_like(block.text)
+            and not block.noise
+            and not block.code
+        ):
             run.append(i)
             continue
-        if len(run) >= LINK_RUN:
+        linked = sum(1 for j in run if _MD_LINK.search(blocks[j].text) or _URL.search(blocks[j].text))
+        if len(run) >= LINK_RUN and (not markdown or linked * 2 >= len(run)):
             for j in run:
                 blocks[j].noise = "link list"
             before = run[0] - 1
@@ -247,7 +257,7 @@ def clean(document: Document, *, embedder=None) -> Cleaned:
     # One normalisation for counting and for reading: a line with a link is counted by its link text, too.
     plains = [_plain(block.text) for block in blocks]
     _mark(blocks, plains, seen=Counter(plains), title=title, document=document, total=len(document.text))
-    _mark_link_runs(blocks)
+    _mark_link_runs(blocks, markdown=document.markdown)
     # Cheap signals first: a tail they already cut is not sent to the embedding model.
     _cut_tail(blocks, len(document.text))
     if embedder is not None:
@@ -369,7 +379,7 @@ def _cleaned_windows(
             total=total,
             first=first,
         )
-        _mark_link_runs(blocks)
+        _mark_link_runs(blocks, markdown=document.markdown)
         if start + len(window) >= total:
             _cut_tail(blocks, total)
         noise = [(block.noise, block.text) for block in blocks if block.noise]

@@ -8,6 +8,7 @@ from html import escape
 from pathlib import Path
 
 import frontmatter
+import yaml
 
 from .structure import Document
 
@@ -23,6 +24,11 @@ def decode(data: bytes) -> str:
     """Decode bytes whose encoding is unknown: UTF-8 first, then what charset-normalizer finds (GBK, Big5, …)."""
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
+    if data.startswith(_UTF16_BOMS):  # Windows Notepad's "Unicode", PowerShell 5's redirected output
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as error:
+            raise ReadError("the file says it is UTF-16 but is damaged") from error
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
@@ -31,9 +37,22 @@ def decode(data: bytes) -> str:
     return candidates[max(candidates, key=lambda encoding: _chinese_plausibility(candidates[encoding]))]
 
 
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def _single_byte(data: bytes) -> bool:
+    """Western text (Windows-1252: curly quotes, dashes, accents): its non-ASCII bytes stand alone between ASCII
+    ones ("don\x92t"), where Chinese in GBK or Big5 comes in runs of byte pairs."""
+    runs = re.findall(rb"[\x80-\xff]+", data)
+    return bool(runs) and sum(len(run) == 1 for run in runs) >= 0.8 * len(runs)
+
+
 def _decodings(data: bytes) -> dict[str, str]:
     """The readings of bytes that are not UTF-8, by encoding: charset-normalizer's best guess, GB18030 and Big5."""
     from charset_normalizer import from_bytes  # loaded only for a file that is not UTF-8, which is rare
+
+    if _single_byte(data):
+        return {"cp1252": data.decode("cp1252", errors="replace")}
 
     # Short Chinese files are ambiguous between GBK and Big5; try those too and keep the decoding
     # that reads most like Chinese text (fewest rare characters and replacement marks).
@@ -77,6 +96,8 @@ _PROPERTY = re.compile(r"^(?P<key>[^\W\d][\w ]{0,29}):\s+(?P<value>\S.{0,200})$"
 # Notion writes callouts as <aside> and toggles as <details><summary>: keep their words, drop the tags.
 _WRAPPER_TAG = re.compile(r"^\s*</?(aside|details)>\s*$", re.MULTILINE)
 _SUMMARY = re.compile(r"<summary>(.*?)</summary>", re.DOTALL)
+_FENCED = re.compile(r"(^[ \t]*(?:`{3,}|~{3,})[^\n]*\n.*?^[ \t]*(?:`{3,}|~{3,})[ \t]*$)", re.MULTILINE | re.DOTALL)
+_HIDDEN_HTML = re.compile(r"<!--.*?-->|<(script|style)\b[^>]*>.*?</\1\s*>", re.DOTALL | re.IGNORECASE)
 
 
 def page_name(name: str) -> str:
@@ -91,12 +112,36 @@ def read_markdown(name: str, text: str) -> Document:
 
 def _markdown_body(text: str) -> tuple[str, dict]:
     """The body of a Markdown file and its metadata: front matter, and a Notion page's properties."""
-    post = frontmatter.loads(text)
-    body, properties = _page_properties(post.content)
-    return _unwrapped(body), {**properties, **post.metadata}
+    content, metadata = _front_matter(text)
+    body, properties = _page_properties(content)
+    return _unwrapped(body), {**properties, **metadata}
+
+
+def _front_matter(text: str) -> tuple[str, dict]:
+    """The text after its YAML front matter, and the front matter. A block between two "---" lines that is not a
+    mapping is text between two rules, kept; front matter YAML cannot parse ("title: RAG: an intro") is dropped as
+    metadata, so the page still goes in."""
+    text, handler = text.strip(), frontmatter.YAMLHandler()
+    try:
+        block, content = handler.split(text) if handler.detect(text) else (None, text)
+    except ValueError:
+        block, content = None, text
+    if block is None:
+        return text, {}
+    try:
+        metadata = handler.load(block) or {}
+    except yaml.YAMLError:
+        keyed = all(re.match(r"\s*(?:[\w-]+\s*:|- )", line) for line in block.splitlines() if line.strip())
+        return (content.strip(), {}) if keyed else (text, {})
+    return (content.strip(), metadata) if isinstance(metadata, dict) else (text, {})
 
 
 def _unwrapped(text: str) -> str:
+    # The writer's hidden notes and a page's scripts are not lesson text; a code block showing them is.
+    text = "".join(
+        piece if piece.lstrip().startswith(("```", "~~~")) else _HIDDEN_HTML.sub("", piece)
+        for piece in _FENCED.split(text)
+    )
     return _SUMMARY.sub(lambda m: f"**{m.group(1).strip()}**", _WRAPPER_TAG.sub("", text))
 
 
@@ -279,11 +324,12 @@ def _docx_table(table) -> list[str]:
     """A Word table as Markdown rows, the first row its header; merged cells repeat, so repeats are dropped."""
     rows = []
     for row in table.rows:
-        cells = []
+        cells, seen = [], set()
         for cell in row.cells:
-            text = " ".join(cell.text.split()).replace("|", "/")
-            if not cells or cells[-1] != text:
-                cells.append(text)
+            if id(cell._tc) in seen:  # a merged cell is the same <w:tc> repeated
+                continue
+            seen.add(id(cell._tc))
+            cells.append(" ".join(cell.text.split()).replace("|", "/"))
         rows.append(cells)
     width = max(map(len, rows), default=0)
     out = [f"| {' | '.join(cells + [''] * (width - len(cells)))} |" for cells in rows if any(cells)]
@@ -305,6 +351,8 @@ def _binary_kind(data: bytes) -> str:
     for signature, kind in _SIGNATURES:
         if data.startswith(signature):
             return kind
+    if data.startswith(_UTF16_BOMS):
+        return ""  # UTF-16 text has NUL bytes but is text (decode() reads it)
     # Text in any of the encodings read here has no NUL bytes; UTF-16 would, and is not supported.
     return "an unknown binary format" if b"\x00" in data[:8192] else ""
 
@@ -353,6 +401,8 @@ def read_path(path: Path) -> Document:
         sample = file.read(SAMPLE_BYTES)
     if kind := _binary_kind(sample):
         raise ReadError(f"the file holds binary data (it looks like {kind}), not text")
+    if sample.startswith(_UTF16_BOMS):
+        return read_bytes(path.name, path.read_bytes())
     if suffix in {".txt", ".text"} and re.match(rb"\s*<(!doctype|html)", sample.removeprefix(b"\xef\xbb\xbf"), re.I):
         return read_bytes(path.name, path.read_bytes())  # an HTML page saved as text: its reader needs it whole
     encoding = _file_encoding(path, sample)

@@ -5,11 +5,13 @@ import functools
 import hashlib
 import itertools
 import logging
+import os
 import shutil
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -325,30 +327,51 @@ def paths_ingest(
     Files are read from disk as they are needed: a long text file a piece at a time (readers.read_path)."""
     started = time.monotonic()
     files = collect(paths)
+    names = _source_names(files)
     report = IngestReport()
     embedder = get_embedder()
     for i, path in enumerate(files):
         try:
             # A long text file is hashed and read a block at a time; any other is read once, whole.
             if is_streamed(path):
-                read, digest = functools.partial(read_path, path), file_hash(path)
+                read, digest = functools.partial(_read_path_as, path, names[path]), file_hash(path)
             else:
                 data = path.read_bytes()
-                read, digest = functools.partial(read_bytes, path.name, data), content_hash(data)
+                read, digest = functools.partial(read_bytes, names[path], data), content_hash(data)
         except OSError as error:
             report.files.append(
-                FileReport(name=path.name, status="failed", reason=f"the file could not be opened ({error.strerror})")
+                FileReport(name=names[path], status="failed", reason=f"the file could not be opened ({error.strerror})")
             )
         else:
             report.files.append(
-                _read_and_ingest(course=course, name=path.name, read=read, digest=digest, embedder=embedder)
+                _read_and_ingest(course=course, name=names[path], read=read, digest=digest, embedder=embedder)
             )
         if progress:
-            progress(i + 1, len(files), path.name)
+            progress(i + 1, len(files), names[path])
     report.seconds = time.monotonic() - started
     if report.total("lessons"):
         course_content_changed.send(sender=Course, course=course)
     return report
+
+
+def _read_path_as(path: Path, name: str):
+    return replace(read_path(path), name=name)
+
+
+def _source_names(files: list[Path]) -> dict[Path, str]:
+    """Each file's Source name: its own name, or, when another file in the batch has that name too
+    ("team-a/overview.md", "team-b/overview.md"), its path from the folder they share, so neither replaces the other."""
+    counts = Counter(path.name for path in files)
+    clashing = [path.resolve().parent for path in files if counts[path.name] > 1]
+    root = Path(os.path.commonpath(clashing)) if clashing else None
+    return {path: path.resolve().relative_to(root).as_posix() if counts[path.name] > 1 else path.name for path in files}
+
+
+def _uploaded_files(folder: str) -> list[Path]:
+    """An upload's files, each by name, so every one is read and reported: a folder scan passes over a README and
+    types it cannot read, which an uploader must hear about instead."""
+    path = Path(folder)
+    return sorted(path.iterdir()) if path.is_dir() else [path]
 
 
 # The shipped course
@@ -625,7 +648,7 @@ def ingestion_job_run(*, job_id: int, run_id: str, soft_time_limit: float | None
             if done < total and time.monotonic() > deadline:
                 raise SoftTimeLimitExceeded()
 
-        report = paths_ingest(course=job.course, paths=[job.folder], progress=progress)
+        report = paths_ingest(course=job.course, paths=_uploaded_files(job.folder), progress=progress)
         IngestionJob.objects.filter(id=job_id).update(
             status=IngestionJob.Status.DONE, report=report.as_json(), current_file="", finished_at=timezone.now()
         )

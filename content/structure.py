@@ -12,6 +12,7 @@ CHUNK_MIN = 200
 CHUNK_MAX = 400
 OVERLAP_MAX = 120
 SECTION_MIN_CHARS = 40
+_SAYS_SOMETHING = re.compile(r"[.!?。！？]\s*$|[\u3400-\u9fff].*[，。：；]")
 # A section of a long text (Document.pieces) is cut into parts of about this many characters, at a blank line:
 # a book's text with no headings, or under one heading, is held and written a part at a time.
 SECTION_MAX_CHARS = 100_000
@@ -128,7 +129,7 @@ def iter_sections(text: str | Iterable[str], *, markdown: bool = False, max_char
     line = next(lines, None)
     while line is not None:
         nxt = next(lines, None)
-        if line.strip().startswith("```"):
+        if line.strip().startswith(("```", "~~~")):
             in_code = not in_code
         found = None
         if not in_code:
@@ -144,7 +145,7 @@ def iter_sections(text: str | Iterable[str], *, markdown: bool = False, max_char
                 found = heading_of(line)
         if found:
             section = Section(heading, "\n".join(body).strip(), level, part)
-            if len(re.sub(r"\s", "", section.body)) >= SECTION_MIN_CHARS:
+            if _kept(section):
                 yield section
             level, heading = found
             body, size, part = [], 0, False
@@ -156,8 +157,15 @@ def iter_sections(text: str | Iterable[str], *, markdown: bool = False, max_char
             size += len(line) + 1
         line = nxt
     section = Section(heading, "\n".join(body).strip(), level, part)
-    if len(re.sub(r"\s", "", section.body)) >= SECTION_MIN_CHARS:
+    if _kept(section):
         yield section
+
+
+def _kept(section: Section) -> bool:
+    """A section with text enough to stand alone, or a short one that still says something (a sentence, a
+    Chinese clause): only a heading with no words under it (a table of contents entry, a caption) is skipped."""
+    body = section.body
+    return len(re.sub(r"\s", "", body)) >= SECTION_MIN_CHARS or bool(section.heading and _SAYS_SOMETHING.search(body))
 
 
 def split_sections(text: str, *, markdown: bool = False) -> list[Section]:
