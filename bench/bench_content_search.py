@@ -10,6 +10,7 @@ are the ones content.models and content.retrieval use (m=16, ef_construction=64,
 
 import argparse
 import statistics
+import sys
 import time
 
 import numpy as np
@@ -91,4 +92,4 @@ def _p95(values: list[float]) -> float:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])
