@@ -14,7 +14,7 @@ EVAL = Path(__file__).resolve().parents[1] / "tests" / "tutor" / "eval_relevance
 
 
 def main(argv=()) -> dict:
-    return tutor_eval_by_half("bench_tutor_relevance", EVAL, ("calibrate", "holdout"), "relevance_rates")
+    return tutor_eval_by_half("bench_tutor_relevance", EVAL, ("calibrate", "holdout", "fresh"), "relevance_rates")
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ class Entry:
     english: tuple[str, ...]
     chinese: tuple[str, ...]
     patterns: tuple[re.Pattern, ...]  # the English names as whole words
+    translates: bool = True  # its first Chinese name is a pure Chinese term, the one expand adds
 
 
 def _variants(name: str, *, term: bool = False) -> set[str]:
@@ -89,9 +90,11 @@ def _entries(version: tuple) -> tuple[Entry, ...]:
                 )
             )
         )
-        if english and chinese:
+        # A concept need not have a name in both scripts: "AlexNet", "GGUF" and "top-k 采样" are named the same
+        # way in either language, and a question naming them names the concept all the same.
+        if english or chinese or mixed:
             patterns = tuple(re.compile(rf"(?<![\w-]){re.escape(name)}(?:s|es)?(?![\w-])") for name in english)
-            entries.append(Entry(english=english, chinese=chinese + mixed, patterns=patterns))
+            entries.append(Entry(english=english, chinese=chinese + mixed, patterns=patterns, translates=bool(chinese)))
     # Longer names first, so "weight decay" is matched before "weight".
     return tuple(sorted(entries, key=lambda e: -max(len(n) for n in e.english + e.chinese)))
 
@@ -102,22 +105,25 @@ def expand(query: str) -> list[str]:
     return list(_expand(textkit.normalize(query), version))
 
 
-def names(query: str) -> list[str]:
-    """The glossary concepts a query names, as it names them (either language)."""
+def names(query: str, *, bilingual: bool = False) -> list[str]:
+    """The glossary concepts a query names, as it names them (either language). `bilingual`: only the concepts
+    with a name in each script; a name used the same way in both ("Transformer", "PyTorch") is also a film's or a
+    product's, and says less that the question is about the course."""
     version = tuple(Concept.objects.aggregate(n=Count("id"), last=Max("id")).values())
-    return list(_names(textkit.normalize(query), version))
+    return list(_names(textkit.normalize(query), version, bilingual))
 
 
 @functools.lru_cache(maxsize=1024)
-def _names(text: str, version: tuple) -> tuple[str, ...]:
+def _names(text: str, version: tuple, bilingual: bool) -> tuple[str, ...]:
     found = []
     for entry in _entries(version):
         name = next((m.group(0) for p in entry.patterns if (m := p.search(text))), None) or next(
             (name for name in entry.chinese if name in text), None
         )
         if name:
-            found.append(name)
             text = text.replace(name, " ")
+            if entry.translates or not bilingual:
+                found.append(name)
     return tuple(found)
 
 
@@ -132,9 +138,8 @@ def _expand(text: str, version: tuple) -> tuple[str, ...]:
         chinese = None if english else next((name for name in entry.chinese if name in text), None)
         if not (english or chinese):
             continue
-        other = entry.chinese[0] if english else entry.english[0]
-        if other not in text:
-            extra.append(other)
+        others = (entry.chinese[:1] if entry.translates else ()) if english else entry.english[:1]
+        extra.extend(other for other in others if other not in text)
         # A name counts once: "weight" inside "weight decay" is not a second concept.
         text = text.replace(english or chinese, " ")
         matched += 1

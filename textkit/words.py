@@ -92,7 +92,7 @@ LLM_TERMS = [
 # question words, and the frame of a question ("解决了什么问题", "what is the difference between"), which
 # says nothing about its subject.
 STOP_WORDS = frozenset(
-    "的 了 是 在 和 与 及 或 也 都 就 而 及其 吗 呢 吧 啊 么 什么 什么是 是什么 什么叫 叫什么 怎么 怎样 如何 为什么 为何 哪些 哪个 多少 几 一个 这个 那个 "
+    "的 了 是 在 和 与 及 或 也 都 就 而 及其 吗 呢 吧 啊 么 什么 什么是 是什么 什么叫 叫什么 干什么 干嘛 做什么 怎么 怎样 如何 为什么 为何 哪些 哪个 多少 几 一个 这个 那个 "
     "这 那 有 没有 会 能 可以 要 把 被 让 对 从 到 中 上 下 里 它 他 她 我们 你 我 其 之 还 请 请问 解释 一下 说明 之间 "
     "是不是 什么样 问题 解决 意思 作用 用 区别 关系 主要 原因 为什么说 说 叫 称为 指 "
     "a an the of to in on at for from by with about into over under than then so such and or but not no is are "

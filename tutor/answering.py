@@ -42,6 +42,9 @@ STEM_ENDINGS = r"(?:e?s|e?d|ings?|ies|y|e|ers?)?"
 RELEVANCE_THRESHOLD = 0.095
 KNOWN_WORDS_WEIGHT = 0.03  # times the share of the question's words the course uses at all ("nginx" it never does)
 CONCEPT_WEIGHT = 0.02  # when the question names a glossary concept or one of the field's terms (textkit.LLM_TERMS)
+# Again, when the concepts are all the question names ("What is a tensor?", "softmax 是干什么的？"): a short
+# question has little text for the embeddings to stand out with, and nothing in it is foreign to the course.
+ONLY_CONCEPTS_WEIGHT = 0.02
 CHINESE_BONUS = 0.018  # e5 packs Chinese text closer together: the same peak is smaller in Chinese
 # Below this many lessons in the question's language the course centroid is not a background (a two-lesson course
 # on attention is close to every attention question), and the older word-coverage check decides.
@@ -102,10 +105,20 @@ class Finished:
 
 
 def answer_language(question: str, reader_language: str) -> str:
-    """Answer in the language of the question; a question with no letters gets the reader's language."""
+    """Answer in the language of the question; a question with no letters gets the reader's language.
+
+    A Chinese question may be mostly Latin letters ("transformer 里的 attention 怎么算的", an error message
+    with "怎么办"): Chinese words outside the glossary's names make it Chinese. "What does 词元 mean?" only
+    names a concept in Chinese, and stays English.
+    """
     if not any(c.isalpha() for c in question):
         return "zh-hans" if reader_language.startswith("zh") else "en"
-    return "zh-hans" if textkit.is_chinese(question) else "en"
+    if textkit.is_chinese(question):
+        return "zh-hans"
+    rest = textkit.normalize(question)
+    for name in glossary.names(question):
+        rest = rest.replace(name, " ")
+    return "zh-hans" if len(CJK.findall(rest)) >= 2 else "en"
 
 
 def _stem(word: str) -> str:
@@ -220,14 +233,24 @@ def relevance(question: str, *, query_vector: np.ndarray, hits: list[Hit], langu
     if not similarities:
         return 0.0
     peak = (similarities[0] + float(np.mean(similarities[:5]))) / 2
-    names_concept = bool(glossary.names(question)) or bool(FIELD_TERMS.search(textkit.normalize(question)))
+    names_concept = bool(glossary.names(question, bilingual=True)) or bool(
+        FIELD_TERMS.search(textkit.normalize(question))
+    )
     return (
         peak
         - _background(query_vector, course, language)
         + KNOWN_WORDS_WEIGHT * _known_share(question, course, language)
         + CONCEPT_WEIGHT * names_concept
+        + ONLY_CONCEPTS_WEIGHT * _names_only(question, glossary.names(question))
         + (CHINESE_BONUS if language == "zh-hans" else 0.0)
     )
+
+
+def _names_only(question: str, named: list[str]) -> bool:
+    """Every key term of the question is part of a glossary concept it names."""
+    terms = key_terms(question)
+    names = " ".join(key_terms(" ".join(named)))
+    return bool(named and terms) and all(term in names for term in terms)
 
 
 def _covered_by_words(query: str, *, query_vector: np.ndarray, chosen: list[Hit]) -> bool:

@@ -74,3 +74,16 @@ def test_only_the_concept_s_own_term_brings_its_verb(course):
     # "activation" is an alias of the activation function: activating a licence is not about it.
     assert glossary.names("How do I activate my Windows licence?") == []
     assert glossary.names("How do I quantize a 7B model?") == ["quantize"]
+
+
+def test_a_concept_named_the_same_way_in_both_languages_is_heard_too(course):
+    # Before, a concept needed a name in each script: "AlexNet", "GGUF" and "top-k 采样" named nothing.
+    Concept.objects.create(course=course, slug="alexnet", term="AlexNet", term_zh="AlexNet")
+    Concept.objects.create(course=course, slug="top-k", term="top-k sampling", term_zh="top-k 采样", aliases=["top-k"])
+    assert glossary.names("What is AlexNet?") == ["alexnet"]
+    assert glossary.names("那 top-k 呢？") == ["top-k"]
+    assert glossary.names("What is top-k sampling?") == ["top-k sampling"]
+    # Nothing to translate, so search adds nothing; and such a name may be a film's or a product's too.
+    assert glossary.expand("What is AlexNet?") == []
+    assert glossary.names("What is AlexNet?", bilingual=True) == []
+    assert glossary.names("What is weight decay?", bilingual=True) == ["weight decay"]

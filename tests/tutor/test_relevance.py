@@ -43,3 +43,18 @@ def test_a_question_that_names_a_concept_by_its_verb_is_answered(shipped_course,
     # The glossary names the noun; before, "hallucinate" named no concept and the question was declined.
     for question in ["Why do language models hallucinate?", "How do I quantise a model?"]:
         assert answering.prepare(question, course=shipped_course).relevant, question
+
+
+def test_a_short_question_that_names_only_course_concepts_is_answered(shipped_course, db):
+    # Each scored just under the threshold: too little text for its passages to stand out by similarity alone.
+    for question in ["What is a tensor?", "softmax 是干什么的？", "What is transfer learning?", "What is AlexNet?"]:
+        assert answering.prepare(question, course=shipped_course).relevant, question
+    # "Transformers" names a concept only by a name a film franchise shares, which earns no bonus.
+    assert not answering.prepare("Who directed the Transformers movies?", course=shipped_course).relevant
+
+
+def test_a_chinese_question_full_of_english_terms_is_answered_in_chinese(shipped_course, db):
+    assert answering.answer_language("transformer 里的 attention 怎么算的", "en") == "zh-hans"
+    assert answering.answer_language("Python 报错 IndexError: list index out of range 怎么办？", "en") == "zh-hans"
+    assert answering.answer_language("What does 词元 mean?", "en") == "en"
+    assert answering.answer_language("What is a KV cache?", "zh-hans") == "en"
