@@ -31,6 +31,8 @@ _FORMULA = re.compile(r"[=∑∫≈≤≥±×÷^√]|\\[a-z]+|\b[a-z]\([a-z, ]+\
 # What str.splitlines() also breaks at, besides "\n" and "\r".
 _OTHER_LINE_BREAKS = ("\v", "\f", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029")
 _MD_IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
+# A description that says it is one: "Diagram: …", "Bar chart: …", "示意图：…", "柱状图：…".
+FIGURE = re.compile(r"^(?:(?:\w+ ){0,2}(?:diagram|figure|image|chart|graph|plot)|[^\s，。：:]{0,4}图)\s*[:：]", re.I)
 _MD_IMAGE_LINE = re.compile(r"^([ \t]*)!\[([^\]]*)\]\([^)]*\)([ \t\r]*)$", re.MULTILINE)
 
 
@@ -180,8 +182,12 @@ def images_as_alt_text(text: str) -> str:
 
     def sentence(match: re.Match) -> str:
         indent, alt, trail = match.group(1), match.group(2).strip(), match.group(3)
+        chinese = textkit.is_chinese(alt)
         if alt and not re.search(r"[.!?。！？…]$", alt):
-            alt += "。" if textkit.is_chinese(alt) else "."
+            alt += "。" if chinese else "."
+        # Said to be a figure, so that the tutor reads it as a description and never opens an answer with it.
+        if alt and not FIGURE.match(alt):
+            alt = ("图：" if chinese else "Figure: ") + alt
         return indent + alt + trail
 
     return _MD_IMAGE.sub(lambda m: m.group(1).strip(), _MD_IMAGE_LINE.sub(sentence, text))

@@ -37,6 +37,8 @@ CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _WORD = re.compile(r"\w", re.UNICODE)
 # After Chinese end marks and ! ? always; after "." only before a new sentence's start (not in "3.5" or
 # "e.g. the"); after ";" only in Chinese text, since an English ";" joins two halves that read as fragments apart.
+_OPENERS, _CLOSERS = re.compile(r"[(（]"), re.compile(r"[)）]")
+_BRACKET_MAX = 400
 _SENTENCE_END = re.compile(r"(?<=[。！？；!?])|(?<=[\u3400-\u9fff];)|(?<=[.])(?=\s+[A-Z0-9\"“'(*`\[])")
 # Above this share of Chinese characters among the letters, text is Chinese. Mixed questions such as
 # "LoRA 是什么" count as Chinese; an English sentence quoting one term ("weight decay (权重衰减)") does not.
@@ -66,8 +68,22 @@ def fold(text: str) -> str:
 
 
 def sentences(text: str) -> list[str]:
-    """The sentences of a text, English or Chinese, line by line (a line never continues into the next)."""
-    return [s for line in (text or "").splitlines() for s in (p.strip() for p in _SENTENCE_END.split(line)) if s]
+    """The sentences of a text, English or Chinese, line by line (a line never continues into the next). A full
+    stop or question mark inside brackets ends no sentence: "检索（正确的文本找回来了吗？）和生成" is one."""
+    found = []
+    for line in (text or "").splitlines():
+        pending = ""
+        for piece in _SENTENCE_END.split(line):
+            pending += piece
+            # An unclosed bracket holds the sentence open, within reason: a stray "(" must not swallow a paragraph.
+            if len(_OPENERS.findall(pending)) > len(_CLOSERS.findall(pending)) and len(pending) < _BRACKET_MAX:
+                continue
+            if pending.strip():
+                found.append(pending.strip())
+            pending = ""
+        if pending.strip():
+            found.append(pending.strip())
+    return found
 
 
 def cjk_ratio(text: str) -> float:

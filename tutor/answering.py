@@ -20,7 +20,7 @@ from django.db.models import Avg
 from django.utils.translation import gettext as _
 
 import textkit
-from content import glossary
+from content import glossary, structure
 from content.injection import is_instruction_like, without_instructions
 from content.models import Chunk, Concept
 from content.retrieval import CANDIDATES, Hit, course_chunks, embed_query, search
@@ -456,6 +456,14 @@ def rewrite_messages(question: str, history: list[tuple[str, str]]) -> list[dict
 # the method. Checked in this order ("怎么会" asks why, not how).
 ASKS_WHY = re.compile(r"\bwhy\b|\bhow come\b|\bwhat (causes|makes)\b|为什么|为何|怎么会|什么原因|何以")
 ASKS_HOW = re.compile(r"\bhow (do|does|did|is|are|can|could|should|would|to)\b|\bin what way\b|怎么|怎样|如何|步骤")
+# "What is the difference between X and Y", "X or Y?", "X 和 Y 有什么区别": the answer sets the two side by side.
+ASKS_COMPARE = re.compile(
+    r"\bdiffer(ence|ent|s)?\b|\bcompared? (to|with)\b|\bversus\b|\bvs\b|\bsame as\b|\b(an?|the) [\w-]+ or (an?|the) [\w-]+\?"
+    r"|区别|不同|差别|差异|相比|对比|还是|一样吗"
+)
+ASKS_QUANTITY = re.compile(r"\bhow (many|much|big|large|long|fast|often)\b|多少|几个|多大|多长|多快|多久|几倍")
+# "会怎样" asks what happens, not how to do it.
+ASKS_OUTCOME = re.compile(r"会怎么?样|会发生什么|\bwhat happens\b")
 ASKS_WHAT = re.compile(
     r"\bwhat('s| is| are| was| were| does| do)\b|\bdefine\b|\bmeaning of\b|是什么|什么是|什么叫|指什么|"
     r"含义|定义"
@@ -498,9 +506,7 @@ PROVENANCE = re.compile(
     r"论文|原文|《|[（(][^）)]*(19|20)\d\d[^）)]*[）)]"
 )
 # A map of the course, or an image's description that ingestion kept as text.
-OVERVIEW = re.compile(
-    r"\blessons? \d+\s*[–-]\s*\d+|第\s*\d+\s*[–-]\s*\d+\s*课|^(diagram|figure|image)\s*:|^(示意图|图)\s*[:：]"
-)
+OVERVIEW = re.compile(rf"\blessons? \d+\s*[–-]\s*\d+|第\s*\d+\s*[–-]\s*\d+\s*课|{structure.FIGURE.pattern}", re.I)
 # A sentence that leans on the one before it for its subject ("This store is the KV cache.").
 ANAPHOR = re.compile(r"^(this|that|these|those|it|its|they|their|such|here)\b|^(这|那|它|其|此|该)")
 BACK_REFERENCE = r"^(this|that|these|those|such|it|here)\b[^,;:.]{0,30}?\b(is|are|was|were)( also)?( called| known as)?"
@@ -517,9 +523,12 @@ LEAD_OVERVIEW_WEIGHT = 0.2  # a map of the course, an image description, a bare 
 
 
 def question_kind(question: str) -> str:
-    """ "why", "how", "what" (a definition) or "" for any other question."""
+    """ "compare", "quantity", "why", "how", "what" (a definition) or "" for any other question."""
     text = textkit.normalize(question)
-    for kind, pattern in (("why", ASKS_WHY), ("how", ASKS_HOW), ("what", ASKS_WHAT)):
+    if ASKS_OUTCOME.search(text):
+        return ""
+    kinds = (("compare", ASKS_COMPARE), ("quantity", ASKS_QUANTITY), ("why", ASKS_WHY), ("how", ASKS_HOW))
+    for kind, pattern in (*kinds, ("what", ASKS_WHAT)):
         if pattern.search(text):
             return kind
     return ""
@@ -572,15 +581,15 @@ def defines(sentence: str, subject: str) -> bool:
         return bool(
             re.search(
                 rf"{name}\s*(可能|通常|常常|一般|也)?(是|指|即|称为|就是|叫做|也就是|意思是|表示)|(称为|叫做|即|就是)\s*{name}|"
-                rf"是\s*{name}\s*[:：]",
+                rf"(?<![也都])是\s*{name}\s*[:：]",
                 text,
             )
         )
     name = _name(subject)
     return bool(
         re.search(
-            rf"{name}(\s*\([^)]*\))?,?\s+(is|are|was|means?|refers? to|stands? for|is called|denotes|describes|"
-            rf"is short for)\b|\b(is|are|called|known as|named|termed) (the |an? |that |this |[\w-]+'s )?{name}"
+            rf"{name}(\s*\([^)]*\))?,?\s+((is|are|was)(?!\s+(?!called|known|defined|named|termed)[a-z]+ed\b)|means?|"
+            rf"refers? to|stands? for|is called|denotes|describes|is short for)\b|\b(is|are|called|known as|named|termed) (the |an? |that |this |[\w-]+'s )?{name}"
             r"(?=\s*[,.;:!?(]|\s*$)",
             text,
         )
@@ -627,7 +636,7 @@ def sentence_roles(sentence: str, subjects: list[str]) -> set[str]:
     if any(names_back(sentence, s) for s in subjects):
         roles.add("names_back")
     # A bare label, or a formula or table line with no full stop, is no sentence to open with.
-    if is_label(sentence) or not re.search(r"[.!?。！？…\"”’)）]$", text):
+    if is_label(sentence) or not re.search(r"[.!?。！？…\"”’)）；;]$", text):
         roles.add("overview")
     return roles
 
@@ -665,19 +674,29 @@ def lead_score(
         role = about * reason
     elif kind == "how":
         role = about * (1.0 if "method" in roles else 0.5 if "definition" in roles else 0.0)
+    elif kind == "compare":
+        # Both sides in one sentence ("BERT keeps the encoder, GPT the decoder"), else one side at half.
+        sides = sum(1 for s in (subjects if len(subjects) >= 2 else terms) if re.search(_name(s), text))
+        role = 1.0 if sides >= 2 else 0.5 * named
+    elif kind == "quantity":
+        # A number, next to what the question counts ("4.2 million parameters"), not just any figure on the subject.
+        role = term_coverage(terms, text) * bool(re.search(r"\d", text))
     else:
         role = 0.0
+    # Where the question asks for a comparison, setting two things side by side is the answer, not an aside.
+    asides = {"example", "provenance"} if kind == "compare" else {"comparison", "example", "provenance"}
     heading_text = textkit.normalize(heading)
     on_heading = term_coverage(terms, heading_text) * (
-        0.5 + 0.5 * bool(kind and HEADING_KIND[kind].search(heading_text))
+        0.5 + 0.5 * bool(kind in HEADING_KIND and HEADING_KIND[kind].search(heading_text))
     )
     return (
         LEAD_SUBJECT_WEIGHT * named
         + LEAD_ROLE_WEIGHT * role
         + LEAD_TOPIC_WEIGHT * any(opens_with(sentence, s) for s in subjects)
         + LEAD_HEADING_WEIGHT * on_heading
-        - LEAD_CAVEAT_WEIGHT * ("caveat" in roles)
-        - LEAD_ASIDE_WEIGHT * bool(roles & {"comparison", "example", "provenance"})
+        - LEAD_CAVEAT_WEIGHT * ("caveat" in roles and kind != "compare")
+        - LEAD_CAVEAT_WEIGHT * bool(ANAPHOR.match(text) and not named_before)
+        - LEAD_ASIDE_WEIGHT * bool(roles & asides)
         - LEAD_OVERVIEW_WEIGHT * ("overview" in roles)
         - (LEAD_ROLE_WEIGHT if "names_back" in roles else 0.0)
     )
@@ -699,6 +718,21 @@ def _definitions(names: list[str], lesson_ids: set[int], language: str) -> list[
     return found
 
 
+# A bold label opening a paragraph or list item, with its full stop inside or after it and perhaps a bracket
+# ("**Rotary position embedding, RoPE** (Su et al., 2021).", "- **正弦编码和 RoPE。**"): a name, not a sentence.
+BOLD_LABEL = re.compile(
+    r"^(?P<item>\s*(?:[-*+]\s+|\d+[.)]\s+)?)\*\*(?P<label>[^*\n]{1,40}?)(?P<stop>[.。])?\*\*"
+    r"\s*(?:[(（][^)）\n]*[)）])?\s*(?(stop)|[.。])\s*",
+    re.MULTILINE,
+)
+
+
+def _label_as_subject(match: re.Match) -> str:
+    """The label becomes what the next sentence is about: "Rotary position embedding, RoPE: Nothing is added…"."""
+    label = match.group("label").strip()
+    return f"{match.group('item')}{label}{'：' if CJK.search(label) else ': '}"
+
+
 # A piece that starts in lower case is the tail of a sentence cut off at the start of a passage.
 FRAGMENT = re.compile(r"^[a-z]")
 
@@ -714,6 +748,7 @@ def _plain(markdown_text: str) -> str:
 def sentences(text: str) -> list[str]:
     """Sentences of a passage, for English and Chinese; list items and lines count as sentences."""
     found = []
+    text = BOLD_LABEL.sub(_label_as_subject, text)
     # Chunks of one section are read together (one_per_section); a sentence cut between two is whole again.
     text = re.sub(r"(?<=[^.!?。！？:：|\n])\n(?=[a-z])", " ", _plain(text))
     for line in text.splitlines():
@@ -782,7 +817,11 @@ def scored_sentences(prepared: Prepared) -> Scored | None:
         form += (vectors @ get_embedder().passages(definitions).T).max(axis=1) - similarity.mean()
     # The lead is in the answer's language when a passage is.
     own = np.array([p.hit.language.startswith(prepared.language[:2]) for p, _, _ in candidates])
-    lead = np.where(own if own.any() else True, relevance + form, -np.inf)
+    # An image's description, a bare label or a formula line never opens the answer, while anything else can.
+    plain = np.array(["overview" not in sentence_roles(s, subjects) for _, s, _ in candidates])
+    eligible = own if own.any() else np.ones(len(candidates), dtype=bool)
+    eligible = eligible & plain if (eligible & plain).any() else eligible
+    lead = np.where(eligible, relevance + form, -np.inf)
     return Scored(candidates=candidates, vectors=vectors, relevance=relevance, lead=lead)
 
 

@@ -58,11 +58,14 @@ def test_formulas_and_list_items_are_never_cut():
     assert all(line.startswith("- 第") and line.endswith("越小越好。") for line in lines)
 
 
-def test_an_image_on_its_own_line_is_a_sentence_of_its_own():
+def test_an_image_on_its_own_line_is_a_sentence_of_its_own_that_says_it_is_a_figure():
     text = "![The cache grows by one token](kv.svg)\n\nDone naively, step 300 recomputes everything."
-    assert images_as_alt_text(text).startswith("The cache grows by one token.\n\nDone naively")
+    assert images_as_alt_text(text).startswith("Figure: The cache grows by one token.\n\nDone naively")
     chinese = "![缓存每一步增加一个词元](kv.zh.svg)\n\n如果照搬最朴素的做法，就要全部重算。"
-    assert images_as_alt_text(chinese).startswith("缓存每一步增加一个词元。\n\n如果")
+    assert images_as_alt_text(chinese).startswith("图：缓存每一步增加一个词元。\n\n如果")
+    # A description that already says what it is keeps its own word.
+    assert images_as_alt_text("![柱状图：概率分布](p.svg)") == "柱状图：概率分布。"
+    assert images_as_alt_text("![Diagram: encoder and decoder](d.svg)") == "Diagram: encoder and decoder."
     # An image inside a sentence is read as its words, with no full stop in the middle of the sentence.
     assert images_as_alt_text("See ![the diagram](d.svg) below.") == "See the diagram below."
     # The chunks of a section no longer run the image's words into the paragraph after it.
@@ -75,3 +78,18 @@ def test_the_sentence_after_a_table_starts_a_line_of_its_own():
     # Glued to the row, the sentence read as the table's last cell, and the tutor skipped it with the table.
     assert "\nOnly the middle row shrinks" in text
     assert "| Total | 42 |\n" in text
+
+
+def test_a_full_stop_inside_brackets_ends_no_sentence():
+    import textkit
+
+    text = "所以要分两部分来测：检索（正确的文本找回来了吗？）和生成（回答忠于它吗？）。下一句。"
+    assert textkit.sentences(text) == [
+        "所以要分两部分来测：检索（正确的文本找回来了吗？）和生成（回答忠于它吗？）。",
+        "下一句。",
+    ]
+    english = "Test the search (did the right text come back?) and the generation. Next."
+    assert textkit.sentences(english) == [
+        "Test the search (did the right text come back?) and the generation.",
+        "Next.",
+    ]
