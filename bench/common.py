@@ -38,7 +38,8 @@ def percentile(values: list[float], p: float) -> float:
 
 def tutor_eval_by_half(database: str, eval_file, halves: tuple[str, ...], rates: str) -> dict:
     """Load the shipped course into throwaway database `database`, then print and return, for each half of the
-    evaluation set `eval_file`, what tutor.evaluation's function `rates` makes of its questions."""
+    evaluation set `eval_file` (a file, or several read as one), what tutor.evaluation's function `rates` makes of
+    its questions."""
     _connection, drop = throwaway_database(database)
     from content import services
     from content.models import Course
@@ -49,7 +50,9 @@ def tutor_eval_by_half(database: str, eval_file, halves: tuple[str, ...], rates:
         course = Course.objects.get(slug="llm-basics")
         results = {}
         for half in halves:
-            result = getattr(evaluation, rates)(evaluation.load_questions(eval_file, half=half), course=course)
+            files = eval_file if isinstance(eval_file, (list, tuple)) else [eval_file]
+            questions = [q for path in files for q in evaluation.load_questions(path, half=half)]
+            result = getattr(evaluation, rates)(questions, course=course)
             print(f"{half}: {result}; wrong: {result.wrong}")
             results[half] = result
         return results

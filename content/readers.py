@@ -3,6 +3,7 @@
 import codecs
 import io
 import re
+import tomllib
 from collections.abc import Iterator
 from html import escape
 from pathlib import Path
@@ -117,11 +118,20 @@ def _markdown_body(text: str) -> tuple[str, dict]:
     return _unwrapped(body), {**properties, **metadata}
 
 
+_TOML_FRONT_MATTER = re.compile(r"\+\+\+[ \t]*\n(.*?)\n\+\+\+[ \t]*(?:\n|$)", re.DOTALL)
+
+
 def _front_matter(text: str) -> tuple[str, dict]:
     """The text after its YAML front matter, and the front matter. A block between two "---" lines that is not a
     mapping is text between two rules, kept; front matter YAML cannot parse ("title: RAG: an intro") is dropped as
     metadata, so the page still goes in."""
     text, handler = text.strip(), frontmatter.YAMLHandler()
+    if toml := _TOML_FRONT_MATTER.match(text):  # Hugo's "+++" block
+        try:
+            metadata = tomllib.loads(toml.group(1))
+        except tomllib.TOMLDecodeError:
+            metadata = {}
+        return text[toml.end() :].strip(), metadata
     try:
         block, content = handler.split(text) if handler.detect(text) else (None, text)
     except ValueError:
@@ -147,8 +157,10 @@ def _unwrapped(text: str) -> str:
 
 def _markdown_document(name: str, body: str, meta: dict, pieces=None) -> Document:
     """`body` is the whole text, or for a file read in `pieces` its beginning: the title is found there."""
-    first = body.lstrip().split("\n", 1)[0]
-    title = str(meta.get("title") or "") or (m.group(1) if (m := _H1.match(first)) else "") or page_name(name)
+    first, _, rest = body.lstrip().partition("\n")
+    # "# Title", or the setext form: the title underlined with "===".
+    setext = first.strip() if first.strip() and re.match(r"=+\s*$", rest.partition("\n")[0]) else ""
+    title = str(meta.get("title") or "") or (m.group(1) if (m := _H1.match(first)) else "") or setext or page_name(name)
     author = str(meta.get("author") or meta.get("Owner") or meta.get("Created by") or "")
     return Document(
         name=name,

@@ -97,7 +97,7 @@ STOP_WORDS = frozenset(
     "是不是 什么样 问题 解决 意思 作用 用 区别 关系 主要 原因 为什么说 说 叫 称为 指 "
     "a an the of to in on at for from by with about into over under than then so such and or but not no is are "
     "was were be been being do does did doing has have had can could would should will shall may might must "
-    "what why how when where which who whom whose this that these those it its there here i you he she we they me "
+    "what why how much many when where which who whom whose this that these those it its there here i you he she we they me "
     "my your our their his her them us explain tell please mean means meaning difference between vs versus work "
     "works working use used using just also some any more most other like get got make makes made know give "
     "example examples".split()

@@ -781,7 +781,14 @@ class Scored:
 
 def scored_sentences(prepared: Prepared) -> Scored | None:
     """Every sentence of the passages, scored for relevance and as the answer's first sentence."""
-    candidates = [(p, s, position) for p in prepared.passages for position, s in enumerate(sentences(p.hit.text))]
+    # Neighbouring chunks of a section overlap, so a passage read whole may hold a sentence twice: keep the first.
+    candidates = []
+    for passage in prepared.passages:
+        seen = set()
+        for position, sentence in enumerate(sentences(passage.hit.text)):
+            if sentence not in seen:
+                seen.add(sentence)
+                candidates.append((passage, sentence, position))
     if not candidates:
         return None
     vectors = get_embedder().passages([s for _, s, _ in candidates])

@@ -277,3 +277,32 @@ def test_a_word_table_keeps_equal_neighbouring_cells_and_drops_only_merged_ones(
     text = _text(course)
     assert "| Tech lead | yes | yes |" in text
     assert "| Intern | shadows a reviewer |" in text and "shadows a reviewer | shadows a reviewer" not in text
+
+
+def test_a_setext_title_and_hugo_s_toml_front_matter_name_the_lesson():
+    course = _course()
+    setext = _md(
+        """
+        Prompt basics for new hires
+        ===========================
+
+        The assistant builds its prompt before it calls the model, and the system message always comes first.
+        """
+    )
+    hugo = _md(
+        """
+        +++
+        title = "Serving notes"
+        date = 2024-05-01
+        +++
+
+        ## Batching
+
+        Batching shares one read of the weights across many requests, which is why throughput rises with it.
+        """
+    )
+    for name, data in [("prompts.md", setext), ("serving.md", hugo)]:
+        assert services.file_ingest(course=course, name=name, data=data).status == "ingested"
+    titles = set(Lesson.objects.filter(course=course).values_list("title", flat=True))
+    assert titles == {"Prompt basics for new hires", "Serving notes"}
+    assert "2024-05-01" not in _text(course) and "+++" not in _text(course)
