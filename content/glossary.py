@@ -16,6 +16,9 @@ import textkit
 from .models import Concept
 from .services import SHIPPED_COURSES, shipped_concept_pairs
 
+# A word this long one typo away from a concept's one-word name is taken for it; shorter words are too often
+# other words one letter apart.
+TYPO_MIN = 8
 MAX_CONCEPTS = 4  # a question names a few concepts; more would pull the search off its subject
 
 
@@ -113,8 +116,37 @@ def names(query: str, *, bilingual: bool = False) -> list[str]:
     return list(_names(textkit.normalize(query), version, bilingual))
 
 
+def _one_edit(a: str, b: str) -> bool:
+    """a and b differ by one letter added, dropped, changed, or two neighbours swapped."""
+    if abs(len(a) - len(b)) > 1 or a == b:
+        return False
+    if len(a) == len(b):
+        diff = [i for i in range(len(a)) if a[i] != b[i]]
+        return len(diff) == 1 or (
+            len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]
+        )
+    short, long = sorted((a, b), key=len)
+    i = next((i for i in range(len(short)) if short[i] != long[i]), len(short))
+    return short[i:] == long[i + 1 :]
+
+
+@functools.lru_cache(maxsize=1024)
+def _spelled(text: str, version: tuple) -> str:
+    """The text with a long word one typo away from a one-word concept name spelt as the name ("overfiting")."""
+    known = {n for entry in _entries(version) for n in entry.english if " " not in n and len(n) >= TYPO_MIN}
+
+    def fix(match: re.Match) -> str:
+        word = match.group(0)
+        if word in known:
+            return word
+        return next((name for name in sorted(known) if _one_edit(word, name)), word)
+
+    return re.sub(rf"(?<![\w-])[a-z][a-z-]{{{TYPO_MIN - 1},}}(?![\w-])", fix, text)
+
+
 @functools.lru_cache(maxsize=1024)
 def _names(text: str, version: tuple, bilingual: bool) -> tuple[str, ...]:
+    text = _spelled(text, version)
     found = []
     for entry in _entries(version):
         name = next((m.group(0) for p in entry.patterns if (m := p.search(text))), None) or next(
@@ -130,6 +162,7 @@ def _names(text: str, version: tuple, bilingual: bool) -> tuple[str, ...]:
 # One question is expanded by the tutor's query embedding, by search and by the tutor's relevance check.
 @functools.lru_cache(maxsize=1024)
 def _expand(text: str, version: tuple) -> tuple[str, ...]:
+    text = _spelled(text, version)
     extra: list[str] = []
     matched = 0
     for entry in _entries(version):

@@ -87,3 +87,12 @@ def test_a_concept_named_the_same_way_in_both_languages_is_heard_too(course):
     assert glossary.expand("What is AlexNet?") == []
     assert glossary.names("What is AlexNet?", bilingual=True) == []
     assert glossary.names("What is weight decay?", bilingual=True) == ["weight decay"]
+
+
+def test_a_concept_name_with_one_typo_is_still_heard(course):
+    Concept.objects.create(course=course, slug="overfitting", term="overfitting", term_zh="过拟合")
+    assert glossary.names("What is overfiting?") == ["overfitting"]
+    assert glossary.expand("What is overfiting?") == ["过拟合"]
+    # Short words are too often other words one letter apart: "decya" is not taken for "decay".
+    assert glossary.names("What is leaning?") == []
+    assert glossary.names("What is weight decya?") == ["weight"]
