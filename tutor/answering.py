@@ -520,6 +520,7 @@ LEAD_HEADING_WEIGHT = 0.05  # its section's heading names the question's terms (
 LEAD_CAVEAT_WEIGHT = 0.05
 LEAD_ASIDE_WEIGHT = 0.08  # a comparison or analogy, an example, where a fact comes from
 LEAD_OVERVIEW_WEIGHT = 0.2  # a map of the course, an image description, a bare label
+OTHER_LANGUAGE_PENALTY = 10.0  # more than any score: the answer's own language always comes first
 
 
 def question_kind(question: str) -> str:
@@ -777,6 +778,7 @@ class Scored:
     vectors: np.ndarray
     relevance: np.ndarray  # how relevant each sentence is to the question
     lead: np.ndarray  # relevance plus how plainly it answers by its form; -inf where it may not lead
+    follow: np.ndarray  # the same for what comes after the lead, in any sentence; the other language's come last
 
 
 def scored_sentences(prepared: Prepared) -> Scored | None:
@@ -829,7 +831,9 @@ def scored_sentences(prepared: Prepared) -> Scored | None:
     eligible = own if own.any() else np.ones(len(candidates), dtype=bool)
     eligible = eligible & plain if (eligible & plain).any() else eligible
     lead = np.where(eligible, relevance + form, -np.inf)
-    return Scored(candidates=candidates, vectors=vectors, relevance=relevance, lead=lead)
+    # After the lead, the answer's own language first: another language's sentence follows only when none is left.
+    follow = np.where(own | ~own.any(), relevance + form, relevance + form - OTHER_LANGUAGE_PENALTY)
+    return Scored(candidates=candidates, vectors=vectors, relevance=relevance, lead=lead, follow=follow)
 
 
 def _named_next(candidates: list[tuple], i: int, subjects: list[str]) -> bool:
@@ -854,7 +858,7 @@ def offline_answer(prepared: Prepared, *, max_sentences: int = 4, socratic: bool
     scored = scored_sentences(prepared)
     if scored is None:
         return ""
-    candidates, vectors, relevance = scored.candidates, scored.vectors, scored.relevance
+    candidates, vectors = scored.candidates, scored.vectors
     subjects = _subjects(prepared.query)
     lead = int(np.argmax(scored.lead))
     # The lead is read with the sentence that names it ("…stored once and reused. This store is the KV cache."),
@@ -872,7 +876,7 @@ def offline_answer(prepared: Prepared, *, max_sentences: int = 4, socratic: bool
         opening.insert(0, lead - 1)
     # What follows the lead is chosen by the same form (a caveat, an aside or a bare "this is called X" ranks low),
     # in any language where the lead's language has none left.
-    follow = np.where(np.isfinite(scored.lead), scored.lead, relevance)
+    follow = scored.follow
     chosen: list[int] = list(opening)
     limit = 1 if socratic else max_sentences
     while len(chosen) < min(limit, len(candidates)):
