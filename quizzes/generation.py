@@ -60,11 +60,13 @@ DEFINES_AFTER = re.compile(
     r"(?:是|指|即|就是|也就是|称为|[，,]\s*即|is an? |is the |are |refers to |means |, which )"
 )
 DEFINES_BEFORE = re.compile(r"(?:所谓|称为|称作|叫做|被称为|简称|called (?:an? |the )?)[“\"]?\s*$")
+FENCED_CODE = re.compile(r"^[ \t]*(`{3,}|~{3,})[^\n]*\n.*?^[ \t]*\1[ \t]*$", re.MULTILINE | re.DOTALL)
 # English names in any lesson: CamelCase (LoRA, PyTorch), acronyms (RLHF, GPT-3), capitalised phrases (Hugging Face).
 EN_NAME = re.compile(
     r"(?<![\w-])(?:[A-Z][a-z]*[A-Z][\w-]*|[A-Z]{2,}[\w-]*|[A-Z][a-z]{2,}(?: [A-Z][a-z]{2,})+|"
     r"[A-Z][a-z]{3,}[a-z-]*)(?![\w-])"
 )
+ONE_CAPITAL = re.compile(r"[A-Z][a-z-]+")
 # Words a lesson uses often that name no idea to learn, and the subjects of defining sentences that are pointers.
 GENERIC_TERMS = frozenset(
     "模型 训练 参数 效果 问题 方法 数据 过程 能力 技术 文章 读者 大家 "
@@ -114,8 +116,9 @@ def stable_key(*parts) -> str:
 
 
 def sentences(markdown_text: str) -> list[str]:
-    """The section's sentences without the list and heading marks in front of them."""
-    return [s.strip(" -*#>\t") for s in textkit.sentences(markdown_text)]
+    """The section's sentences without the list and heading marks in front of them; code blocks are no prose
+    to ask about ("pip ____ harbor-tok")."""
+    return [s.strip(" -*#>\t") for s in textkit.sentences(FENCED_CODE.sub("\n", markdown_text))]
 
 
 def is_latin(term: str) -> bool:
@@ -173,6 +176,19 @@ def mask(text: str, names: list[str]) -> str:
     return text
 
 
+def capitalised_mid_sentence(word: str, text: str) -> bool:
+    """The word is written with its capital after another word of the sentence: a name ("the Harbor tokenizer"),
+    not any word that happens to open a sentence ("Every model…")."""
+    if not ONE_CAPITAL.fullmatch(word):
+        return True  # "LoRA", "RLHF", "Hugging Face" are names wherever they stand
+    return bool(re.search(rf"[\w,;)]\s+{re.escape(word)}(?![\w-])", text))
+
+
+def neutral_article(blanked: str) -> str:
+    """ "An ____ is …" would tell which option fits: the article before a blank reads "a(n)"."""
+    return re.sub(r"\b([Aa])n? ____", r"\1(n) ____", blanked)
+
+
 def looks_like_term(term: str, lesson_text: str) -> bool:
     """A term worth a blank: not a pronoun, pointer or everyday word, and used again in its lesson, as real
     concepts are."""
@@ -210,14 +226,18 @@ def lesson_terms(text: str, glossary: list[str]) -> dict[str, int]:
         if (bold := BOLD.search(sentence)) is not None:
             add(bold.group(1), 1)
         for match in EN_NAME.finditer(line):
+            if ONE_CAPITAL.fullmatch(match.group(0)) and not capitalised_mid_sentence(match.group(0), text):
+                continue
             add(match.group(0), 2)
-    simplified = textkit.to_simplified(text)
+    # The field's vocabulary in any case: "Temperature" opening a sentence is still the term.
+    simplified = textkit.to_simplified(text).lower()
     for term in LLM_TERMS:
-        if term in simplified:
+        if term.lower() in simplified:
             add(term, 2)
     for term, _weight in textkit.keyphrases(text, limit=25):
-        # An English key phrase in lower case is an everyday word ("install", "paper"); names are capitalised.
-        if not is_latin(term) or term != term.lower():
+        # An English key phrase in lower case is an everyday word ("install", "paper"); names are capitalised, and
+        # not only where a sentence or a heading opens ("Every", "Note").
+        if not is_latin(term) or (term != term.lower() and capitalised_mid_sentence(term, text)):
             add(term, 3)
     # The key phrase comes out in Simplified Chinese; a Traditional lesson asks for its own spelling.
     return {original_spelling(term, text): rank for rank, term in found.values()}
@@ -340,7 +360,7 @@ def concept_drafts(*, course: Course, embedder) -> list[tuple[Section, Draft]]:
         evidence = next((plain(s) for s in sentences(section.text) if occurrences(plain(s), term)), "")
         prompt = (
             "哪个概念符合这个定义：“{}”" if language.startswith("zh") else "Which concept matches this definition: “{}”"
-        ).format(mask(plain(definition), concept_names(concept)))
+        ).format(neutral_article(mask(plain(definition), concept_names(concept))))
         drafts.append(
             (
                 section,
@@ -410,8 +430,11 @@ def rule_drafts(*, course: Course, sections: list[Section], embedder) -> list[tu
             made += 1
     for number, fact in enumerate(facts):
         section = fact.section
-        blanked = mask(fact.sentence, [fact.term])
+        blanked = neutral_article(mask(fact.sentence, [fact.term]))
         distractors = distractors_for(fact, pool, vectors, index) if number % 2 == 0 else []
+        if blanked.startswith("____") and is_latin(fact.term) and fact.term[:1].isupper():
+            # The answer opens the sentence with a capital: so do the others, or the case gives it away.
+            distractors = [d[:1].upper() + d[1:] for d in distractors]
         key = stable_key("fact", course.slug, section.pk, fact.sentence, fact.term)
         accept = [t for t in {textkit.to_simplified(fact.term)} if t != fact.term]
         if len(distractors) >= 2:

@@ -42,8 +42,11 @@ class Draft:
 
 
 def plain(text: str) -> str:
-    """Section text as a reader sees it: no Markdown emphasis or code marks, spaces collapsed."""
-    return re.sub(r"\s+", " ", re.sub(r"[*_`]+", "", text or "")).strip()
+    """Section text as a reader sees it: no Markdown emphasis or code marks, reference links as their words,
+    spaces collapsed. An underscore inside a word ("GATEWAY_KEY") is the word's own."""
+    text = re.sub(r"\[([^\]]+)\]\[[^\]]*\]", r"\1", text or "")
+    text = re.sub(r"(?<!\w)_+|_+(?!\w)", "", re.sub(r"[*`]+", "", text))
+    return re.sub(r"\s+", " ", text).strip()
 
 
 def contains(haystack: str, needle: str) -> bool:
