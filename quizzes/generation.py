@@ -262,11 +262,16 @@ def section_facts(section: Section, terms: dict[str, int], concepts: dict[str, l
         text = plain(sentence).lstrip(",，.。;；:：、•·)）] ")
         if not SENTENCE_LENGTH[0] <= len(text) <= SENTENCE_LENGTH[1] or text.startswith("|") or "http" in text:
             continue
+        # A term inside a longer one the sentence uses ("上下文" in "上下文窗口") is not blanked on its own.
+        used = {term: occurrences(text, term, whole_words=False) for term in terms}
+        longer = [span for spans in used.values() for span in spans]
         for term, strength in terms.items():
-            spans = occurrences(text, term, whole_words=False)
+            spans = used[term]
             if len(spans) != 1 or len(text) - len(term) < 12 or not on_word_boundaries(text, *spans[0]):
                 continue
             begin, end = spans[0]
+            if any(b <= begin and end <= e and (b, e) != (begin, end) for b, e in longer):
+                continue
             # A definition outranks any mention; then the stronger term, then the earlier sentence.
             rank = (0 if defines(text, begin, end) else 1, strength, position)
             key = textkit.fold(term)
@@ -287,10 +292,14 @@ def distractors_for(
     answer = textkit.fold(fact.term)
     chosen: list[str] = []
     candidates = []
+    # A word of a longer term ("Prompt" of "System Prompt") is a fragment, not an idea a learner could mistake.
+    names = [term.casefold() for term, _, _ in pool]
     for term, lesson_id, language in pool:
         other = textkit.fold(term)
+        part = re.compile(rf"(?<![\w-]){re.escape(term.casefold())}(?![\w-])")
         if (
-            language != fact.section.lesson.language
+            any(name != term.casefold() and part.search(name) for name in names)
+            or language != fact.section.lesson.language
             or is_latin(term) != is_latin(fact.term)
             or not other
             or other in answer

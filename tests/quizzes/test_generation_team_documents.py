@@ -70,3 +70,17 @@ def test_a_wiki_page_s_sentence_openers_and_its_code_are_never_the_answer():
     answers = {q.answer.casefold() for q in _approved(course)}
     assert not answers & {"note", "every", "read", "count", "install"}, answers
     assert not any("pip" in q.prompt for q in _approved(course))
+
+
+def test_a_term_inside_a_longer_one_is_not_blanked_and_a_fragment_is_no_distractor():
+    # Before: "____窗口是指…" asked for 上下文 inside 上下文窗口, and "按照 ____ Schema" offered "Prompt" and "Thought",
+    # the halves of "System Prompt" and "Chain of Thought".
+    course = services.course_get_or_create(slug="guides")
+    for name in ["new-hire-guide.zh.md", "prompting-guide.mixed.md"]:
+        services.file_ingest(course=course, name=name, data=(DOCUMENTS / name).read_bytes())
+    questions_generate(course=course, use_llm=False)
+    approved = _approved(course)
+    assert approved
+    assert not any("____窗口" in q.prompt for q in approved)
+    fragments = {"prompt", "thought", "chain", "system", "output"}
+    assert not any(fragments & {o.casefold() for o in q.options} for q in approved), [q.options for q in approved]
