@@ -427,9 +427,11 @@ def rule_drafts(*, course: Course, sections: list[Section], embedder) -> list[tu
             vector = sentence_vectors[id(fact)]
             # One question per term and per sentence; a sentence that says nearly what a chosen one says would
             # only be rejected as a near-duplicate.
+            # Today shows the lesson's title above its questions: a term the title names would be given away.
             if (
                 made == MAX_FACTS_PER_SECTION
                 or key in asked
+                or occurrences(section.lesson.title, fact.term)
                 or any(float(vector @ other) >= SAME_SENTENCE for other in chosen_vectors)
             ):
                 continue

@@ -84,3 +84,18 @@ def test_a_term_inside_a_longer_one_is_not_blanked_and_a_fragment_is_no_distract
     assert not any("____窗口" in q.prompt for q in approved)
     fragments = {"prompt", "thought", "chain", "system", "output"}
     assert not any(fragments & {o.casefold() for o in q.options} for q in approved), [q.options for q in approved]
+
+
+def test_no_question_asks_for_a_term_its_lesson_title_names():
+    # Today shows the lesson's title above each question: "LoRA in practice" would give away "LoRA".
+    page = (
+        b"# LoRA in practice\n\n## Small matrices\n\nLoRA trains two small matrices beside each frozen weight, so a "
+        b"fine-tuning run needs far less GPU memory. We use LoRA for every adapter we ship to the support team.\n\n"
+        b"## Measuring the cost\n\nPerplexity is the exponential of the average loss, so lower perplexity means a "
+        b"better model of the text. We compare perplexity before and after every change.\n"
+    )
+    course = services.course_get_or_create(slug="notes")
+    services.file_ingest(course=course, name="notes.md", data=page)
+    questions_generate(course=course, use_llm=False)
+    answers = {q.answer.casefold() for q in _approved(course)}
+    assert answers and "lora" not in answers, answers
