@@ -292,13 +292,11 @@ def distractors_for(
     answer = textkit.fold(fact.term)
     chosen: list[str] = []
     candidates = []
-    # A word of a longer term ("Prompt" of "System Prompt") is a fragment, not an idea a learner could mistake.
-    names = [term.casefold() for term, _, _ in pool]
+    fragments = fragments_of(tuple(term for term, _, _ in pool))
     for term, lesson_id, language in pool:
         other = textkit.fold(term)
-        part = re.compile(rf"(?<![\w-]){re.escape(term.casefold())}(?![\w-])")
         if (
-            any(name != term.casefold() and part.search(name) for name in names)
+            term in fragments
             or language != fact.section.lesson.language
             or is_latin(term) != is_latin(fact.term)
             or not other
@@ -316,6 +314,21 @@ def distractors_for(
         if len(chosen) == wanted:
             break
     return chosen
+
+
+@functools.lru_cache(maxsize=8)
+def fragments_of(terms: tuple[str, ...]) -> frozenset[str]:
+    """The terms that are a word of a longer one ("Prompt" of "System Prompt"): fragments, not ideas a learner
+    could mistake for the answer. Worked out once per pool, not once per question."""
+    names = [term.casefold() for term in terms]
+    return frozenset(
+        term
+        for term in terms
+        if any(
+            name != term.casefold() and re.search(rf"(?<![\w-]){re.escape(term.casefold())}(?![\w-])", name)
+            for name in names
+        )
+    )
 
 
 def similar_length(answer: str, other: str) -> bool:

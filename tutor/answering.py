@@ -523,13 +523,22 @@ LEAD_OVERVIEW_WEIGHT = 0.2  # a map of the course, an image description, a bare 
 OTHER_LANGUAGE_PENALTY = 10.0  # more than any score: the answer's own language always comes first
 
 
+# Checked in this order: "how many" is a quantity before it is a method.
+QUESTION_KINDS = (
+    ("compare", ASKS_COMPARE),
+    ("quantity", ASKS_QUANTITY),
+    ("why", ASKS_WHY),
+    ("how", ASKS_HOW),
+    ("what", ASKS_WHAT),
+)
+
+
 def question_kind(question: str) -> str:
     """ "compare", "quantity", "why", "how", "what" (a definition) or "" for any other question."""
     text = textkit.normalize(question)
     if ASKS_OUTCOME.search(text):
         return ""
-    kinds = (("compare", ASKS_COMPARE), ("quantity", ASKS_QUANTITY), ("why", ASKS_WHY), ("how", ASKS_HOW))
-    for kind, pattern in (*kinds, ("what", ASKS_WHAT)):
+    for kind, pattern in QUESTION_KINDS:
         if pattern.search(text):
             return kind
     return ""
@@ -650,6 +659,7 @@ def lead_score(
     kind: str | None = None,
     subjects: list[str] | None = None,
     named_before: bool = False,
+    roles: set[str] | None = None,
 ) -> float:
     """How plainly a sentence answers the question by its form: it is about the question's subject, and for a
     "what" question defines it, for a "why" question gives a reason, for a "how" question gives the method; a
@@ -659,7 +669,7 @@ def lead_score(
     subjects = _subjects(question) if subjects is None else subjects
     terms = key_terms(question)
     text = textkit.normalize(sentence)
-    roles = sentence_roles(sentence, subjects)
+    roles = sentence_roles(sentence, subjects) if roles is None else roles
     named = 1.0 if named_before else term_coverage(subjects, text)
     # A reason or a method need not repeat the subject ("A logarithm turns the product into a sum"), but it has to
     # be about something the question asks.
@@ -803,6 +813,7 @@ def scored_sentences(prepared: Prepared) -> Scored | None:
     )
     relevance = similarity + 0.15 * coverage + rank_bonus
     kind, subjects = question_kind(prepared.query), _subjects(prepared.query)
+    roles = [sentence_roles(sentence, subjects) for _, sentence, _ in candidates]
     form = np.array(
         [
             lead_score(
@@ -812,6 +823,7 @@ def scored_sentences(prepared: Prepared) -> Scored | None:
                 kind=kind,
                 subjects=subjects,
                 named_before=_named_next(candidates, i, subjects),
+                roles=roles[i],
             )
             for i, (passage, sentence, _) in enumerate(candidates)
         ]
@@ -827,7 +839,7 @@ def scored_sentences(prepared: Prepared) -> Scored | None:
     # The lead is in the answer's language when a passage is.
     own = np.array([p.hit.language.startswith(prepared.language[:2]) for p, _, _ in candidates])
     # An image's description, a bare label or a formula line never opens the answer, while anything else can.
-    plain = np.array(["overview" not in sentence_roles(s, subjects) for _, s, _ in candidates])
+    plain = np.array(["overview" not in r for r in roles])
     eligible = own if own.any() else np.ones(len(candidates), dtype=bool)
     eligible = eligible & plain if (eligible & plain).any() else eligible
     lead = np.where(eligible, relevance + form, -np.inf)
